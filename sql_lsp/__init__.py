@@ -1,0 +1,8 @@
+"""sql-lsp: a SQL language server and linter."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("sql-lsp")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0"

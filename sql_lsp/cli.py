@@ -1,0 +1,420 @@
+"""The command line: `sql-lsp [serve]`, `sql-lsp check PATH…`, `sql-lsp rules`, `sql-lsp rule ID`.
+
+`check` prints one line per finding (`path:line:col: severity rule-id message`) or a JSON array,
+and exits 0 when nothing at warning or above was found, 1 when something was, 2 on a usage,
+configuration or I/O error (with one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from sql_lsp import __version__
+from sql_lsp.config import Config, ConfigError, find_project_root, load_config
+from sql_lsp.document import Document
+from sql_lsp.lint import Linter
+from sql_lsp.project import build_catalog, glob_files, read_sql, sql_files, uri_of
+from sql_lsp.rules import ALL_RULES, RULES_BY_ID
+from sql_lsp.rules.base import Edit, Finding, Rule
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+FAILING = ("warning", "error")
+MAX_FIX_PASSES = 10
+
+
+class UsageError(Exception):
+    """Something the user must correct; printed as one line, exit code 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or (args[0].startswith("-") and args[0] not in ("-h", "--help", "--version")):
+        args = ["serve", *args]
+    parser = _parser()
+    try:
+        ns = parser.parse_args(args)
+    except SystemExit as e:  # argparse already printed its message
+        return EXIT_ERROR if e.code else EXIT_OK
+    try:
+        if ns.command == "check":
+            return _check(ns)
+        if ns.command == "rules":
+            return _rules(ns)
+        if ns.command == "rule":
+            return _rule(ns)
+        return _serve(ns)
+    except UsageError as e:
+        print(f"sql-lsp: error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="sql-lsp",
+        description="SQL language server and linter. With no command, serves LSP on stdio.",
+    )
+    p.add_argument("--version", action="version", version=f"sql-lsp {__version__}")
+    sub = p.add_subparsers(dest="command")
+
+    serve = sub.add_parser("serve", help="serve the Language Server Protocol (default)")
+    serve.add_argument("--stdio", action="store_true", help="serve on stdin/stdout (the default)")
+    serve.add_argument("--tcp", metavar="HOST:PORT", help="serve on a TCP socket instead")
+    serve.add_argument("--log-file", metavar="PATH", help="also write the server log to PATH")
+    serve.add_argument("--version", action="version", version=f"sql-lsp {__version__}")
+
+    check = sub.add_parser("check", help="lint SQL files and folders")
+    check.add_argument(
+        "paths", nargs="*", default=[], metavar="PATH", help="files or folders (- for stdin)"
+    )
+    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument(
+        "--config", metavar="FILE", help="settings file (default: found from the paths)"
+    )
+    check.add_argument("--dialect", choices=("postgres", "mysql", "sqlite"))
+    check.add_argument("--database-url", metavar="URL", help="also use this PostgreSQL database")
+    check.add_argument("--fix", action="store_true", help="apply safe fixes in place")
+    check.add_argument(
+        "--unsafe-fixes", action="store_true", help="with --fix, apply unsafe fixes too"
+    )
+    check.add_argument("--stdin-filename", metavar="PATH", help="name to report for stdin")
+
+    sub.add_parser("rules", help="list the rules")
+    rule = sub.add_parser("rule", help="print one rule's documentation")
+    rule.add_argument("id")
+    return p
+
+
+# -- check ------------------------------------------------------------------------------------
+
+
+def _check(ns: argparse.Namespace) -> int:
+    paths = ns.paths or ["."]
+    config = _config(ns, paths)
+    targets = _targets(paths)
+    use_stdin = "-" in paths
+    stdin_text = sys.stdin.read() if use_stdin else None
+    catalog_files = _catalog_files(targets, paths, config)
+    docs: dict[str, Document] = {}
+    shown: dict[str, str] = {}
+    for path in catalog_files:
+        uri = uri_of(path)
+        try:
+            text = read_sql(path)
+        except OSError as e:
+            if path in targets:
+                raise UsageError(f"{path}: cannot read: {e.strerror or e}") from e
+            continue
+        docs[uri] = Document(uri, text, dialect=config.dialect)
+    for path in targets:
+        shown[uri_of(path)] = _display(path)
+    if stdin_text is not None:
+        name = ns.stdin_filename or "-"
+        uri = uri_of(Path(name)) if ns.stdin_filename else "stdin:-"
+        docs[uri] = Document(uri, stdin_text, dialect=config.dialect)
+        shown[uri] = name
+    database_catalog = _database_catalog(ns, config)
+    linter = Linter(config, database=database_catalog is not None)
+    order = sorted(docs, key=lambda u: (u.startswith("stdin:"), u))
+
+    fixed: dict[str, list[str]] = {}
+    if ns.fix:
+        fixed = _apply_fixes(ns, docs, order, shown, linter, database_catalog)
+
+    catalog = _catalog(docs, order, database_catalog)
+    results: list[tuple[str, Document, Finding]] = []
+    for uri in sorted(shown, key=lambda u: shown[u]):
+        doc = docs.get(uri)
+        if doc is None:
+            continue
+        results.extend((shown[uri], doc, f) for f in linter.lint(doc, catalog))
+    fixed_stdin = ns.fix and any(u.startswith("stdin:") for u in fixed)
+    _report(ns, results, fixed, sys.stderr if fixed_stdin else sys.stdout)
+    failing = any(f.severity in FAILING for _, _, f in results)
+    return EXIT_FINDINGS if failing else EXIT_OK
+
+
+def _config(ns: argparse.Namespace, paths: list[str]) -> Config:
+    known = list(RULES_BY_ID)
+    try:
+        if ns.config:
+            file = Path(ns.config)
+            if not file.is_file():
+                raise UsageError(f"{ns.config}: no such configuration file")
+            config, errors = load_config(file=file, known_rules=known)
+        else:
+            start = next((Path(p) for p in paths if p != "-" and Path(p).exists()), Path.cwd())
+            config, errors = load_config(start, known_rules=known)
+    except ConfigError as e:
+        raise UsageError(str(e)) from e
+    if errors:
+        raise UsageError(errors[0])
+    if ns.dialect:
+        config = dataclasses.replace(config, dialect=ns.dialect)
+    if ns.database_url:
+        config = dataclasses.replace(
+            config, database=dataclasses.replace(config.database, url=ns.database_url)
+        )
+    return config
+
+
+def _targets(paths: list[str]) -> list[Path]:
+    out: list[Path] = []
+    for p in paths:
+        if p == "-":
+            continue
+        path = Path(p)
+        if not path.exists():
+            raise UsageError(f"{p}: no such file or directory")
+        if path.is_dir():
+            out.extend(sql_files(path))
+        elif not os.access(path, os.R_OK):
+            raise UsageError(f"{p}: permission denied")
+        else:
+            out.append(path)
+    seen: set[Path] = set()
+    unique = []
+    for path in out:
+        r = path.resolve()
+        if r not in seen:
+            seen.add(r)
+            unique.append(path)
+    return unique
+
+
+def _catalog_files(targets: list[Path], paths: list[str], config: Config) -> list[Path]:
+    """The files whose DDL makes the catalog: the targets, every *.sql of their project roots
+    (or of their folders when there is no project root), and `catalog.paths`."""
+    files: dict[Path, Path] = {t.resolve(): t for t in targets}
+    roots: set[Path] = set()
+    starts = [Path(p) for p in paths if p != "-"] or [Path.cwd()]
+    for start in starts:
+        root = find_project_root(start)
+        if root is None:
+            root = start.resolve() if start.is_dir() else start.resolve().parent
+        roots.add(root)
+    for root in sorted(roots):
+        for f in sql_files(root):
+            files.setdefault(f.resolve(), f)
+        for f in glob_files(root, config.catalog.paths):
+            files.setdefault(f.resolve(), f)
+    return [files[k] for k in sorted(files)]
+
+
+def _display(path: Path) -> str:
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return rel if not rel.startswith("..") else str(path.resolve())
+
+
+def _catalog(docs: dict[str, Document], order: list[str], database_catalog=None):
+    catalog = build_catalog(docs[u] for u in order)
+    if database_catalog is not None:
+        catalog = catalog.merge(database_catalog)
+    return catalog
+
+
+def _database_catalog(ns: argparse.Namespace, config: Config):
+    """The live catalog when a database is configured (issue: database rules), else None."""
+    url = config.database.effective_url() if ns.database_url else None
+    if url is None:
+        return None
+    try:
+        from sql_lsp.catalog import postgres
+    except ImportError as e:  # the live layer is optional at import time
+        raise UsageError(f"database support is unavailable: {e}") from e
+    return postgres.load_catalog_sync(config.database)
+
+
+# -- fixes ------------------------------------------------------------------------------------
+
+
+def _apply_fixes(
+    ns: argparse.Namespace,
+    docs: dict[str, Document],
+    order: list[str],
+    shown: dict[str, str],
+    linter: Linter,
+    database_catalog,
+) -> dict[str, list[str]]:
+    """Apply fixes to the target files until none is left (or MAX_FIX_PASSES); write them."""
+    fixed: dict[str, list[str]] = {}
+    for _ in range(MAX_FIX_PASSES):
+        catalog = _catalog(docs, order, database_catalog)
+        changed = False
+        for uri in shown:
+            doc = docs.get(uri)
+            if doc is None:
+                continue
+            findings = linter.lint(doc, catalog)
+            fixes = [
+                (f.rule, f.fix)
+                for f in findings
+                if f.fix is not None and (f.fix.safe or ns.unsafe_fixes)
+            ]
+            new_text, applied = apply_edits(doc.text, fixes)
+            if not applied:
+                continue
+            docs[uri] = Document(uri, new_text, dialect=doc.dialect)
+            fixed.setdefault(uri, []).extend(applied)
+            changed = True
+        if not changed:
+            break
+    for uri, rules in fixed.items():
+        if uri.startswith("stdin:"):
+            sys.stdout.write(docs[uri].text)
+            continue
+        path = Path(_path_of(uri))
+        try:
+            path.write_text(docs[uri].text, encoding="utf-8")
+        except OSError as e:
+            raise UsageError(f"{shown[uri]}: cannot write: {e.strerror or e}") from e
+        del rules
+    return fixed
+
+
+def apply_edits(text: str, fixes: list) -> tuple[str, list[str]]:
+    """Apply whole fixes whose edits overlap no edit already taken; returns the new text and
+    the rule ids of the fixes applied."""
+    taken: list[Edit] = []
+    applied: list[str] = []
+    for rule, fix in sorted(fixes, key=lambda rf: min(e.start for e in rf[1].edits)):
+        if any(_overlaps(e, t) for e in fix.edits for t in taken):
+            continue
+        if any(
+            e.start == t.start == t.end == e.end and e.text == t.text
+            for e in fix.edits
+            for t in taken
+        ):
+            continue  # the very same insertion twice
+        taken.extend(fix.edits)
+        applied.append(rule)
+    # from the end backwards; insertions at one offset keep their order
+    for e in reversed(sorted(taken, key=lambda e: (e.start, e.end))):
+        text = text[: e.start] + e.text + text[e.end :]
+    return text, applied
+
+
+def _overlaps(a: Edit, b: Edit) -> bool:
+    if a.start == a.end or b.start == b.end:  # insertions only clash strictly inside a range
+        return b.start < a.start < b.end or a.start < b.start < a.end
+    return a.start < b.end and b.start < a.end
+
+
+def _path_of(uri: str) -> str:
+    from urllib.parse import unquote, urlparse
+
+    return unquote(urlparse(uri).path)
+
+
+# -- output -----------------------------------------------------------------------------------
+
+
+def _report(
+    ns: argparse.Namespace,
+    results: list[tuple[str, Document, Finding]],
+    fixed: dict[str, list[str]],
+    out,
+) -> None:
+    if ns.format == "json":
+        items = []
+        for path, doc, f in results:
+            line, col = doc.lines.line_col(f.start)
+            end_line, end_col = doc.lines.line_col(f.end)
+            items.append(
+                {
+                    "path": path,
+                    "rule": f.rule,
+                    "severity": f.severity,
+                    "message": f.message,
+                    "line": line + 1,
+                    "column": col + 1,
+                    "end_line": end_line + 1,
+                    "end_column": end_col + 1,
+                    "fix": {"title": f.fix.title, "safety": f.fix.safety} if f.fix else None,
+                }
+            )
+        json.dump(items, out, indent=2, ensure_ascii=False)
+        out.write("\n")
+        return
+    for path, doc, f in results:
+        line, col = doc.lines.line_col(f.start)
+        message = " ".join(f.message.split())
+        out.write(f"{path}:{line + 1}:{col + 1}: {f.severity} {f.rule} {message}\n")
+    if fixed:
+        for uri, rules in fixed.items():
+            counts: dict[str, int] = {}
+            for r in rules:
+                counts[r] = counts.get(r, 0) + 1
+            what = ", ".join(f"{r} x{n}" if n > 1 else r for r, n in counts.items())
+            name = next((p for p, d, _ in results if d.uri == uri), None) or _display(
+                Path(_path_of(uri))
+            )
+            print(f"fixed {len(rules)} in {name}: {what}", file=sys.stderr)
+
+
+# -- rules ------------------------------------------------------------------------------------
+
+
+def _rules(ns: argparse.Namespace) -> int:
+    width = max(len(r.id) for r in ALL_RULES)
+    for r in ALL_RULES:
+        fix = r.fix or "-"
+        print(f"{r.id:<{width}}  {r.severity:<7}  {r.needs:<8}  fix:{fix:<9}  {r.summary}")
+    return EXIT_OK
+
+
+def _rule(ns: argparse.Namespace) -> int:
+    rule: Rule | None = RULES_BY_ID.get(ns.id)
+    if rule is None:
+        raise UsageError(f"unknown rule {ns.id!r} (see `sql-lsp rules`)")
+    sys.stdout.write(rule_markdown(rule))
+    return EXIT_OK
+
+
+def rule_markdown(rule: Rule) -> str:
+    """The documentation page of a rule (docs/rules/<id>.md and `sql-lsp rule ID`)."""
+    head = [
+        f"# {rule.id}",
+        "",
+        rule.summary + ".",
+        "",
+        f"- Default severity: `{rule.severity}`",
+        f"- Fix: {rule.fix or 'none'}",
+        f"- Needs: {rule.needs}",
+        f"- Dialects: {', '.join(rule.dialects)}",
+    ]
+    if rule.options:
+        head.append(
+            "- Options: " + ", ".join(f"`{k}` (default `{v}`)" for k, v in rule.options.items())
+        )
+    body = _dedent_doc(rule.docs)
+    return "\n".join(head) + "\n\n" + body.strip() + "\n"
+
+
+def _dedent_doc(doc: str) -> str:
+    import textwrap
+
+    return textwrap.dedent(doc)
+
+
+# -- serve ------------------------------------------------------------------------------------
+
+
+def _serve(ns: argparse.Namespace) -> int:
+    from sql_lsp.lsp.server import serve
+
+    return serve(tcp=getattr(ns, "tcp", None), log_file=getattr(ns, "log_file", None))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,249 @@
+"""A SQL document: its text, its statements (split and parsed) and a line index.
+
+Offsets are character offsets into `text`. `LineIndex` converts them to (line, column) in any of
+the LSP position encodings; it treats only `\\n`, `\\r\\n` and `\\r` as line breaks, as LSP does.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from sql_lsp.catalog.ddl import is_catalog_statement
+from sql_lsp.statements import Locator, Parsed, Span, SyntaxIssue, parse, split
+
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+class LineIndex:
+    """Line starts of a text, for offset <-> (line, character) conversions."""
+
+    __slots__ = ("starts", "text")
+
+    def __init__(self, text: str, starts: list[int] | None = None) -> None:
+        self.text = text
+        self.starts = (
+            starts if starts is not None else [0, *(m.end() for m in _NEWLINE.finditer(text))]
+        )
+
+    def line_of(self, offset: int) -> int:
+        return bisect_right(self.starts, offset) - 1
+
+    def line_col(self, offset: int) -> tuple[int, int]:
+        """0-based line and 0-based column in characters (code points)."""
+        offset = max(0, min(offset, len(self.text)))
+        line = bisect_right(self.starts, offset) - 1
+        return line, offset - self.starts[line]
+
+    def line_end(self, line: int) -> int:
+        """Offset of the end of `line`, before its line break."""
+        if line + 1 < len(self.starts):
+            end = self.starts[line + 1]
+            if self.text[end - 2 : end] == "\r\n":
+                return end - 2
+            return end - 1
+        return len(self.text)
+
+    def position(self, offset: int, encoding: str = "utf-16") -> tuple[int, int]:
+        """(line, character) with `character` counted in the given encoding's code units."""
+        line, col = self.line_col(offset)
+        if encoding == "utf-32" or col == 0:
+            return line, col
+        start = self.starts[line]
+        segment = self.text[start : start + col]
+        if segment.isascii():
+            return line, col
+        if encoding == "utf-8":
+            return line, len(segment.encode("utf-8"))
+        return line, len(segment.encode("utf-16-le")) // 2
+
+    def offset(self, line: int, character: int, encoding: str = "utf-16") -> int:
+        """Character offset of an LSP position (clamped to the text)."""
+        if line < 0:
+            return 0
+        if line >= len(self.starts):
+            return len(self.text)
+        start = self.starts[line]
+        end = self.line_end(line)
+        if character <= 0:
+            return start
+        segment = self.text[start:end]
+        if encoding == "utf-32" or segment.isascii():
+            return start + min(character, len(segment))
+        if encoding == "utf-8":
+            data = segment.encode("utf-8")[:character]
+            return start + len(data.decode("utf-8", errors="ignore"))
+        units = 0
+        for i, ch in enumerate(segment):
+            units += 2 if ord(ch) > 0xFFFF else 1
+            if units > character:
+                return start + i
+            if units == character:
+                return start + i + 1
+        return end
+
+
+class Statement:
+    """One statement of a document: its span, text and parse (None for psql / COPY data)."""
+
+    __slots__ = ("catalog_ordinal", "index", "parsed", "span", "text")
+
+    def __init__(self, span: Span, text: str, parsed: Parsed | None, index: int) -> None:
+        self.span = span
+        self.text = text
+        self.parsed = parsed
+        self.index = index
+        self.catalog_ordinal = -1  # position among the document's catalog statements, or -1
+
+    @property
+    def kind(self) -> str:
+        return self.span.kind
+
+    @property
+    def start(self) -> int:
+        return self.span.start
+
+    @property
+    def end(self) -> int:
+        return self.span.end
+
+    @property
+    def tree(self) -> exp.Expression | None:
+        return self.parsed.tree if self.parsed is not None else None
+
+    @property
+    def error(self) -> SyntaxIssue | None:
+        """A lexical or parse error, relative to the statement start."""
+        if self.span.issue is not None:
+            msg, s, e = self.span.issue
+            return SyntaxIssue(msg, s - self.start, e - self.start)
+        return self.parsed.error if self.parsed is not None else None
+
+    def locator(self) -> Locator | None:
+        return Locator(self.parsed) if self.parsed is not None else None
+
+    def locate(
+        self, node: exp.Expression, locator: Locator | None = None
+    ) -> tuple[int, int] | None:
+        """Absolute span of a node of this statement's tree."""
+        loc = locator or self.locator()
+        span = loc.span(node) if loc is not None else None
+        if span is None:
+            return None
+        return self.start + span[0], self.start + span[1]
+
+    def __repr__(self) -> str:
+        return f"Statement({self.kind}, {self.start}, {self.end}, {self.text[:40]!r})"
+
+
+@dataclass(frozen=True)
+class Directive:
+    """A `-- sql-lsp: ignore[-file] [ids]` comment: where it is and what it silences."""
+
+    start: int
+    end: int
+    file: bool
+    rules: tuple[str, ...]  # empty: every rule
+    own_line: bool  # nothing but whitespace before it on its line
+    rules_start: int  # offset where the rule list begins (hover, edits)
+
+
+class Document:
+    """A SQL text with its statements. Immutable: an edit makes a new Document."""
+
+    def __init__(
+        self,
+        uri: str,
+        text: str,
+        version: int | None = None,
+        dialect: str = "postgres",
+        statements: list[Statement] | None = None,
+        lines: LineIndex | None = None,
+    ) -> None:
+        self.uri = uri
+        self.text = text
+        self.version = version
+        self.dialect = dialect
+        self.statements = statements if statements is not None else build_statements(text, dialect)
+        self._lines = lines
+        self._catalog_statements: list[Statement] | None = None
+
+    @property
+    def lines(self) -> LineIndex:
+        if self._lines is None:
+            self._lines = LineIndex(self.text)
+        return self._lines
+
+    @property
+    def sql_statements(self) -> Iterable[Statement]:
+        return (s for s in self.statements if s.kind == "sql")
+
+    @property
+    def catalog_statements(self) -> list[Statement]:
+        """The statements that may change the catalog, in order (their `catalog_ordinal`)."""
+        if self._catalog_statements is None:
+            out = []
+            for s in self.statements:
+                if s.kind == "sql" and is_catalog_statement(s.text):
+                    s.catalog_ordinal = len(out)
+                    out.append(s)
+                else:
+                    s.catalog_ordinal = -1
+            self._catalog_statements = out
+        return self._catalog_statements
+
+    def statement_at(self, offset: int) -> Statement | None:
+        """The statement containing `offset` (its span, or its terminating semicolon)."""
+        starts = [s.start for s in self.statements]
+        i = bisect_right(starts, offset) - 1
+        if i < 0:
+            return None
+        s = self.statements[i]
+        end = s.span.semicolon + 1 if s.span.semicolon >= 0 else s.end
+        return s if offset <= end else None
+
+    def directives(self) -> list[Directive]:
+        return find_directives(self.text)
+
+
+def build_statements(text: str, dialect: str = "postgres") -> list[Statement]:
+    out = []
+    for i, span in enumerate(split(text, dialect)):
+        body = text[span.start : span.end]
+        parsed = parse(body, dialect) if span.kind == "sql" else None
+        out.append(Statement(span, body, parsed, i))
+    return out
+
+
+_DIRECTIVE = re.compile(r"--[ \t]*sql-lsp:[ \t]*(ignore-file|ignore)\b([^\r\n]*)")
+_RULE_LIST = re.compile(r"[ \t]*([A-Za-z0-9_-]+(?:[ \t]*,[ \t]*[A-Za-z0-9_-]+)*)?")
+
+
+def find_directives(text: str) -> list[Directive]:
+    """Every `-- sql-lsp: ignore …` / `-- sql-lsp: ignore-file …` comment of `text`."""
+    out: list[Directive] = []
+    if "sql-lsp:" not in text:
+        return out
+    for m in _DIRECTIVE.finditer(text):
+        rest_start = m.start(2)
+        lm = _RULE_LIST.match(text, rest_start)
+        ids: tuple[str, ...] = ()
+        if lm and lm.group(1):
+            ids = tuple(p.strip() for p in lm.group(1).split(","))
+        line_start = max(text.rfind("\n", 0, m.start()), text.rfind("\r", 0, m.start())) + 1
+        own = not text[line_start : m.start()].strip()
+        out.append(
+            Directive(
+                start=m.start(),
+                end=m.end(),
+                file=m.group(1) == "ignore-file",
+                rules=ids,
+                own_line=own,
+                rules_start=(lm.start(1) if lm and lm.group(1) else rest_start),
+            )
+        )
+    return out

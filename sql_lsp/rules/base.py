@@ -1,0 +1,203 @@
+"""What a rule is, what it sees and what it reports.
+
+A rule module has a docstring (its documentation, with the headings **What it does**, **Why is
+this bad?**, **Example**, **Use instead**, and **Fix safety** when it has a fix) and at the bottom
+`RULE = Rule(...)`. `check(ctx)` yields Findings for one statement; all offsets are absolute
+character offsets into the document.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlglot import exp
+
+from sql_lsp.catalog.model import DEFAULT_SEARCH_PATH, Catalog, ForeignKey, Index, Table
+from sql_lsp.config import Config
+from sql_lsp.document import Document, Statement
+from sql_lsp.statements import Locator
+
+SAFE = "safe"
+UNSAFE = "unsafe"
+DOCS_URL = "https://github.com/sql-lsp/sql-lsp/blob/main/docs/rules/{id}.md"
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    title: str
+    edits: tuple[Edit, ...]
+    safety: str = SAFE  # SAFE or UNSAFE
+
+    @property
+    def safe(self) -> bool:
+        return self.safety == SAFE
+
+    def shifted(self, delta: int) -> Fix:
+        return Fix(
+            self.title,
+            tuple(Edit(e.start + delta, e.end + delta, e.text) for e in self.edits),
+            self.safety,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule: str
+    start: int
+    end: int
+    message: str
+    severity: str = "warning"
+    fixes: tuple[Fix, ...] = ()
+
+    @property
+    def fix(self) -> Fix | None:
+        """The preferred fix (the first one), if any."""
+        return self.fixes[0] if self.fixes else None
+
+    def shifted(self, delta: int) -> Finding:
+        if delta == 0:
+            return self
+        return Finding(
+            self.rule,
+            self.start + delta,
+            self.end + delta,
+            self.message,
+            self.severity,
+            tuple(f.shifted(delta) for f in self.fixes),
+        )
+
+
+@dataclass
+class RuleContext:
+    """What a rule sees while checking one statement."""
+
+    document: Document
+    statement: Statement
+    catalog: Catalog
+    config: Config
+    rule: Rule
+    search_path: tuple[str, ...] = DEFAULT_SEARCH_PATH
+    _locator: Locator | None = field(default=None, repr=False)
+
+    @property
+    def tree(self) -> exp.Expression | None:
+        return self.statement.tree
+
+    @property
+    def text(self) -> str:
+        return self.document.text
+
+    @property
+    def options(self) -> dict[str, Any]:
+        merged = dict(self.rule.options)
+        merged.update(self.config.rule(self.rule.id).options)
+        return merged
+
+    @property
+    def locator(self) -> Locator:
+        if self._locator is None:
+            assert self.statement.parsed is not None
+            self._locator = Locator(self.statement.parsed)
+        return self._locator
+
+    def locate(self, node: exp.Expression) -> tuple[int, int] | None:
+        """Absolute span of a node of the statement tree."""
+        return self.statement.locate(node, self.locator)
+
+    def finding(self, start: int, end: int, message: str, fixes: Iterable[Fix] = ()) -> Finding:
+        return Finding(self.rule.id, start, end, message, self.rule.severity, tuple(fixes))
+
+    def table(self, node: exp.Table) -> Table | None:
+        """The catalog table an `exp.Table` names, resolved through the search_path."""
+        from sql_lsp.catalog.model import fold
+
+        if not isinstance(node.this, exp.Identifier):
+            return None
+        schema = fold(node.args.get("db")) if node.args.get("db") else None
+        return self.catalog.table(fold(node.this), schema, self.search_path)
+
+    def declared(self) -> Iterator[Table | Index | ForeignKey]:
+        """Objects of the final catalog that this statement declared."""
+        ordinal = self.statement.catalog_ordinal
+        if ordinal < 0:
+            return
+        doc = self.document.uri
+        for t in self.catalog.tables.values():
+            if t.origin and t.origin.doc == doc and t.origin.stmt == ordinal:
+                yield t
+            for i in t.indexes:
+                if i.origin and i.origin.doc == doc and i.origin.stmt == ordinal:
+                    yield i
+            for f in t.foreign_keys:
+                if f.origin and f.origin.doc == doc and f.origin.stmt == ordinal:
+                    yield f
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    summary: str
+    check: Callable[[RuleContext], Iterable[Finding]]
+    docs: str
+    severity: str = "warning"
+    needs: str = "syntax"  # "syntax", "catalog" or "database"
+    fix: str | None = None  # None, "safe", "unsafe" or "sometimes"
+    dialects: tuple[str, ...] = ("postgres", "mysql", "sqlite")
+    options: Mapping[str, Any] = field(default_factory=dict)
+    # a cheap test on the statement text; False skips the rule for that statement
+    applies: Callable[[str], bool] | None = None
+    # False: the rule also runs on statements sqlglot could only read as an opaque command
+    needs_tree: bool = True
+
+    @property
+    def url(self) -> str:
+        return DOCS_URL.format(id=self.id)
+
+    @property
+    def doc_sections(self) -> dict[str, str]:
+        return doc_sections(self.docs)
+
+    def examples(self) -> tuple[str, str]:
+        """The SQL of the **Example** and **Use instead** sections."""
+        sections = self.doc_sections
+        return _sql_block(sections.get("Example", "")), _sql_block(sections.get("Use instead", ""))
+
+
+REQUIRED_SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead")
+_HEADING = re.compile(r"^\*\*(.+?)\*\*\s*$", re.M)
+
+
+def doc_sections(docs: str) -> dict[str, str]:
+    """The `**Heading**` sections of a rule docstring, by heading."""
+    out: dict[str, str] = {}
+    matches = list(_HEADING.finditer(docs))
+    for m, nxt in zip(matches, [*matches[1:], None], strict=False):
+        body = docs[m.end() : nxt.start() if nxt else len(docs)]
+        out[m.group(1).strip()] = _dedent(body).strip()
+    return out
+
+
+def _dedent(text: str) -> str:
+    lines = text.splitlines()
+    indents = [len(line) - len(line.lstrip()) for line in lines if line.strip()]
+    cut = min(indents) if indents else 0
+    return "\n".join(line[cut:] for line in lines)
+
+
+def _sql_block(section: str) -> str:
+    m = re.search(r"```sql\n(.*?)```", section, re.S)
+    return m.group(1) if m else ""
+
+
+def words(node: exp.Expression | None) -> str:
+    return node.sql(dialect="postgres") if node is not None else ""

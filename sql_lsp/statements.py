@@ -1,0 +1,614 @@
+"""Split SQL text into statements, parse each one on its own, and map tree nodes back to offsets.
+
+The splitter is lexical and linear. It knows quotes (`'…'` with `''`, `E'…'` with backslash
+escapes, `"…"` identifiers, `$tag$…$tag$` bodies), `--` and nested `/* */` comments, psql
+meta-commands (a backslash outside quotes starts one, to the end of its line), `COPY … FROM stdin`
+data up to `\\.`, `BEGIN ATOMIC … END` and trigger bodies. An unterminated quote or comment is
+reported on its own statement and scanning resumes on the next line, so one typo never hides the
+rest of the file.
+
+Each statement is parsed alone with sqlglot and the result is cached by (dialect, text). Every
+offset here is a character offset into the text passed in; sqlglot's token line/column numbers are
+never used (they are wrong after `$1`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from bisect import bisect_right
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlglot import ErrorLevel, exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokens import Token, TokenType
+
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+MAX_PARSE_CHARS = 1_000_000  # longer statements (data dumps) are kept but not parsed
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """One statement of a script.
+
+    `kind` is "sql", "psql" (a meta-command line) or "copydata". `start`/`end` cover the statement
+    without leading comments, trailing whitespace and the terminating `;` (whose offset is
+    `semicolon`, or -1). `issue` is a lexical problem found while splitting, as
+    (message, start, end).
+    """
+
+    kind: str
+    start: int
+    end: int
+    semicolon: int = -1
+    issue: tuple[str, int, int] | None = None
+
+
+_SQLGLOT_DIALECTS = {"postgres": "postgres", "mysql": "mysql", "sqlite": "sqlite"}
+
+# What can start something the scanner must look at, per dialect.
+_INTERESTING = {
+    "postgres": re.compile(r"[;'\"$\\]|--|/\*|[eE]'"),
+    "mysql": re.compile(
+        r"[;'\"`#]|--(?=[\s])|/\*|^[ \t]*[dD][eE][lL][iI][mM][iI][tT][eE][rR]\b", re.M
+    ),
+    "sqlite": re.compile(r"[;'\"`\[]|--|/\*"),
+}
+_IDENT_CHAR = re.compile(r"[\w$]")
+_DOLLAR_TAG = re.compile(r"\$([A-Za-z_\u0080-\uffff][\w\u0080-\uffff]*)?\$")
+_STD_STRING = re.compile(r"(?:[^']|'')*'")
+_ESC_STRING = re.compile(r"(?:[^'\\]|\\.|'')*'", re.S)
+_MYSQL_SQ = re.compile(r"(?:[^'\\]|\\.|'')*'", re.S)
+_MYSQL_DQ = re.compile(r'(?:[^"\\]|\\.|"")*"', re.S)
+_DQ_IDENT = re.compile(r'(?:[^"]|"")*"')
+_BACKTICK = re.compile(r"(?:[^`]|``)*`")
+_BRACKET = re.compile(r"[^\]]*\]")
+_COMMENT_NEST = re.compile(r"/\*|\*/")
+_SPACE = re.compile(r"\s*")
+_SIGNIFICANT = re.compile(r"\S")
+_COPY_STDIN = re.compile(r"\s*\\?copy\b.*\bfrom\s+stdin\b", re.I | re.S)
+_COPY_END = re.compile(r"^\\\.[ \t]*\r?$", re.M)
+_BLOCK_START = re.compile(
+    r"^\s*create\s+(?:or\s+replace\s+)?(?:temp(?:orary)?\s+)?(?:trigger|function|procedure)\b", re.I
+)
+_BLOCK_WORDS = re.compile(r"\b(begin|end|case)\b", re.I)
+
+
+def split(text: str, dialect: str = "postgres") -> list[Span]:
+    """The statements of `text`, in order. Never raises."""
+    return list(_Splitter(text, dialect).run())
+
+
+class _Splitter:
+    def __init__(self, text: str, dialect: str) -> None:
+        self.text = text
+        self.dialect = dialect if dialect in _INTERESTING else "postgres"
+        self.interesting = _INTERESTING[self.dialect]
+        self.delimiter = ";"
+
+    def run(self) -> Iterator[Span]:
+        text = self.text
+        n = len(text)
+        pos = 0
+        start = -1  # start of the statement in progress (first significant char), -1: none yet
+        sig_end = 0  # end of the last significant char of the statement in progress
+        issue: tuple[str, int, int] | None = None
+        pg = self.dialect == "postgres"
+        while pos < n:
+            m = self.interesting.search(text, pos)
+            at = m.start() if m else n
+            custom = -1
+            if self.delimiter != ";":
+                custom = text.find(self.delimiter, pos, at)
+                if custom >= 0:
+                    at = custom
+            if at > pos:  # plain text up to the next interesting thing
+                seg = text[pos:at]
+                stripped = seg.rstrip()
+                if stripped:
+                    if start < 0:
+                        start = pos + len(seg) - len(seg.lstrip())
+                    sig_end = pos + len(stripped)
+            if custom >= 0:  # a MySQL DELIMITER other than ';' ends the statement
+                if start >= 0:
+                    yield Span("sql", start, sig_end, custom, issue)
+                start, issue = -1, None
+                pos = custom + len(self.delimiter)
+                continue
+            if m is None:
+                break
+            tok = m.group()
+            if tok == ";":
+                if self.delimiter != ";" or (start >= 0 and self._in_block(start, at)):
+                    if start < 0:
+                        start = at
+                    sig_end = pos = at + 1
+                    continue
+                pos = at + 1
+                if start >= 0:
+                    yield Span("sql", start, sig_end, at, issue)
+                    stmt_start, start, issue = start, -1, None
+                    if pg and _COPY_STDIN.match(text, stmt_start, at):
+                        pos = yield from self._copy_data(at + 1)
+                continue
+            if tok in ("--", "#"):
+                pos = self._eol(at)
+                continue
+            if tok == "/*":
+                end = self._block_comment(at)
+                if end >= 0:
+                    pos = end
+                    continue
+                eol = max(self._eol(at), at + 2)
+                issue = issue or ("unterminated /* comment", at, eol)
+                yield Span("sql", at if start < 0 else start, eol, -1, issue)
+                start, issue = -1, None
+                pos = eol
+                continue
+            if tok == "\\":  # psql meta-command: ends the statement in progress
+                if start >= 0:
+                    yield Span("sql", start, sig_end, -1, issue)
+                    start, issue = -1, None
+                eol = self._eol(at)
+                yield Span("psql", at, at + len(text[at:eol].rstrip()))
+                pos = eol
+                if _COPY_STDIN.match(text, at, eol):
+                    pos = yield from self._copy_data(eol)
+                continue
+            if tok[:1] in " \tdD" and tok.strip().lower() == "delimiter":
+                eol = self._eol(at)
+                if start < 0:
+                    word = at + len(tok) - len(tok.lstrip())
+                    yield Span("psql", word, at + len(text[at:eol].rstrip()))
+                    value = text[m.end() : eol].strip()
+                    if value:
+                        self.delimiter = value
+                    pos = eol
+                else:
+                    sig_end = pos = m.end()
+                continue
+            # a quoted thing: string, identifier, dollar quote
+            if start < 0:
+                start = at
+            end, kind = self._quoted(tok, at)
+            if end < 0:  # report it, end the statement at the end of the line, carry on
+                eol = max(self._eol(at), at + 1)
+                yield Span("sql", start, eol, -1, issue or (f"unterminated {kind}", at, eol))
+                start, issue = -1, None
+                pos = eol
+                continue
+            sig_end = pos = end
+        if start >= 0:
+            yield Span("sql", start, sig_end, -1, issue)
+
+    def _eol(self, at: int) -> int:
+        eol = self.text.find("\n", at)
+        return len(self.text) if eol < 0 else eol
+
+    def _block_comment(self, at: int) -> int:
+        depth = 0
+        pos = at
+        for m in _COMMENT_NEST.finditer(self.text, at):
+            if m.start() < pos:
+                continue
+            if m.group() == "/*":
+                depth += 1
+            else:
+                depth -= 1
+                if depth == 0:
+                    return m.end()
+            pos = m.end()
+            if self.dialect != "postgres" and depth > 1:
+                depth = 1  # only PostgreSQL nests comments
+        return -1
+
+    def _quoted(self, tok: str, at: int) -> tuple[int, str]:
+        """End offset (exclusive) of the quoted token at `at`, or -1; and what it is."""
+        text = self.text
+        if tok == "'":
+            if self.dialect == "mysql":
+                m = _MYSQL_SQ.match(text, at + 1)
+            else:
+                m = _STD_STRING.match(text, at + 1)
+            return (m.end() if m else -1), "quoted string"
+        if tok in ("e'", "E'"):
+            if at > 0 and _IDENT_CHAR.match(text, at - 1):
+                m = _STD_STRING.match(text, at + 2)  # an identifier ending in e, then a string
+            else:
+                m = _ESC_STRING.match(text, at + 2)
+            return (m.end() if m else -1), "quoted string"
+        if tok == '"':
+            m = (_MYSQL_DQ if self.dialect == "mysql" else _DQ_IDENT).match(text, at + 1)
+            return (m.end() if m else -1), "quoted identifier"
+        if tok == "`":
+            m = _BACKTICK.match(text, at + 1)
+            return (m.end() if m else -1), "quoted identifier"
+        if tok == "[":
+            m = _BRACKET.match(text, at + 1)
+            return (m.end() if m else -1), "quoted identifier"
+        if tok == "$":
+            if at > 0 and _IDENT_CHAR.match(text, at - 1):
+                return at + 1, "identifier"  # part of an identifier such as a$b
+            m = _DOLLAR_TAG.match(text, at)
+            if not m:
+                return at + 1, "parameter"  # $1 and friends
+            close = text.find(m.group(), m.end())
+            if close < 0:
+                return -1, "dollar-quoted string"
+            return close + len(m.group()), "dollar-quoted string"
+        return at + len(tok), "token"
+
+    def _in_block(self, start: int, at: int) -> bool:
+        """True when `;` at `at` is inside a BEGIN ATOMIC … END or trigger BEGIN … END body."""
+        text = self.text
+        head = text[start : min(at, start + 300)]
+        if not _BLOCK_START.match(head):
+            return False
+        body = _strip_quoted(text[start:at])
+        if not re.search(r"\bbegin\b", body, re.I):
+            return False
+        if (
+            head.lstrip()[:6].lower() == "create"
+            and re.search(r"\b(function|procedure)\b", head, re.I)
+            and not re.search(r"\bbegin\s+atomic\b", body, re.I)
+        ):
+            return False
+        depth = 0
+        for w in _BLOCK_WORDS.finditer(body):
+            word = w.group().lower()
+            if word in ("begin", "case"):
+                depth += 1
+            else:
+                depth -= 1
+        return depth > 0
+
+    def _copy_data(self, after: int) -> Iterator[Span]:
+        """Emit the COPY data that starts on the line after `after`; return where SQL resumes."""
+        text = self.text
+        eol = text.find("\n", after)
+        if eol < 0:
+            return len(text)
+        data_start = eol + 1
+        m = _COPY_END.search(text, data_start)
+        data_end = m.end() if m else len(text)
+        if data_end > data_start:
+            yield Span("copydata", data_start, data_end)
+        return data_end
+
+
+def _strip_quoted(sql: str) -> str:
+    """`sql` with string literals, quoted identifiers and comments blanked out."""
+    return re.sub(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/", " ", sql, flags=re.S)
+
+
+# --------------------------------------------------------------------------------------------
+# parsing
+
+
+@dataclass(frozen=True, slots=True)
+class SyntaxIssue:
+    """A statement that does not parse: message and span relative to the statement text."""
+
+    message: str
+    start: int
+    end: int
+
+
+class Parsed:
+    """The parse of one statement text: a sqlglot tree, or an error, or neither (opaque)."""
+
+    __slots__ = ("_tokens", "dialect", "error", "memo", "source", "text", "tree")
+
+    def __init__(
+        self,
+        text: str,
+        dialect: str,
+        tree: exp.Expression | None,
+        error: SyntaxIssue | None,
+        source: str,
+    ) -> None:
+        self.text = text  # the statement as written
+        self.source = source  # what was given to sqlglot (psql variables neutralised, same length)
+        self.dialect = dialect
+        self.tree = tree
+        self.error = error
+        self._tokens: list[Token] | None = None
+        self.memo: dict[str, object] = {}  # facts derived from the tree, computed once per text
+
+    @property
+    def tokens(self) -> list[Token]:
+        """sqlglot tokens of the statement (offsets relative to the statement), computed lazily."""
+        if self._tokens is None:
+            try:
+                self._tokens = _dialect(self.dialect).tokenize(self.source)
+            except Exception:
+                self._tokens = []
+        return self._tokens
+
+    @property
+    def opaque(self) -> bool:
+        """Parsed as an uninterpreted command (or not at all): rules cannot look inside."""
+        return self.tree is None or isinstance(self.tree, exp.Command)
+
+
+@lru_cache(maxsize=8)
+def _dialect(name: str) -> Dialect:
+    return Dialect.get_or_raise(_SQLGLOT_DIALECTS.get(name, "postgres"))
+
+
+# psql variables that sqlglot cannot take: `:'name'` and `:"name"` become a string / identifier of
+# the same length (the colon turns into a space); `:name` is left to sqlglot (a placeholder).
+_PSQL_QUOTED_VAR = re.compile(r"(?<![:\w]):(?='[A-Za-z_]\w*'|\"[A-Za-z_]\w*\")")
+_PSQL_TEST_VAR = re.compile(r"(?<![:\w]):\{\?[A-Za-z_]\w*\}")
+
+# The first words of statements sqlglot reads reliably. A parse failure of anything else is not
+# reported as a syntax error (sqlglot does not know every PostgreSQL statement).
+_CHECKED_HEADS = re.compile(
+    r"(select|with|insert|update|delete|values|merge|table|"
+    r"create\s+(or\s+replace\s+)?((temp|temporary|unlogged)\s+)?(table|view)|"
+    r"create\s+(unique\s+)?index|alter\s+table|drop\s+(table|index|view))\b",
+    re.I,
+)
+_LEADING_NOISE = re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/|\()*", re.S)
+
+
+def parse(text: str, dialect: str = "postgres") -> Parsed:
+    """Parse one statement. Cached by (dialect, text). Never raises."""
+    return _parse_cached(dialect, text)
+
+
+@lru_cache(maxsize=65536)
+def _parse_cached(dialect: str, text: str) -> Parsed:
+    if len(text) > MAX_PARSE_CHARS or "\x00" in text:
+        if "\x00" in text:
+            at = text.index("\x00")
+            return Parsed(
+                text, dialect, None, SyntaxIssue("NUL byte in SQL text", at, at + 1), text
+            )
+        return Parsed(text, dialect, None, None, text)
+    source = text
+    if dialect == "postgres" and ":" in text:
+        source = _PSQL_QUOTED_VAR.sub(" ", source)
+        source = _PSQL_TEST_VAR.sub(lambda m: "true".ljust(len(m.group())), source)
+    d = _dialect(dialect)
+    checked = bool(_CHECKED_HEADS.match(text, _LEADING_NOISE.match(text).end()))
+    try:
+        tokens = d.tokenize(source)
+        parser = d.parser(
+            error_level=ErrorLevel.RAISE, error_message_context=len(source) + 1, max_errors=1
+        )
+        trees = parser.parse(tokens, source)
+    except ParseError as e:
+        if not checked:
+            return Parsed(text, dialect, None, None, source)
+        return Parsed(text, dialect, None, _parse_issue(e, source), source)
+    except TokenError as e:
+        if not checked:
+            return Parsed(text, dialect, None, None, source)
+        return Parsed(text, dialect, None, _token_issue(e, source), source)
+    except RecursionError:
+        return Parsed(
+            text,
+            dialect,
+            None,
+            SyntaxIssue("statement is nested too deeply to analyse", 0, 0),
+            source,
+        )
+    except Exception:  # sqlglot failing on input it does not understand: say nothing
+        return Parsed(text, dialect, None, None, source)
+    trees = [t for t in trees if t is not None]
+    if len(trees) != 1:
+        return Parsed(text, dialect, None, None, source)
+    tree = trees[0]
+    if _misread(tree, text):
+        return Parsed(text, dialect, None, None, source)
+    return Parsed(text, dialect, tree, None, source)
+
+
+def _misread(tree: exp.Expression, text: str) -> bool:
+    """sqlglot silently reads `LISTEN ch` / `SAVEPOINT a` as `LISTEN AS ch`: treat as opaque."""
+    return isinstance(tree, exp.Alias | exp.Column | exp.Identifier | exp.Literal)
+
+
+_MISSING = re.compile(r"Required keyword: '(\w+)' missing for <class '[\w.]*\.(\w+)'>")
+
+
+def _parse_issue(e: ParseError, source: str) -> SyntaxIssue:
+    err = e.errors[0] if e.errors else {}
+    desc = str(err.get("description") or "invalid syntax")
+    highlight = str(err.get("highlight") or "")
+    start = len(err.get("start_context") or "")
+    start = min(start, len(source))
+    end = start + len(highlight) if highlight and source[start:].startswith(highlight) else start
+    if end == start:
+        # the offending token could not be matched: point at the next word
+        m = re.compile(r"\S+").search(source, start)
+        if m:
+            start, end = m.start(), m.end()
+    near = source[start:end] or "end of statement"
+    m = _MISSING.match(desc)
+    if m:
+        what = m.group(2)
+        if what in ("Where", "Having", "Group", "Order", "Limit"):
+            detail = f"{what.upper()} clause is empty"
+        else:
+            detail = f"'{near}' is incomplete"
+        message = f"syntax error at or near {near!r}: {detail}"
+    elif desc.startswith("Expecting"):
+        message = f"syntax error at or near {near!r}: {desc.lower()}"
+    elif start >= len(source.rstrip()):
+        message = "syntax error at end of statement"
+    else:
+        message = f"syntax error at or near {near!r}"
+    return SyntaxIssue(message, start, end)
+
+
+def _token_issue(e: TokenError, source: str) -> SyntaxIssue:
+    # sqlglot's TokenError carries no offset: find the unterminated construct ourselves
+    spans = split(source)
+    for span in spans:
+        if span.issue:
+            msg, s, end = span.issue
+            return SyntaxIssue(msg, s, end)
+    return SyntaxIssue("cannot read this statement (invalid token)", 0, min(len(source), 1))
+
+
+# --------------------------------------------------------------------------------------------
+# positions of tree nodes
+
+
+class Locator:
+    """Maps sqlglot nodes of one parsed statement to character spans of the statement text.
+
+    Only leaves (identifiers, literals, stars, some function names) carry positions; composite
+    nodes are located from their leaves and the token stream (parentheses, casts, keywords).
+    """
+
+    def __init__(self, parsed: Parsed) -> None:
+        self.parsed = parsed
+        self.tokens = parsed.tokens
+        self._starts = [t.start for t in self.tokens]
+
+    def token_index(self, offset: int) -> int:
+        """Index of the token containing or following `offset` (len(tokens) if none)."""
+        i = bisect_right(self._starts, offset) - 1
+        if i >= 0 and self.tokens[i].end >= offset:
+            return i
+        return i + 1
+
+    def leaf_span(self, node: exp.Expression) -> tuple[int, int] | None:
+        lo, hi = None, None
+        for n in node.walk():
+            meta = n._meta if hasattr(n, "_meta") else None
+            if meta and "start" in meta:
+                s, e = meta["start"], meta["end"] + 1
+                lo = s if lo is None or s < lo else lo
+                hi = e if hi is None or e > hi else hi
+        if lo is None:
+            return None
+        return lo, hi
+
+    def span(self, node: exp.Expression) -> tuple[int, int] | None:
+        """Best span of `node`: its leaves, widened to balance parentheses and to take in a
+        `CAST(`/function-name prefix or a `::type` suffix."""
+        leaves = self.leaf_span(node)
+        if leaves is None:
+            return None
+        toks = self.tokens
+        if not toks:
+            return leaves
+        i = self.token_index(leaves[0])
+        j = self.token_index(leaves[1] - 1)
+        if i >= len(toks) or j >= len(toks):
+            return leaves
+        i, j = self._widen(node, i, j)
+        return toks[i].start, toks[j].end + 1
+
+    def _widen(self, node: exp.Expression, i: int, j: int) -> tuple[int, int]:
+        toks = self.tokens
+        # a function whose name carries no position: `name (` right before the first leaf
+        if (
+            isinstance(node, exp.Func | exp.Cast)
+            and i >= 2
+            and toks[i - 1].token_type == TokenType.L_PAREN
+        ) and toks[i - 2].token_type not in _NOT_A_NAME:
+            i -= 2
+        if isinstance(node, exp.Paren) and i >= 1 and toks[i - 1].token_type == TokenType.L_PAREN:
+            i -= 1
+        if isinstance(node, exp.Neg | exp.Not) and i >= 1:
+            i -= 1
+        # balance parentheses inside [i, j]
+        depth = 0
+        for k in range(i, j + 1):
+            tt = toks[k].token_type
+            if tt == TokenType.L_PAREN:
+                depth += 1
+            elif tt == TokenType.R_PAREN:
+                depth -= 1
+        while depth > 0 and j + 1 < len(toks):
+            j += 1
+            tt = toks[j].token_type
+            if tt == TokenType.L_PAREN:
+                depth += 1
+            elif tt == TokenType.R_PAREN:
+                depth -= 1
+        while depth < 0 and i > 0:
+            i -= 1
+            tt = toks[i].token_type
+            if tt == TokenType.R_PAREN:
+                depth -= 1
+            elif tt == TokenType.L_PAREN:
+                depth += 1
+        # `expr::type` suffixes (possibly chained) when the node is a cast
+        casts = sum(1 for n in node.walk() if isinstance(n, exp.Cast))
+        while casts and j + 1 < len(toks) and toks[j + 1].token_type == TokenType.DCOLON:
+            j = self._type_end(j + 2)
+            casts -= 1
+        return i, j
+
+    def _type_end(self, k: int) -> int:
+        """Last token of a type name starting at token `k` (e.g. `timestamp with time zone`,
+        `numeric(10, 2)`, `text[]`)."""
+        toks = self.tokens
+        if k >= len(toks):
+            return len(toks) - 1
+        j = k
+        while j + 1 < len(toks):
+            nxt = toks[j + 1]
+            if nxt.token_type == TokenType.L_PAREN:
+                depth = 0
+                for m in range(j + 1, len(toks)):
+                    if toks[m].token_type == TokenType.L_PAREN:
+                        depth += 1
+                    elif toks[m].token_type == TokenType.R_PAREN:
+                        depth -= 1
+                        if depth == 0:
+                            j = m
+                            break
+                else:
+                    break
+                continue
+            if nxt.token_type in (TokenType.L_BRACKET, TokenType.R_BRACKET):
+                j += 1
+                continue
+            if nxt.text.lower() in ("with", "without", "time", "zone", "varying", "precision") and (
+                toks[j].text.lower()
+                in ("timestamp", "time", "with", "without", "zone", "character", "double", "bit")
+                or nxt.text.lower() in ("varying", "precision")
+            ):
+                j += 1
+                continue
+            break
+        return j
+
+
+_NOT_A_NAME = frozenset(
+    {
+        TokenType.L_PAREN,
+        TokenType.R_PAREN,
+        TokenType.COMMA,
+        TokenType.EQ,
+        TokenType.NEQ,
+        TokenType.GT,
+        TokenType.GTE,
+        TokenType.LT,
+        TokenType.LTE,
+        TokenType.PLUS,
+        TokenType.DASH,
+        TokenType.STAR,
+        TokenType.SLASH,
+        TokenType.AND,
+        TokenType.OR,
+        TokenType.NOT,
+        TokenType.WHERE,
+        TokenType.ON,
+        TokenType.SELECT,
+        TokenType.DCOLON,
+        TokenType.IN,
+        TokenType.HAVING,
+    }
+)

@@ -1,0 +1,258 @@
+-- Drives a real headless Neovim (0.7+) against sql-lsp and records what the editor shows.
+--
+--   nvim --headless --clean -c 'luafile harness.lua'     with SQL_LSP_E2E=<plan.json>
+--
+-- The plan (written by tests/editors/test_neovim.py) says how to set the client up (`setup`):
+--   {"kind": "snippet", "file": "..."}                     dofile() a config snippet from the README
+--   {"kind": "config", "rtp": "editors/nvim", "config": {...}}  lsp/sql_lsp.lua + vim.lsp.enable
+-- and which files to open, what to wait for, where to hover and which quick fix to pick. Waiting is
+-- on conditions (the expected diagnostics, a changed buffer, a message) with a time limit; the
+-- harness records what it saw either way and the Python test asserts on the recording (`result`).
+-- Everything goes through the editor's own code paths: FileType autocommands attach the client,
+-- vim.diagnostic holds the diagnostics, vim.lsp.buf.hover() opens the float, and
+-- vim.lsp.buf.code_action() + vim.ui.select apply the quick fix.
+
+local plan = vim.fn.json_decode(table.concat(vim.fn.readfile(os.getenv('SQL_LSP_E2E')), '\n'))
+local TIMEOUT = plan.timeout_ms or 20000
+local rec = { errors = {}, files = {}, events = {} }
+local v = vim.version()
+rec.nvim = string.format('%d.%d.%d', v.major, v.minor, v.patch)
+
+local function log(msg)
+  table.insert(rec.events, msg)
+  io.stdout:write(msg .. '\n')
+end
+
+local function get_clients(bufnr)
+  if vim.lsp.get_clients then
+    return vim.lsp.get_clients({ bufnr = bufnr })
+  end
+  if bufnr then
+    local out = {}
+    for _, c in pairs(vim.lsp.buf_get_clients(bufnr)) do
+      table.insert(out, c)
+    end
+    return out
+  end
+  return vim.lsp.get_active_clients()
+end
+
+local function diagnostics(bufnr)
+  local out = {}
+  for _, d in ipairs(vim.diagnostic.get(bufnr)) do
+    table.insert(out, {
+      line = d.lnum,
+      col = d.col,
+      end_line = d.end_lnum,
+      end_col = d.end_col,
+      severity = d.severity,
+      source = d.source,
+      code = d.code or (d.user_data and d.user_data.lsp and d.user_data.lsp.code),
+      message = d.message,
+    })
+  end
+  table.sort(out, function(a, b)
+    if a.line ~= b.line then
+      return a.line < b.line
+    end
+    if a.col ~= b.col then
+      return a.col < b.col
+    end
+    return tostring(a.code) < tostring(b.code)
+  end)
+  return out
+end
+
+-- "line:code" keys of the sql-lsp diagnostics, sorted, for comparing with the plan's expectations.
+local function keys(diags)
+  local out = {}
+  for _, d in ipairs(diags) do
+    if d.source == 'sql-lsp' then
+      table.insert(out, string.format('%d:%s', d.line, tostring(d.code)))
+    end
+  end
+  table.sort(out)
+  return table.concat(out, ' ')
+end
+
+local function expected_keys(pairs_)
+  local out = {}
+  for _, p in ipairs(pairs_) do
+    table.insert(out, string.format('%d:%s', p[1], p[2]))
+  end
+  table.sort(out)
+  return table.concat(out, ' ')
+end
+
+local function wait_diagnostics(bufnr, expect)
+  local want = expected_keys(expect)
+  local ok = vim.wait(TIMEOUT, function()
+    return keys(diagnostics(bufnr)) == want
+  end, 20)
+  if not ok then
+    log(string.format('timed out waiting for diagnostics [%s], have [%s]', want, keys(diagnostics(bufnr))))
+  end
+  return ok
+end
+
+local function open(path)
+  vim.cmd('edit ' .. vim.fn.fnameescape(path))
+  local bufnr = vim.api.nvim_get_current_buf()
+  local attached = vim.wait(TIMEOUT, function()
+    for _, c in ipairs(get_clients(bufnr)) do
+      if c.initialized then
+        return true
+      end
+    end
+    return false
+  end, 20)
+  local root
+  for _, c in ipairs(get_clients(bufnr)) do
+    root = c.config.root_dir
+  end
+  log(string.format('opened %s filetype=%s attached=%s root=%s', path, vim.bo[bufnr].filetype, tostring(attached),
+    tostring(root)))
+  return bufnr, attached, root
+end
+
+local function floats()
+  local out = {}
+  for _, w in ipairs(vim.api.nvim_list_wins()) do
+    if vim.api.nvim_win_get_config(w).relative ~= '' then
+      table.insert(out, w)
+    end
+  end
+  return out
+end
+
+local function close_floats()
+  for _, w in ipairs(floats()) do
+    vim.api.nvim_win_close(w, true)
+  end
+end
+
+local function main()
+  -- set the client up
+  if plan.setup.kind == 'snippet' then
+    dofile(plan.setup.file)
+  else
+    vim.opt.runtimepath:prepend(plan.setup.rtp)
+    if plan.setup.config then
+      vim.lsp.config('sql_lsp', plan.setup.config)
+    end
+    vim.lsp.enable('sql_lsp')
+  end
+  local notes = {}
+  vim.notify = function(msg, level)
+    table.insert(notes, { message = msg, level = level })
+  end
+
+  -- open the files; wait for the diagnostics the plan expects
+  local buffers = {}
+  for _, f in ipairs(plan.files) do
+    local bufnr, attached, root = open(f.path)
+    buffers[f.path] = bufnr
+    wait_diagnostics(bufnr, f.expect)
+    rec.files[f.path] = {
+      filetype = vim.bo[bufnr].filetype,
+      attached = attached,
+      root_dir = root or vim.NIL,
+      diagnostics = diagnostics(bufnr),
+    }
+  end
+
+  -- hover: the editor's float
+  if plan.hover then
+    local h = plan.hover
+    vim.cmd('buffer ' .. buffers[h.path])
+    vim.api.nvim_win_set_cursor(0, { h.line + 1, h.col })
+    close_floats()
+    vim.lsp.buf.hover()
+    local text
+    vim.wait(TIMEOUT, function()
+      for _, w in ipairs(floats()) do
+        text = vim.api.nvim_buf_get_lines(vim.api.nvim_win_get_buf(w), 0, -1, false)
+        return true
+      end
+      return false
+    end, 20)
+    rec.hover = { float = text or vim.NIL }
+    close_floats()
+  end
+
+  -- quick fix: vim.lsp.buf.code_action() -> vim.ui.select -> the editor applies the edit
+  if plan.fix then
+    local f = plan.fix
+    local bufnr = buffers[f.path]
+    vim.cmd('buffer ' .. bufnr)
+    vim.api.nvim_win_set_cursor(0, { f.line + 1, f.col })
+    local before = table.concat(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), '\n')
+    local offered, picked = nil, nil
+    vim.ui.select = function(items, opts, on_choice)
+      offered = {}
+      local choice, index
+      for i, item in ipairs(items) do
+        local title = opts.format_item and opts.format_item(item) or tostring(item)
+        table.insert(offered, title)
+        if choice == nil and title == f.title then
+          choice, index = item, i
+        end
+      end
+      picked = choice and f.title or vim.NIL
+      on_choice(choice, index)
+    end
+    vim.lsp.buf.code_action()
+    local changed = vim.wait(TIMEOUT, function()
+      return table.concat(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), '\n') ~= before
+    end, 20)
+    if not changed then
+      log('the buffer did not change after the code action')
+    end
+    wait_diagnostics(bufnr, f.expect_after)
+    rec.fix = {
+      offered = offered or vim.NIL,
+      picked = picked or vim.NIL,
+      lines = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false),
+      diagnostics_after = diagnostics(bufnr),
+    }
+  end
+
+  -- the user command
+  if plan.refresh then
+    vim.cmd('buffer ' .. buffers[plan.refresh.path])
+    local ok, err = pcall(vim.cmd, 'SqlLspRefreshCatalog')
+    if ok then
+      vim.wait(TIMEOUT, function()
+        return #notes > 0
+      end, 20)
+    end
+    rec.refresh = { ok = ok, error = ok and vim.NIL or tostring(err), notes = notes }
+  end
+
+  -- a file outside any project
+  if plan.single then
+    local bufnr, attached, root = open(plan.single.path)
+    wait_diagnostics(bufnr, plan.single.expect)
+    rec.single = { attached = attached, root_dir = root or vim.NIL, diagnostics = diagnostics(bufnr) }
+  end
+
+  -- shut down: every client stops and its server exits
+  local exits = {}
+  for _, c in ipairs(get_clients()) do
+    local id = c.id
+    vim.lsp.stop_client(id)
+    local stopped = vim.wait(TIMEOUT, function()
+      return vim.lsp.client_is_stopped(id)
+    end, 20)
+    table.insert(exits, { name = c.name, stopped = stopped })
+  end
+  rec.shutdown = exits
+end
+
+local ok, err = xpcall(main, debug.traceback)
+if not ok then
+  table.insert(rec.errors, tostring(err))
+  log('ERROR ' .. tostring(err))
+end
+vim.fn.writefile({ vim.fn.json_encode(rec) }, plan.result)
+vim.cmd(ok and 'qall!' or 'cquit! 1')
