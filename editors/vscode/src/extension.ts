@@ -1,0 +1,467 @@
+// VS Code client for the sql-lsp language server.
+//
+// Starts the server (sqlLsp.server.command, else `sql-lsp` on PATH, else `python -m sql_lsp` with the
+// Python extension's interpreter, else `python3 -m sql_lsp`), passes the sqlLsp.* settings the user
+// has set as initializationOptions and answers workspace/configuration with them, restarts the server
+// when it crashes and says once, with the command it ran, when it cannot be started.
+
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import {
+  CloseAction,
+  CloseHandlerResult,
+  ConfigurationParams,
+  DidChangeConfigurationNotification,
+  ErrorAction,
+  ErrorHandler,
+  ErrorHandlerResult,
+  ExecuteCommandRequest,
+  LanguageClient,
+  LanguageClientOptions,
+  Message,
+  ServerOptions,
+  State,
+  TransportKind,
+} from 'vscode-languageclient/node';
+
+const SECTION = 'sqlLsp';
+const NAME = 'SQL LSP';
+/** Settings that configure the extension itself and are never sent to the server. */
+const CLIENT_ONLY = new Set(['server.command', 'trace.server']);
+const INSTALL_HINT = 'Install the server with "pip install sql-lsp", or set sqlLsp.server.command.';
+const MAX_RESTARTS = 4;
+const RESTART_WINDOW_MS = 3 * 60 * 1000;
+
+export interface ServerCommand {
+  command: string;
+  args: string[];
+  /** Where the command came from, for messages: "setting", "PATH", "Python extension" or "fallback". */
+  origin: string;
+}
+
+/** The output channel, remembering the last lines so a start failure can quote the server's stderr. */
+class Log implements vscode.OutputChannel {
+  readonly name: string;
+  private tail = '';
+  constructor(private readonly channel: vscode.OutputChannel) {
+    this.name = channel.name;
+  }
+  append(value: string): void {
+    this.tail = (this.tail + value).slice(-4000);
+    this.channel.append(value);
+  }
+  appendLine(value: string): void {
+    this.append(value + '\n');
+  }
+  replace(value: string): void {
+    this.tail = value.slice(-4000);
+    this.channel.replace(value);
+  }
+  clear(): void {
+    this.tail = '';
+    this.channel.clear();
+  }
+  show(columnOrPreserve?: vscode.ViewColumn | boolean, preserveFocus?: boolean): void {
+    if (typeof columnOrPreserve === 'boolean' || columnOrPreserve === undefined) {
+      this.channel.show(columnOrPreserve);
+    } else {
+      this.channel.show(columnOrPreserve, preserveFocus);
+    }
+  }
+  hide(): void {
+    this.channel.hide();
+  }
+  dispose(): void {
+    this.channel.dispose();
+  }
+  mark(): number {
+    return this.tail.length;
+  }
+  /** Non-empty lines written since `mark`, without the client's own "[Info - ...]" lines. */
+  since(mark: number): string[] {
+    return this.tail
+      .slice(Math.min(mark, this.tail.length))
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !/^\[(Info|Warn|Error|Trace) +- /.test(l));
+  }
+}
+
+/** LanguageClient whose own pop-ups about a failed start are replaced by one message of ours. */
+class SqlLspClient extends LanguageClient {
+  quietStart = true;
+  override error(message: string, data?: unknown, showNotification: boolean | 'force' = true): void {
+    super.error(message, data, this.quietStart ? false : showNotification);
+  }
+}
+
+let client: SqlLspClient | undefined;
+let log: Log;
+let lastCommand: ServerCommand | undefined;
+let starting: Promise<void> | undefined;
+let settingKeys: string[] = [];
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  log = new Log(vscode.window.createOutputChannel(NAME));
+  const properties: Record<string, unknown> = context.extension.packageJSON.contributes.configuration.properties;
+  settingKeys = Object.keys(properties)
+    .map((k) => k.slice(SECTION.length + 1))
+    .filter((k) => !CLIENT_ONLY.has(k));
+  context.subscriptions.push(
+    log,
+    vscode.commands.registerCommand('sqlLsp.restartServer', restart),
+    vscode.commands.registerCommand('sqlLsp.showLogs', () => log.show(true)),
+    vscode.commands.registerCommand('sqlLsp.refreshCatalog', refreshCatalog),
+    vscode.commands.registerCommand('sqlLsp.explainStatement', explainStatement),
+    vscode.workspace.onDidChangeConfiguration(async (event) => {
+      if (event.affectsConfiguration(`${SECTION}.server.command`)) {
+        await restart();
+      } else if (event.affectsConfiguration(SECTION) && client?.state === State.Running) {
+        await client.sendNotification(DidChangeConfigurationNotification.type, {
+          settings: { [SECTION]: serverSettings() },
+        });
+      }
+    }),
+  );
+  await start();
+}
+
+export async function deactivate(): Promise<void> {
+  await stop();
+}
+
+async function start(): Promise<void> {
+  if (!starting) {
+    starting = startOnce().finally(() => {
+      starting = undefined;
+    });
+  }
+  return starting;
+}
+
+async function startOnce(): Promise<void> {
+  const server = await resolveServerCommand();
+  lastCommand = server;
+  const shown = commandLine(server);
+  log.appendLine(`Starting the server (${server.origin}): ${shown}`);
+  const serverOptions: ServerOptions = {
+    command: server.command,
+    args: server.args,
+    transport: TransportKind.stdio,
+    options: { cwd: workspaceRoot() },
+  };
+  let failureShown = false;
+  const mark = log.mark();
+  const failed = (reason: string): void => {
+    if (failureShown) {
+      return;
+    }
+    failureShown = true;
+    const stderr = log.since(mark).slice(-3).join(' ');
+    const detail = stderr || reason;
+    void tellCannotStart(`${NAME}: could not start the language server with \`${shown}\`: ${detail}. ${INSTALL_HINT}`);
+  };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: [
+      { scheme: 'file', language: 'sql' },
+      { scheme: 'untitled', language: 'sql' },
+    ],
+    outputChannel: log,
+    initializationOptions: serverSettings(),
+    initializationFailedHandler: (error) => {
+      failed(messageOf(error));
+      return false;
+    },
+    errorHandler: new RestartingErrorHandler(() => {
+      if (newClient.state === State.Starting) {
+        failed('the server exited during start-up');
+        return true;
+      }
+      return false;
+    }),
+    middleware: {
+      workspace: {
+        configuration: async (params: ConfigurationParams, token, next) => {
+          const answers = await next(params, token);
+          if (!Array.isArray(answers)) {
+            return answers;
+          }
+          return params.items.map((item, i) =>
+            item.section === SECTION
+              ? serverSettings(item.scopeUri ? vscode.Uri.parse(item.scopeUri) : undefined)
+              : answers[i],
+          );
+        },
+      },
+    },
+  };
+  const newClient = new SqlLspClient(SECTION, NAME, serverOptions, clientOptions);
+  client = newClient;
+  try {
+    await newClient.start();
+    newClient.quietStart = false;
+    log.appendLine(`Server running: ${shown}`);
+  } catch (error) {
+    failed(messageOf(error));
+    if (client === newClient) {
+      client = undefined;
+    }
+  }
+}
+
+async function stop(): Promise<void> {
+  const old = client;
+  client = undefined;
+  if (old && old.state !== State.Stopped) {
+    try {
+      await old.stop(2000);
+    } catch (error) {
+      log.appendLine(`Stopping the server failed: ${messageOf(error)}`);
+    }
+  }
+}
+
+async function restart(): Promise<void> {
+  await starting;
+  await stop();
+  await start();
+}
+
+/** Restarts a crashed server up to MAX_RESTARTS times in RESTART_WINDOW_MS, then gives up with one message. */
+class RestartingErrorHandler implements ErrorHandler {
+  private restarts: number[] = [];
+  constructor(private readonly startFailed: () => boolean) {}
+
+  error(_error: Error, _message: Message | undefined, count: number | undefined): ErrorHandlerResult {
+    return { action: count !== undefined && count <= 3 ? ErrorAction.Continue : ErrorAction.Shutdown };
+  }
+
+  closed(): CloseHandlerResult {
+    if (this.startFailed()) {
+      return { action: CloseAction.DoNotRestart, handled: true };
+    }
+    const now = Date.now();
+    this.restarts = this.restarts.filter((t) => now - t < RESTART_WINDOW_MS);
+    this.restarts.push(now);
+    if (this.restarts.length > MAX_RESTARTS) {
+      const shown = lastCommand ? commandLine(lastCommand) : '(unknown)';
+      void tellCannotStart(
+        `${NAME}: the language server (\`${shown}\`) stopped ${this.restarts.length} times in 3 minutes ` +
+          'and will not be restarted. See the logs, then run "SQL LSP: Restart Server".',
+      );
+      return { action: CloseAction.DoNotRestart, handled: true };
+    }
+    log.appendLine(`The server stopped unexpectedly; restarting it (${this.restarts.length}/${MAX_RESTARTS}).`);
+    return { action: CloseAction.Restart, handled: true };
+  }
+}
+
+async function tellCannotStart(message: string): Promise<void> {
+  log.appendLine(message);
+  const choice = await vscode.window.showErrorMessage(message, 'Show Logs', 'Open Settings', 'Restart Server');
+  if (choice === 'Show Logs') {
+    log.show(true);
+  } else if (choice === 'Open Settings') {
+    await vscode.commands.executeCommand('workbench.action.openSettings', `${SECTION}.server.command`);
+  } else if (choice === 'Restart Server') {
+    await restart();
+  }
+}
+
+// ---- settings -------------------------------------------------------------------------------
+
+/**
+ * The server's settings as a nested object, with only the values the user has set somewhere
+ * (user, workspace or folder settings): defaults are left out so that they do not override the
+ * project's sql-lsp.toml or [tool.sql-lsp] in pyproject.toml.
+ */
+export function serverSettings(scope?: vscode.Uri): Record<string, unknown> {
+  const cfg = vscode.workspace.getConfiguration(SECTION, scope);
+  const out: Record<string, unknown> = {};
+  for (const key of settingKeys) {
+    const info = cfg.inspect(key);
+    const set =
+      info &&
+      [info.globalValue, info.workspaceValue, info.workspaceFolderValue, info.globalLanguageValue,
+        info.workspaceLanguageValue, info.workspaceFolderLanguageValue].some((v) => v !== undefined);
+    if (!set) {
+      continue;
+    }
+    let node = out;
+    const parts = key.split('.');
+    for (const part of parts.slice(0, -1)) {
+      node = (node[part] ??= {}) as Record<string, unknown>;
+    }
+    node[parts[parts.length - 1]] = cfg.get(key);
+  }
+  return out;
+}
+
+// ---- the server command -----------------------------------------------------------------------
+
+export async function resolveServerCommand(): Promise<ServerCommand> {
+  const configured = vscode.workspace.getConfiguration(SECTION).get<string | string[]>('server.command');
+  const parts = (Array.isArray(configured) ? configured : splitCommand(configured ?? ''))
+    .map(expandVariables)
+    .filter((p) => p !== '');
+  if (parts.length > 0) {
+    return { command: parts[0], args: parts.slice(1), origin: 'setting sqlLsp.server.command' };
+  }
+  const onPath = findOnPath('sql-lsp');
+  if (onPath) {
+    return { command: onPath, args: [], origin: 'sql-lsp on PATH' };
+  }
+  const python = await pythonExtensionInterpreter();
+  if (python) {
+    return { command: python, args: ['-m', 'sql_lsp'], origin: 'Python extension interpreter' };
+  }
+  return { command: process.platform === 'win32' ? 'python' : 'python3', args: ['-m', 'sql_lsp'], origin: 'fallback' };
+}
+
+/** Split a command line on blanks; "double" or 'single' quotes keep blanks inside an argument. */
+export function splitCommand(line: string): string[] {
+  const out: string[] = [];
+  const re = /"([^"]*)"|'([^']*)'|(\S+)/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(line)) !== null) {
+    out.push(m[1] ?? m[2] ?? m[3]);
+  }
+  return out;
+}
+
+function expandVariables(part: string): string {
+  const root = workspaceRoot() ?? '';
+  return part
+    .replace(/\$\{workspaceFolder\}/g, root)
+    .replace(/\$\{userHome\}/g, os.homedir())
+    .replace(/^~(?=$|\/)/, os.homedir());
+}
+
+function findOnPath(name: string): string | undefined {
+  const exts = process.platform === 'win32' ? (process.env.PATHEXT ?? '.EXE;.CMD;.BAT').split(';') : [''];
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    for (const ext of exts) {
+      const candidate = path.join(dir, name + ext);
+      try {
+        fs.accessSync(candidate, fs.constants.X_OK);
+        if (fs.statSync(candidate).isFile()) {
+          return candidate;
+        }
+      } catch {
+        // not here
+      }
+    }
+  }
+  return undefined;
+}
+
+interface PythonApi {
+  environments?: {
+    getActiveEnvironmentPath(resource?: vscode.Uri): { path: string } | undefined;
+    resolveEnvironment(env: { path: string } | string): Promise<{ executable?: { uri?: vscode.Uri } } | undefined>;
+  };
+  settings?: { getExecutionDetails(resource?: vscode.Uri): { execCommand?: string[] } };
+}
+
+/** The interpreter selected in the Python extension, when that extension is installed. */
+async function pythonExtensionInterpreter(): Promise<string | undefined> {
+  const ext = vscode.extensions.getExtension<PythonApi>('ms-python.python');
+  if (!ext) {
+    return undefined;
+  }
+  try {
+    const api = ext.isActive ? ext.exports : await ext.activate();
+    const resource = vscode.workspace.workspaceFolders?.[0]?.uri;
+    const active = api?.environments?.getActiveEnvironmentPath(resource);
+    if (active) {
+      const env = await api.environments!.resolveEnvironment(active);
+      const exe = env?.executable?.uri?.fsPath;
+      if (exe) {
+        return exe;
+      }
+    }
+    return api?.settings?.getExecutionDetails(resource)?.execCommand?.[0];
+  } catch (error) {
+    log.appendLine(`Could not ask the Python extension for its interpreter: ${messageOf(error)}`);
+    return undefined;
+  }
+}
+
+function workspaceRoot(): string | undefined {
+  return vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri.fsPath;
+}
+
+function commandLine(server: ServerCommand): string {
+  const quote = (s: string) => (/[\s"']/.test(s) ? JSON.stringify(s) : s);
+  // vscode-languageclient appends --stdio for the stdio transport.
+  return [server.command, ...server.args, '--stdio'].map(quote).join(' ');
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+// ---- commands ---------------------------------------------------------------------------------
+
+async function runningClient(): Promise<SqlLspClient | undefined> {
+  await starting;
+  if (client?.state === State.Running) {
+    return client;
+  }
+  void vscode.window.showErrorMessage(`${NAME}: the language server is not running. Run "SQL LSP: Restart Server".`);
+  return undefined;
+}
+
+async function executeServerCommand(command: string, args: unknown[]): Promise<unknown> {
+  const c = await runningClient();
+  if (!c) {
+    return undefined;
+  }
+  return c.sendRequest(ExecuteCommandRequest.type, { command, arguments: args });
+}
+
+async function refreshCatalog(): Promise<void> {
+  try {
+    const result = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Window, title: `${NAME}: refreshing the catalog` },
+      () => executeServerCommand('sql-lsp.refreshCatalog', []),
+    );
+    if (result !== undefined) {
+      void vscode.window.showInformationMessage(
+        typeof result === 'string' && result ? `${NAME}: ${result}` : `${NAME}: catalog refreshed.`,
+      );
+    }
+  } catch (error) {
+    void vscode.window.showErrorMessage(`${NAME}: refreshing the catalog failed: ${messageOf(error)}`);
+  }
+}
+
+async function explainStatement(): Promise<void> {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor || editor.document.languageId !== 'sql') {
+    void vscode.window.showErrorMessage(`${NAME}: open a SQL file and put the cursor in a statement to explain.`);
+    return;
+  }
+  const uri = editor.document.uri.toString();
+  const pos = editor.selection.active;
+  try {
+    const result = await executeServerCommand('sql-lsp.explain', [
+      { uri, position: { line: pos.line, character: pos.character } },
+    ]);
+    if (result === undefined || result === null) {
+      return;
+    }
+    const content =
+      typeof result === 'string'
+        ? result
+        : typeof (result as { markdown?: unknown }).markdown === 'string'
+          ? (result as { markdown: string }).markdown
+          : '```json\n' + JSON.stringify(result, null, 2) + '\n```';
+    const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content });
+    await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: true });
+  } catch (error) {
+    void vscode.window.showErrorMessage(`${NAME}: explain failed: ${messageOf(error)}`);
+  }
+}
