@@ -377,34 +377,8 @@ def _rule(ns: argparse.Namespace) -> int:
     rule: Rule | None = RULES_BY_ID.get(ns.id)
     if rule is None:
         raise UsageError(f"unknown rule {ns.id!r} (see `sql-lsp rules`)")
-    sys.stdout.write(rule_markdown(rule))
+    sys.stdout.write(rule.markdown())
     return EXIT_OK
-
-
-def rule_markdown(rule: Rule) -> str:
-    """The documentation page of a rule (docs/rules/<id>.md and `sql-lsp rule ID`)."""
-    head = [
-        f"# {rule.id}",
-        "",
-        rule.summary + ".",
-        "",
-        f"- Default severity: `{rule.severity}`",
-        f"- Fix: {rule.fix or 'none'}",
-        f"- Needs: {rule.needs}",
-        f"- Dialects: {', '.join(rule.dialects)}",
-    ]
-    if rule.options:
-        head.append(
-            "- Options: " + ", ".join(f"`{k}` (default `{v}`)" for k, v in rule.options.items())
-        )
-    body = _dedent_doc(rule.docs)
-    return "\n".join(head) + "\n\n" + body.strip() + "\n"
-
-
-def _dedent_doc(doc: str) -> str:
-    import textwrap
-
-    return textwrap.dedent(doc)
 
 
 # -- serve ------------------------------------------------------------------------------------

@@ -7,14 +7,14 @@ the LSP position encodings; it treats only `\\n`, `\\r\\n` and `\\r` as line bre
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlglot import exp
 
 from sql_lsp.catalog.ddl import is_catalog_statement
-from sql_lsp.statements import Locator, Parsed, Span, SyntaxIssue, parse, split
+from sql_lsp.statements import Locator, Parsed, Span, SyntaxIssue, parse, split, split_from
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 
@@ -29,6 +29,20 @@ class LineIndex:
         self.starts = (
             starts if starts is not None else [0, *(m.end() for m in _NEWLINE.finditer(text))]
         )
+
+    def edited(self, text: str, start: int, end: int, delta: int) -> LineIndex:
+        """The index of `text`, which is this index's text with [start, end) replaced and
+        shifted by `delta` characters after it. Only the lines around the edit are rescanned."""
+        first = self.line_of(start)
+        begin = self.starts[first]
+        nl = text.find("\n", end + delta)
+        stop = len(text) if nl < 0 else nl + 1
+        middle = [m.end() for m in _NEWLINE.finditer(text, begin, stop)]
+        if middle and middle[-1] > len(text):
+            middle.pop()
+        tail_from = bisect_right(self.starts, stop - delta)
+        tail = [s + delta for s in self.starts[tail_from:]]
+        return LineIndex(text, self.starts[: first + 1] + middle + tail)
 
     def line_of(self, offset: int) -> int:
         return bisect_right(self.starts, offset) - 1
@@ -88,28 +102,47 @@ class LineIndex:
 
 
 class Statement:
-    """One statement of a document: its span, text and parse (None for psql / COPY data)."""
+    """One statement of a document: where it is, its text and its parse (None for psql lines and
+    COPY data). Offsets are absolute; an edit before a statement shifts it in place."""
 
-    __slots__ = ("catalog_ordinal", "index", "parsed", "span", "text")
+    __slots__ = (
+        "catalog_ordinal",
+        "end",
+        "index",
+        "issue",
+        "kind",
+        "lint",
+        "parsed",
+        "semicolon",
+        "start",
+        "text",
+    )
 
     def __init__(self, span: Span, text: str, parsed: Parsed | None, index: int) -> None:
-        self.span = span
+        self.kind = span.kind
+        self.start = span.start
+        self.end = span.end
+        self.semicolon = span.semicolon  # offset of the terminating ';', or -1
+        self.issue = span.issue  # lexical problem (message, start, end), absolute
         self.text = text
         self.parsed = parsed
         self.index = index
         self.catalog_ordinal = -1  # position among the document's catalog statements, or -1
+        self.lint: tuple | None = None  # (context key, findings relative to start): lint cache
+
+    def shift(self, delta: int) -> None:
+        self.start += delta
+        self.end += delta
+        if self.semicolon >= 0:
+            self.semicolon += delta
+        if self.issue is not None:
+            msg, s, e = self.issue
+            self.issue = (msg, s + delta, e + delta)
 
     @property
-    def kind(self) -> str:
-        return self.span.kind
-
-    @property
-    def start(self) -> int:
-        return self.span.start
-
-    @property
-    def end(self) -> int:
-        return self.span.end
+    def stop(self) -> int:
+        """End of the statement including its semicolon."""
+        return self.semicolon + 1 if self.semicolon >= 0 else self.end
 
     @property
     def tree(self) -> exp.Expression | None:
@@ -118,10 +151,20 @@ class Statement:
     @property
     def error(self) -> SyntaxIssue | None:
         """A lexical or parse error, relative to the statement start."""
-        if self.span.issue is not None:
-            msg, s, e = self.span.issue
+        if self.issue is not None:
+            msg, s, e = self.issue
             return SyntaxIssue(msg, s - self.start, e - self.start)
         return self.parsed.error if self.parsed is not None else None
+
+    def same_span(self, span: Span, delta: int) -> bool:
+        return (
+            self.kind == span.kind
+            and self.start + delta == span.start
+            and self.end + delta == span.end
+            and (self.semicolon + delta if self.semicolon >= 0 else -1) == span.semicolon
+            and self.issue is None
+            and span.issue is None
+        )
 
     def locator(self) -> Locator | None:
         return Locator(self.parsed) if self.parsed is not None else None
@@ -196,15 +239,67 @@ class Document:
             self._catalog_statements = out
         return self._catalog_statements
 
+    def edit(self, start: int, end: int, new_text: str, version: int | None = None) -> Document:
+        """A new Document with [start, end) replaced by `new_text`.
+
+        Only the statements around the edit are split and parsed again; the ones after it are
+        reused, shifted in place (this Document must not be used afterwards).
+        """
+        text = self.text[:start] + new_text + self.text[end:]
+        delta = len(new_text) - (end - start)
+        old = self.statements
+        lines = self._lines.edited(text, start, end, delta) if self._lines is not None else None
+        if self.dialect != "postgres" or not old:
+            return Document(self.uri, text, version, self.dialect, lines=lines)
+        first = bisect_left(old, start, key=lambda s: s.stop)  # first statement touched or after
+        keep = first - 1
+        # an unterminated quote or comment looked for its end through the whole rest of the text
+        broken = next((i for i in range(first) if old[i].issue is not None), None)
+        if broken is not None:
+            keep = broken - 1
+        # step back over COPY data (and its COPY), and over statements with no semicolon, which
+        # text after them can still extend
+        while keep >= 0 and (
+            old[keep].kind == "copydata"
+            or old[keep + 1].kind == "copydata"
+            or (old[keep].kind == "sql" and old[keep].semicolon < 0)
+        ):
+            keep -= 1
+        resume = old[keep].stop if keep >= 0 else 0
+        new_end = start + len(new_text)
+        middle: list[Statement] = []
+        tail: list[Statement] = []
+        for span in split_from(text, resume, self.dialect):
+            if span.start >= new_end:
+                j = bisect_left(old, span.start - delta, key=lambda s: s.start)
+                if j < len(old) and j >= first and old[j].same_span(span, delta):
+                    tail = old[j:]
+                    break
+            body = text[span.start : span.end]
+            parsed = parse(body, self.dialect) if span.kind == "sql" else None
+            middle.append(Statement(span, body, parsed, 0))
+        if delta:
+            for s in tail:
+                s.shift(delta)
+        statements = old[: keep + 1] + middle + tail
+        for i in range(keep + 1, len(statements)):
+            statements[i].index = i
+        doc = Document(self.uri, text, version, self.dialect, statements, lines)
+        if self._catalog_statements is not None:
+            removed = old[keep + 1 : len(old) - len(tail)]
+            if not any(s.catalog_ordinal >= 0 for s in removed) and not any(
+                s.kind == "sql" and is_catalog_statement(s.text) for s in middle
+            ):
+                doc._catalog_statements = self._catalog_statements  # same objects, same order
+        return doc
+
     def statement_at(self, offset: int) -> Statement | None:
         """The statement containing `offset` (its span, or its terminating semicolon)."""
-        starts = [s.start for s in self.statements]
-        i = bisect_right(starts, offset) - 1
+        i = bisect_right(self.statements, offset, key=lambda s: s.start) - 1
         if i < 0:
             return None
         s = self.statements[i]
-        end = s.span.semicolon + 1 if s.span.semicolon >= 0 else s.end
-        return s if offset <= end else None
+        return s if offset <= s.stop else None
 
     def directives(self) -> list[Directive]:
         return find_directives(self.text)

@@ -70,16 +70,23 @@ class Linter:
     def _statement(
         self, document: Document, stmt: Statement, catalog: Catalog, search_path: tuple[str, ...]
     ) -> Iterable[Finding]:
-        key = (stmt.text, search_path, stmt.catalog_ordinal, _deps(stmt, catalog, search_path))
-        cached = self._cache.get(key)
-        if cached is None:
-            cached = tuple(
-                f.shifted(-stmt.start) for f in self._check(document, stmt, catalog, search_path)
-            )
-            if len(self._cache) > _CACHE_LIMIT:
-                self._cache.clear()
-            self._cache[key] = cached
-        return [f.shifted(stmt.start) for f in cached]
+        context = (self, catalog, catalog.generation, search_path, stmt.catalog_ordinal)
+        memo = stmt.lint
+        if memo is not None and memo[0] == context and memo[1] is stmt.parsed:
+            relative = memo[2]
+        else:
+            key = (stmt.text, search_path, stmt.catalog_ordinal, _deps(stmt, catalog, search_path))
+            relative = self._cache.get(key)
+            if relative is None:
+                found = self._check(document, stmt, catalog, search_path)
+                relative = tuple(f.shifted(-stmt.start) for f in found)
+                if len(self._cache) > _CACHE_LIMIT:
+                    self._cache.clear()
+                self._cache[key] = relative
+            stmt.lint = (context, stmt.parsed, relative)
+        if not relative:
+            return ()
+        return [f.shifted(stmt.start) for f in relative]
 
     def _check(
         self, document: Document, stmt: Statement, catalog: Catalog, search_path: tuple[str, ...]

@@ -13,8 +13,11 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from sql_lsp.catalog.ddl import DdlBuilder
-from sql_lsp.catalog.model import Catalog
+from sql_lsp.catalog.model import Catalog, Origin
+from sql_lsp.config import Config
 from sql_lsp.document import Document
+from sql_lsp.lint import Linter
+from sql_lsp.rules.base import Finding
 
 SKIP_DIRS = frozenset(
     {"node_modules", "venv", "env", "site-packages", "__pycache__", "dist", "build", "target"}
@@ -88,3 +91,125 @@ def apply_document(builder: DdlBuilder, doc: Document) -> None:
 
 def uri_of(path: Path) -> str:
     return path.resolve().as_uri()
+
+
+class Project:
+    """The documents of a workspace — files on disk and open buffers (which win) — with their
+    catalog and findings. Keeps caches so that an edit costs what it changes.
+
+    Methods that change documents return True when the catalog may have changed, so callers
+    know to re-check the other open documents.
+    """
+
+    def __init__(self, config: Config | None = None) -> None:
+        self.config = config or Config()
+        self.linter = Linter(self.config)
+        self.disk: dict[str, Document] = {}
+        self.open: dict[str, Document] = {}
+        self.database_catalog: Catalog | None = None
+        self._catalog: Catalog | None = None
+
+    # -- configuration ------------------------------------------------------------------------
+    def set_config(self, config: Config) -> None:
+        dialect_changed = config.dialect != self.config.dialect
+        self.config = config
+        self.linter = Linter(config, database=self.database_catalog is not None)
+        if dialect_changed:
+            self.disk = {
+                u: Document(u, d.text, d.version, config.dialect) for u, d in self.disk.items()
+            }
+            self.open = {
+                u: Document(u, d.text, d.version, config.dialect) for u, d in self.open.items()
+            }
+            self._catalog = None
+
+    def set_database_catalog(self, catalog: Catalog | None) -> None:
+        self.database_catalog = catalog
+        self.linter = Linter(self.config, database=catalog is not None)
+        self._catalog = None
+
+    # -- documents ----------------------------------------------------------------------------
+    def document(self, uri: str) -> Document | None:
+        return self.open.get(uri) or self.disk.get(uri)
+
+    def documents(self) -> list[Document]:
+        """Every document, open buffers winning over disk, in path order."""
+        merged = {**self.disk, **self.open}
+        return [merged[u] for u in sorted(merged)]
+
+    def set_file(self, uri: str, text: str) -> bool:
+        """A file on disk was found or changed."""
+        old = self.disk.get(uri)
+        if old is not None and old.text == text:
+            return False
+        doc = Document(uri, text, dialect=self.config.dialect)
+        self.disk[uri] = doc
+        return uri not in self.open and self._ddl_changed(old, doc)
+
+    def remove_file(self, uri: str) -> bool:
+        old = self.disk.pop(uri, None)
+        return old is not None and uri not in self.open and self._ddl_changed(old, None)
+
+    def open_document(self, uri: str, text: str, version: int | None) -> bool:
+        before = self.document(uri)
+        doc = Document(uri, text, version, self.config.dialect)
+        self.open[uri] = doc
+        return self._ddl_changed(before, doc)
+
+    def edit_document(
+        self, uri: str, edits: list[tuple[int, int, str]], version: int | None
+    ) -> bool:
+        """Apply edits (offsets into the text as each previous edit left it)."""
+        doc = self.open.get(uri)
+        if doc is None:
+            return False
+        before = doc.catalog_statements
+        texts = [s.text for s in before]
+        for start, end, text in edits:
+            doc = doc.edit(start, end, text, version)
+        self.open[uri] = doc
+        after = doc.catalog_statements
+        if after is before or [s.text for s in after] == texts:
+            return False
+        self._catalog = None
+        return True
+
+    def close_document(self, uri: str) -> bool:
+        before = self.open.pop(uri, None)
+        return before is not None and self._ddl_changed(before, self.disk.get(uri))
+
+    def _ddl_changed(self, old: Document | None, new: Document | None) -> bool:
+        a = [s.text for s in old.catalog_statements] if old is not None else []
+        b = [s.text for s in new.catalog_statements] if new is not None else []
+        if a != b:
+            self._catalog = None
+            return True
+        return False
+
+    # -- analysis -----------------------------------------------------------------------------
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            catalog = build_catalog(self.documents())
+            if self.database_catalog is not None:
+                catalog = catalog.merge(self.database_catalog)
+            self._catalog = catalog
+        return self._catalog
+
+    def lint(self, uri: str) -> list[Finding]:
+        doc = self.document(uri)
+        if doc is None:
+            return []
+        catalog = self.catalog
+        return self.linter.lint(doc, catalog)
+
+    def locate(self, origin: Origin) -> tuple[Document, int, int] | None:
+        """The document and absolute span of a catalog object's declaration."""
+        doc = self.document(origin.doc)
+        if doc is None:
+            return None
+        stmts = doc.catalog_statements
+        if not 0 <= origin.stmt < len(stmts):
+            return None
+        base = stmts[origin.stmt].start
+        return doc, base + origin.start, base + origin.end

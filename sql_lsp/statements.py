@@ -83,6 +83,11 @@ def split(text: str, dialect: str = "postgres") -> list[Span]:
     return list(_Splitter(text, dialect).run())
 
 
+def split_from(text: str, pos: int, dialect: str = "postgres") -> Iterator[Span]:
+    """The statements of `text` from `pos`, which must be a statement boundary, lazily."""
+    return _Splitter(text, dialect).run(pos)
+
+
 class _Splitter:
     def __init__(self, text: str, dialect: str) -> None:
         self.text = text
@@ -90,10 +95,9 @@ class _Splitter:
         self.interesting = _INTERESTING[self.dialect]
         self.delimiter = ";"
 
-    def run(self) -> Iterator[Span]:
+    def run(self, pos: int = 0) -> Iterator[Span]:
         text = self.text
         n = len(text)
-        pos = 0
         start = -1  # start of the statement in progress (first significant char), -1: none yet
         sig_end = 0  # end of the last significant char of the statement in progress
         issue: tuple[str, int, int] | None = None

@@ -74,7 +74,7 @@ def apply(findings: Iterable[Finding], document: Document, sup: Suppressions) ->
 
 def _statement_lines(document: Document, s: Statement) -> tuple[int, int]:
     lines = document.lines
-    end = s.span.semicolon if s.span.semicolon >= 0 else max(s.start, s.end - 1)
+    end = s.semicolon if s.semicolon >= 0 else max(s.start, s.end - 1)
     return lines.line_of(s.start), lines.line_of(end)
 
 

@@ -9,6 +9,7 @@ character offsets into the document.
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -166,6 +167,23 @@ class Rule:
     @property
     def doc_sections(self) -> dict[str, str]:
         return doc_sections(self.docs)
+
+    def markdown(self) -> str:
+        """The documentation page (docs/rules/<id>.md, `sql-lsp rule ID`, hovers)."""
+        head = [
+            f"# {self.id}",
+            "",
+            self.summary + ".",
+            "",
+            f"- Default severity: `{self.severity}`",
+            f"- Fix: {self.fix or 'none'}",
+            f"- Needs: {self.needs}",
+            f"- Dialects: {', '.join(self.dialects)}",
+        ]
+        if self.options:
+            opts = ", ".join(f"`{k}` (default `{v}`)" for k, v in self.options.items())
+            head.append(f"- Options: {opts}")
+        return "\n".join(head) + "\n\n" + textwrap.dedent(self.docs).strip() + "\n"
 
     def examples(self) -> tuple[str, str]:
         """The SQL of the **Example** and **Use instead** sections."""

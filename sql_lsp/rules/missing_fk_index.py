@@ -111,7 +111,7 @@ def insertion_after(ctx: RuleContext, statement_text: str) -> tuple[int, str]:
     text = ctx.text
     stmt = ctx.statement
     newline = "\r\n" if "\r\n" in text[: stmt.end + 2000] else "\n"
-    semi = stmt.span.semicolon
+    semi = stmt.semicolon
     if semi < 0:
         return stmt.end, f";{newline}{statement_text}"
     line_end = text.find("\n", semi)

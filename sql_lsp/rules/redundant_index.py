@@ -128,7 +128,7 @@ def _deletion(ctx: RuleContext) -> Edit:
     text = ctx.text
     stmt = ctx.statement
     start = stmt.start
-    end = stmt.span.semicolon + 1 if stmt.span.semicolon >= 0 else stmt.end
+    end = stmt.stop
     line_start = max(text.rfind("\n", 0, start), -1) + 1
     line_end = text.find("\n", end)
     line_end = len(text) if line_end < 0 else line_end

@@ -1,0 +1,176 @@
+"""The one place that builds LSP data from core results (findings, fixes, symbols, outlines).
+
+Diagnostics are built as plain JSON dicts (they are sent often and in bulk: building them through
+lsprotocol and cattrs costs more than the analysis); everything else uses lsprotocol types.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lsprotocol import types as T
+
+from sql_lsp.document import Document
+from sql_lsp.navigation import OutlineItem
+from sql_lsp.rules import RULES_BY_ID
+from sql_lsp.rules.base import Edit, Finding, Fix
+
+SOURCE = "sql-lsp"
+FIX_ALL = "source.fixAll.sql-lsp"
+SEVERITY = {"error": 1, "warning": 2, "info": 3, "hint": 4}
+SYMBOL_KIND = {
+    "table": T.SymbolKind.Struct,
+    "view": T.SymbolKind.Interface,
+    "index": T.SymbolKind.Key,
+    "function": T.SymbolKind.Function,
+    "type": T.SymbolKind.Enum,
+    "schema": T.SymbolKind.Namespace,
+    "query": T.SymbolKind.Event,
+    "dml": T.SymbolKind.Operator,
+    "other": T.SymbolKind.Object,
+}
+
+
+def position(doc: Document, offset: int, encoding: str) -> T.Position:
+    line, char = doc.lines.position(offset, encoding)
+    return T.Position(line=line, character=char)
+
+
+def to_range(doc: Document, start: int, end: int, encoding: str) -> T.Range:
+    return T.Range(start=position(doc, start, encoding), end=position(doc, end, encoding))
+
+
+def to_offsets(doc: Document, rng: T.Range, encoding: str) -> tuple[int, int]:
+    lines = doc.lines
+    start = lines.offset(rng.start.line, rng.start.character, encoding)
+    end = lines.offset(rng.end.line, rng.end.character, encoding)
+    return start, max(start, end)
+
+
+def _json_range(doc: Document, start: int, end: int, encoding: str) -> dict[str, Any]:
+    sl, sc = doc.lines.position(start, encoding)
+    el, ec = doc.lines.position(end, encoding)
+    return {"start": {"line": sl, "character": sc}, "end": {"line": el, "character": ec}}
+
+
+def diagnostic_json(doc: Document, f: Finding, encoding: str) -> dict[str, Any]:
+    rule = RULES_BY_ID.get(f.rule)
+    out: dict[str, Any] = {
+        "range": _json_range(doc, f.start, f.end, encoding),
+        "severity": SEVERITY.get(f.severity, 2),
+        "code": f.rule,
+        "source": SOURCE,
+        "message": f.message,
+        "data": {"version": doc.version, "fix": f.fix.safety if f.fix else None},
+    }
+    if rule is not None:
+        out["codeDescription"] = {"href": rule.url}
+    return out
+
+
+def publish_json(doc: Document, findings: list[Finding], encoding: str) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "uri": doc.uri,
+        "diagnostics": [diagnostic_json(doc, f, encoding) for f in findings],
+    }
+    if doc.version is not None:
+        params["version"] = doc.version
+    return params
+
+
+def diagnostic(doc: Document, f: Finding, encoding: str) -> T.Diagnostic:
+    rule = RULES_BY_ID.get(f.rule)
+    return T.Diagnostic(
+        range=to_range(doc, f.start, f.end, encoding),
+        severity=T.DiagnosticSeverity(SEVERITY.get(f.severity, 2)),
+        code=f.rule,
+        code_description=T.CodeDescription(href=rule.url) if rule else None,
+        source=SOURCE,
+        message=f.message,
+        data={"version": doc.version, "fix": f.fix.safety if f.fix else None},
+    )
+
+
+def text_edits(
+    doc: Document, edits: list[Edit] | tuple[Edit, ...], encoding: str
+) -> list[T.TextEdit]:
+    return [
+        T.TextEdit(range=to_range(doc, e.start, e.end, encoding), new_text=e.text) for e in edits
+    ]
+
+
+def workspace_edit(
+    doc: Document, edits: list[Edit] | tuple[Edit, ...], encoding: str, versioned: bool
+) -> T.WorkspaceEdit:
+    lsp_edits = text_edits(doc, edits, encoding)
+    if versioned:
+        ident = T.OptionalVersionedTextDocumentIdentifier(uri=doc.uri, version=doc.version)
+        return T.WorkspaceEdit(
+            document_changes=[T.TextDocumentEdit(text_document=ident, edits=lsp_edits)]
+        )
+    return T.WorkspaceEdit(changes={doc.uri: lsp_edits})
+
+
+def fix_action(
+    doc: Document,
+    f: Finding,
+    fix: Fix,
+    diagnostics: list[T.Diagnostic],
+    encoding: str,
+    versioned: bool,
+) -> T.CodeAction:
+    title = fix.title
+    if not fix.safe and "unsafe" not in title.lower():
+        title += " (unsafe)"
+    return T.CodeAction(
+        title=title,
+        kind=T.CodeActionKind.QuickFix,
+        diagnostics=diagnostics,
+        is_preferred=True if fix.safe else None,
+        edit=workspace_edit(doc, fix.edits, encoding, versioned),
+    )
+
+
+def edit_action(
+    doc: Document,
+    title: str,
+    kind: str,
+    edits: list[Edit],
+    diagnostics: list[T.Diagnostic] | None,
+    encoding: str,
+    versioned: bool,
+) -> T.CodeAction:
+    return T.CodeAction(
+        title=title,
+        kind=kind,
+        diagnostics=diagnostics or None,
+        edit=workspace_edit(doc, edits, encoding, versioned),
+    )
+
+
+def hover(
+    markdown: str,
+    doc: Document | None = None,
+    span: tuple[int, int] | None = None,
+    encoding: str = "utf-16",
+) -> T.Hover:
+    rng = (
+        to_range(doc, span[0], span[1], encoding) if doc is not None and span is not None else None
+    )
+    return T.Hover(contents=T.MarkupContent(kind=T.MarkupKind.Markdown, value=markdown), range=rng)
+
+
+def location(doc: Document, start: int, end: int, encoding: str) -> T.Location:
+    return T.Location(uri=doc.uri, range=to_range(doc, start, end, encoding))
+
+
+def document_symbol(doc: Document, item: OutlineItem, encoding: str) -> T.DocumentSymbol:
+    rng = to_range(doc, item.start, item.end, encoding)
+    first_line_end = doc.lines.line_end(doc.lines.line_of(item.start))
+    selection = to_range(doc, item.start, min(item.end, max(item.start, first_line_end)), encoding)
+    return T.DocumentSymbol(
+        name=item.name or "statement",
+        kind=SYMBOL_KIND.get(item.kind, T.SymbolKind.Object),
+        range=rng,
+        selection_range=selection,
+    )
