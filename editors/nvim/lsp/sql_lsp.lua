@@ -18,6 +18,21 @@
 -- them the file is served on its own (single-file mode). `:SqlLspRefreshCatalog` reloads the schema
 -- catalog (workspace DDL and the live database).
 
+--- "catalog refreshed: 2 tables, 3 indexes from 2 files" from the server's answer.
+local function describe_refresh(result)
+  if type(result) == 'string' and result ~= '' then
+    return result
+  end
+  local function count(n, one, many)
+    return n .. ' ' .. (n == 1 and one or many)
+  end
+  if type(result) == 'table' and type(result.tables) == 'number' then
+    return string.format('catalog refreshed: %s, %s from %s', count(result.tables, 'table', 'tables'),
+      count(result.indexes or 0, 'index', 'indexes'), count(result.files or 0, 'file', 'files'))
+  end
+  return 'catalog refreshed'
+end
+
 ---@param client vim.lsp.Client
 ---@param bufnr integer
 local function on_attach(client, bufnr)
@@ -27,8 +42,7 @@ local function on_attach(client, bufnr)
         if err then
           vim.notify('sql-lsp: refreshing the catalog failed: ' .. err.message, vim.log.levels.ERROR)
         else
-          local text = type(result) == 'string' and result ~= '' and result or 'catalog refreshed'
-          vim.notify('sql-lsp: ' .. text, vim.log.levels.INFO)
+          vim.notify('sql-lsp: ' .. describe_refresh(result), vim.log.levels.INFO)
         end
       end)
   end, { desc = 'sql-lsp: reload the schema catalog' })

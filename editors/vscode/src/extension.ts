@@ -41,26 +41,25 @@ export interface ServerCommand {
   origin: string;
 }
 
-/** The output channel, remembering the last lines so a start failure can quote the server's stderr. */
+/** The output channel, remembering the server's recent stderr so a start failure can quote it. */
 class Log implements vscode.OutputChannel {
   readonly name: string;
-  private tail = '';
+  private stderr = '';
   constructor(private readonly channel: vscode.OutputChannel) {
     this.name = channel.name;
   }
+  /** vscode-languageclient copies the server's stderr here with append(). */
   append(value: string): void {
-    this.tail = (this.tail + value).slice(-4000);
+    this.stderr = (this.stderr + value).slice(-4000);
     this.channel.append(value);
   }
   appendLine(value: string): void {
-    this.append(value + '\n');
+    this.channel.appendLine(value);
   }
   replace(value: string): void {
-    this.tail = value.slice(-4000);
     this.channel.replace(value);
   }
   clear(): void {
-    this.tail = '';
     this.channel.clear();
   }
   show(columnOrPreserve?: vscode.ViewColumn | boolean, preserveFocus?: boolean): void {
@@ -77,15 +76,17 @@ class Log implements vscode.OutputChannel {
     this.channel.dispose();
   }
   mark(): number {
-    return this.tail.length;
+    return this.stderr.length;
   }
-  /** Non-empty lines written since `mark`, without the client's own "[Info - ...]" lines. */
-  since(mark: number): string[] {
-    return this.tail
-      .slice(Math.min(mark, this.tail.length))
+  /** The last lines the server wrote to stderr since `mark`. */
+  stderrSince(mark: number, lines: number): string {
+    return this.stderr
+      .slice(Math.min(mark, this.stderr.length))
       .split('\n')
       .map((l) => l.trim())
-      .filter((l) => l && !/^\[(Info|Warn|Error|Trace) +- /.test(l));
+      .filter((l) => l)
+      .slice(-lines)
+      .join(' ');
   }
 }
 
@@ -159,8 +160,9 @@ async function startOnce(): Promise<void> {
       return;
     }
     failureShown = true;
-    const stderr = log.since(mark).slice(-3).join(' ');
-    const detail = stderr || reason;
+    const detail = /\bENOENT\b/.test(reason)
+      ? `${server.command} was not found`
+      : (log.stderrSince(mark, 3) || reason).replace(/[.\s]+$/, '');
     void tellCannotStart(`${NAME}: could not start the language server with \`${shown}\`: ${detail}. ${INSTALL_HINT}`);
   };
   const clientOptions: LanguageClientOptions = {
@@ -200,11 +202,17 @@ async function startOnce(): Promise<void> {
   const newClient = new SqlLspClient(SECTION, NAME, serverOptions, clientOptions);
   client = newClient;
   try {
+    // start() resolves without a value, rather than rejecting, when the connection closed during
+    // start-up; the state says whether the server is really running.
     await newClient.start();
-    newClient.quietStart = false;
-    log.appendLine(`Server running: ${shown}`);
   } catch (error) {
     failed(messageOf(error));
+  }
+  if (newClient.state === State.Running) {
+    newClient.quietStart = false;
+    log.appendLine(`Server running: ${shown}`);
+  } else {
+    failed('the server did not start');
     if (client === newClient) {
       client = undefined;
     }
@@ -429,13 +437,24 @@ async function refreshCatalog(): Promise<void> {
       () => executeServerCommand('sql-lsp.refreshCatalog', []),
     );
     if (result !== undefined) {
-      void vscode.window.showInformationMessage(
-        typeof result === 'string' && result ? `${NAME}: ${result}` : `${NAME}: catalog refreshed.`,
-      );
+      void vscode.window.showInformationMessage(`${NAME}: ${describeRefresh(result)}`);
     }
   } catch (error) {
     void vscode.window.showErrorMessage(`${NAME}: refreshing the catalog failed: ${messageOf(error)}`);
   }
+}
+
+/** "catalog refreshed: 2 tables, 3 indexes from 2 files" from the server's answer. */
+export function describeRefresh(result: unknown): string {
+  if (typeof result === 'string' && result) {
+    return result;
+  }
+  const r = (result ?? {}) as Record<string, unknown>;
+  const count = (n: unknown, one: string, many: string) =>
+    typeof n === 'number' ? `${n} ${n === 1 ? one : many}` : undefined;
+  const what = [count(r.tables, 'table', 'tables'), count(r.indexes, 'index', 'indexes')].filter(Boolean);
+  const files = count(r.files, 'file', 'files');
+  return `catalog refreshed${what.length ? ': ' + what.join(', ') : ''}${files ? ' from ' + files : ''}`;
 }
 
 async function explainStatement(): Promise<void> {
