@@ -1,0 +1,529 @@
+"""The connection to the user's PostgreSQL: settings, a lazily opened pool, failure and backoff.
+
+`Database` owns everything: the conninfo (built from `DatabaseSettings`), an
+`AsyncConnectionPool` opened on first use, and a failure state. Work runs through
+`Database.run(work)`, which hands `work` a pooled connection and turns every problem into a
+`DatabaseError` carrying a `Failure`: a kind and a one-line message without any password.
+
+Failure behaviour:
+
+- Connecting is tried once, with a connect timeout. When it fails, the database is marked
+  unavailable and every call answers at once with the same one-line reason ("... next try in
+  4 s") until the backoff delay has passed; then one call tries again. Delays double from
+  `backoff_initial` up to `backoff_max`, and reset after a success. There is never more than one
+  connection attempt in flight.
+- A connection that breaks while in use (server restarted, killed, network gone) drops the whole
+  pool; the call is retried once on a fresh connection, which recovers transparently from a
+  server restart, or enters the backoff when the server is still gone.
+- Every connection goes back to the pool clean: the pool's reset hook rolls back, runs
+  `DEALLOCATE ALL` and, when HypoPG is installed, `SELECT hypopg_reset()`.
+
+Call `close()` on shutdown: an open pool keeps worker tasks alive and can make process exit hang.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+import re
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TypeVar
+
+import psycopg
+from psycopg import errors as pgerrors
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.pq import TransactionStatus
+from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
+
+from sql_lsp.config import DatabaseSettings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+APPLICATION_NAME = "sql-lsp"
+
+
+class Problem(StrEnum):
+    """What went wrong, for callers that react differently (retry later, say "not in database")."""
+
+    NOT_CONFIGURED = "not-configured"  # no database.url, no SQL_LSP_DATABASE_URL, no PG* variables
+    BAD_SETTINGS = "bad-settings"  # the connection string cannot be parsed
+    UNAVAILABLE = "unavailable"  # cannot connect, connection lost, or waiting before a retry
+    AUTH = "auth"  # the server refused the login
+    BUSY = "busy"  # every pooled connection is in use
+    TIMEOUT = "timeout"  # statement_timeout (or our own deadline) hit
+    LOCK_TIMEOUT = "lock-timeout"  # lock_timeout hit: another session holds a lock
+    NOT_IN_DATABASE = "not-in-database"  # a table/column/function the statement uses does not exist
+    SYNTAX = "syntax"  # PostgreSQL rejected the statement's syntax
+    NOT_ALLOWED = "not-allowed"  # refused by sql-lsp's safety rules (or a read-only transaction)
+    PERMISSION = "permission"  # the role may not read something
+    UNSUPPORTED = "unsupported"  # the database lacks what is needed (e.g. HypoPG)
+    ERROR = "error"  # anything else PostgreSQL said
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A problem as a value: `message` is one line and never contains a password."""
+
+    problem: Problem
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class DatabaseError(Exception):
+    """Raised by `Database.run`; `failure` says what happened in one password-free line."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+
+    @property
+    def problem(self) -> Problem:
+        return self.failure.problem
+
+
+# --------------------------------------------------------------------------------------------
+# redaction
+
+_URL_USERINFO = re.compile(r"(?P<head>\b[a-z][a-z0-9+.\-]*://[^:/@\s?#]*):(?P<pw>[^@\s/]*)@", re.I)
+_KV_PASSWORD = re.compile(
+    r"(?P<head>\bpassword\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^\s&;,]+)", re.I
+)
+_WORD = r"[A-Za-z0-9_]"
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` with every password removed: `user:pw@` in URLs, `password=...` in conninfo or URL
+    query strings, and any literal occurrence of the given secrets (passwords known to the
+    caller). Short secrets (under 4 characters) are only replaced where they stand alone."""
+    out = _URL_USERINFO.sub(lambda m: f"{m.group('head')}:***@", text)
+    out = _KV_PASSWORD.sub(lambda m: f"{m.group('head')}***", out)
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        if len(secret) >= 4:
+            out = out.replace(secret, "***")
+        else:
+            out = re.sub(rf"(?<!{_WORD}){re.escape(secret)}(?!{_WORD})", "***", out)
+    return out
+
+
+def one_line(text: str) -> str:
+    """The first line of a message with runs of white space collapsed."""
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return " ".join(first.split())
+
+
+# --------------------------------------------------------------------------------------------
+# the Database
+
+
+class Database:
+    """One configured PostgreSQL database: a pool opened on first use, and its failure state.
+
+    `settings` are fixed for the object's life; on a settings change create a new Database and
+    `close()` the old one. `clock` (seconds, monotonic) is injectable for tests of the backoff.
+    """
+
+    def __init__(
+        self,
+        settings: DatabaseSettings,
+        *,
+        environ: Mapping[str, str] | None = None,
+        max_size: int = 4,
+        backoff_initial: float = 1.0,
+        backoff_max: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.max_size = max_size
+        self.backoff_initial = backoff_initial
+        self.backoff_max = backoff_max
+        self._clock = clock
+        self._url = settings.effective_url(environ)
+        self._secrets: tuple[str, ...] = ()
+        self._conninfo = ""
+        self._bad_settings: Failure | None = None
+        self._pool: AsyncConnectionPool | None = None
+        self._pool_errors_seen = 0  # the pool's connection errors before its last success
+        self._lock = asyncio.Lock()
+        self._closed = False
+        self._failure: Failure | None = None
+        self._retry_at = 0.0
+        self._delay = 0.0
+        self.connect_attempts = 0  # connection attempts made (probes), for status and tests
+        self.server_version: int | None = None  # e.g. 150018, known after the first connection
+        self.hypopg_version: str | None = None  # installed HypoPG extension version, if any
+        self.target = "no database"
+        env = os.environ if environ is None else environ
+        if self._url is not None:
+            self._prepare(self._url, env)
+
+    def _prepare(self, url: str, env: Mapping[str, str]) -> None:
+        secrets = [env.get("PGPASSWORD", "")]
+        try:
+            params = conninfo_to_dict(url) if url else {}
+            secrets.append(str(params.get("password") or ""))
+            extra: dict[str, object] = {
+                "connect_timeout": max(2, math.ceil(self.settings.connect_timeout_ms / 1000))
+            }
+            if "application_name" not in params and not env.get("PGAPPNAME"):
+                extra["application_name"] = APPLICATION_NAME
+            self._conninfo = make_conninfo(url, **extra)
+        except psycopg.Error as e:
+            self._secrets = tuple(s for s in secrets if s)
+            self._bad_settings = Failure(
+                Problem.BAD_SETTINGS,
+                f"invalid database.url: {one_line(redact(str(e), (*self._secrets, url)))}",
+            )
+            self.target = "invalid database.url"
+            return
+        self._secrets = tuple(s for s in secrets if s)
+        self.target = _describe(params, env)
+
+    # -- state ---------------------------------------------------------------------------------
+    @property
+    def configured(self) -> bool:
+        """True when a database is configured (it may still be unreachable)."""
+        return self._url is not None
+
+    @property
+    def hypopg(self) -> bool:
+        """HypoPG is installed in the database (known after the first connection)."""
+        return self.hypopg_version is not None
+
+    @property
+    def failure(self) -> Failure | None:
+        """The current failure (while backing off or after a bad setting), else None."""
+        return self._bad_settings or self._failure
+
+    def retry_in(self) -> float:
+        """Seconds until the next connection attempt is allowed (0 when not backing off)."""
+        if self._failure is None:
+            return 0.0
+        return max(0.0, self._retry_at - self._clock())
+
+    def status(self) -> str:
+        """One line for a status display: where it connects and whether it works."""
+        if not self.configured:
+            return "no database configured"
+        failure = self.failure
+        if failure is not None:
+            return self._with_retry(failure).message
+        if self._pool is None:
+            return f"{self.target} (not connected yet)"
+        version = _version_text(self.server_version)
+        return f"connected to {self.target}" + (f" (PostgreSQL {version})" if version else "")
+
+    def redact(self, text: str) -> str:
+        """`text` without this database's password (or any other that looks like one)."""
+        return redact(text, self._secrets)
+
+    # -- running work --------------------------------------------------------------------------
+    async def run(self, work: Callable[[psycopg.AsyncConnection], Awaitable[T]]) -> T:
+        """Run `work(connection)` on a pooled autocommit connection and return its result.
+
+        Raises `DatabaseError` for every problem (database down, timeouts, PostgreSQL errors),
+        with a one-line, password-free message. Cancelling the awaiting task cancels the query
+        on the server (psycopg sends a cancel request) and returns the connection to the pool.
+        """
+        for attempt in (1, 2):
+            pool = await self._get_pool()
+            stats = pool.get_stats()
+            if (
+                stats.get("pool_available", 0) == 0
+                and stats.get("connections_errors", 0) > self._pool_errors_seen
+            ):
+                # the pool failed to (re)connect in the background since its last success:
+                # start over rather than wait for it, so the probe says why (or finds it back)
+                await self._drop_pool(pool)
+                pool = await self._get_pool()
+            try:
+                async with pool.connection() as conn:
+                    try:
+                        return await work(conn)
+                    except (psycopg.Error, OSError) as e:
+                        if conn.broken or conn.closed:
+                            raise _ConnectionLost(e) from e
+                        raise
+            except _ConnectionLost as lost:
+                await self._drop_pool(pool)
+                if attempt == 1:
+                    log.info("database connection lost; reconnecting: %s", self._line(lost.cause))
+                    continue
+                raise self._fail(
+                    f"database connection lost: {self._line(lost.cause)}", Problem.UNAVAILABLE
+                ) from None
+            except PoolTimeout:
+                if pool.get_stats().get("pool_size", 0) >= self.max_size:
+                    raise DatabaseError(
+                        Failure(
+                            Problem.BUSY,
+                            f"all {self.max_size} database connections are busy; try again",
+                        )
+                    ) from None
+                # the pool could not open a connection: start over, the probe tells why
+                await self._drop_pool(pool)
+                if attempt == 1:
+                    continue
+                raise self._fail(
+                    f"database unavailable: no connection within "
+                    f"{self.settings.connect_timeout_ms} ms (database.connectTimeoutMs)",
+                    Problem.UNAVAILABLE,
+                ) from None
+            except PoolClosed:
+                raise DatabaseError(self._closed_failure()) from None
+            except DatabaseError:
+                raise
+            except TimeoutError:
+                raise DatabaseError(
+                    Failure(
+                        Problem.TIMEOUT,
+                        f"no answer within {self.settings.statement_timeout_ms} ms "
+                        "(database.statementTimeoutMs)",
+                    )
+                ) from None
+            except (psycopg.Error, OSError) as e:
+                raise DatabaseError(self.classify(e)) from None
+        raise AssertionError("unreachable")
+
+    def classify(self, exc: BaseException) -> Failure:
+        """A one-line, password-free Failure for an exception raised while talking to PostgreSQL."""
+        s = self.settings
+        text = self._line(exc)
+        if isinstance(exc, TimeoutError):
+            return Failure(
+                Problem.TIMEOUT,
+                f"no answer within {s.statement_timeout_ms} ms (database.statementTimeoutMs)",
+            )
+        if isinstance(exc, pgerrors.LockNotAvailable):
+            return Failure(
+                Problem.LOCK_TIMEOUT,
+                f"another session holds a lock on a table of this statement (waited "
+                f"{s.lock_timeout_ms} ms, database.lockTimeoutMs); try again later",
+            )
+        if isinstance(exc, pgerrors.QueryCanceled):
+            if "statement timeout" in text:
+                return Failure(
+                    Problem.TIMEOUT,
+                    f"cancelled after {s.statement_timeout_ms} ms (database.statementTimeoutMs)",
+                )
+            return Failure(Problem.TIMEOUT, f"cancelled: {text}")
+        if isinstance(exc, pgerrors.UndefinedTable):
+            m = re.search(r'relation "(.+?)" does not exist', text)
+            what = f'table "{m.group(1)}"' if m else text
+            return Failure(Problem.NOT_IN_DATABASE, f"{what} is not in the database")
+        if isinstance(
+            exc,
+            pgerrors.UndefinedColumn
+            | pgerrors.UndefinedFunction
+            | pgerrors.UndefinedObject
+            | pgerrors.InvalidSchemaName,
+        ):
+            return Failure(Problem.NOT_IN_DATABASE, f"not in the database: {text}")
+        if isinstance(exc, pgerrors.SyntaxError):
+            return Failure(Problem.SYNTAX, f"PostgreSQL: {text}")
+        if isinstance(exc, pgerrors.InsufficientPrivilege):
+            return Failure(Problem.PERMISSION, f"PostgreSQL: {text}")
+        if isinstance(exc, pgerrors.ReadOnlySqlTransaction):
+            return Failure(Problem.NOT_ALLOWED, f"refused in a read-only transaction: {text}")
+        if isinstance(
+            exc, pgerrors.InvalidPassword | pgerrors.InvalidAuthorizationSpecification
+        ) or _is_auth_message(text):
+            return Failure(Problem.AUTH, f"database login failed: {_strip_libpq(text)}")
+        if isinstance(exc, psycopg.OperationalError | OSError):
+            return Failure(Problem.UNAVAILABLE, f"database unavailable: {_strip_libpq(text)}")
+        if isinstance(exc, psycopg.Error) and getattr(exc, "sqlstate", None):
+            return Failure(Problem.ERROR, f"PostgreSQL: {text}")
+        return Failure(Problem.ERROR, f"database error: {text}")
+
+    async def close(self) -> None:
+        """Close the pool for good (call it on shutdown). Later calls of `run` fail at once."""
+        self._closed = True
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close(timeout=2.0)
+
+    # -- internals -----------------------------------------------------------------------------
+    def _line(self, exc: BaseException) -> str:
+        return one_line(self.redact(str(exc))) or type(exc).__name__
+
+    def _closed_failure(self) -> Failure:
+        return Failure(Problem.UNAVAILABLE, "database connection closed")
+
+    def _with_retry(self, failure: Failure) -> Failure:
+        if failure.problem not in (Problem.UNAVAILABLE, Problem.AUTH):
+            return failure
+        wait = self.retry_in()
+        if wait <= 0:
+            return failure
+        return Failure(failure.problem, f"{failure.message} (next try in {math.ceil(wait)} s)")
+
+    def _fail(self, message: str, problem: Problem) -> DatabaseError:
+        """Enter (or extend) the backoff and return the error to raise."""
+        self._delay = (
+            self.backoff_initial if self._delay == 0 else min(self.backoff_max, self._delay * 2)
+        )
+        self._retry_at = self._clock() + self._delay
+        self._failure = Failure(problem, message)
+        log.warning("%s (next try in %.0f s)", message, self._delay)
+        return DatabaseError(self._with_retry(self._failure))
+
+    async def _get_pool(self) -> AsyncConnectionPool:
+        if self._url is None:
+            raise DatabaseError(
+                Failure(
+                    Problem.NOT_CONFIGURED,
+                    "no database configured (set database.url or SQL_LSP_DATABASE_URL)",
+                )
+            )
+        if self._bad_settings is not None:
+            raise DatabaseError(self._bad_settings)
+        if self._closed:
+            raise DatabaseError(self._closed_failure())
+        if self._pool is not None:
+            return self._pool
+        if self._failure is not None and self.retry_in() > 0:
+            raise DatabaseError(self._with_retry(self._failure))
+        async with self._lock:
+            if self._pool is not None:
+                return self._pool
+            if self._closed:
+                raise DatabaseError(self._closed_failure())
+            if self._failure is not None and self.retry_in() > 0:
+                raise DatabaseError(self._with_retry(self._failure))
+            await self._probe()
+            pool = AsyncConnectionPool(
+                self._conninfo,
+                kwargs={"autocommit": True},
+                min_size=1,
+                max_size=self.max_size,
+                open=False,
+                configure=self._configured,
+                reset=self._reset_connection,
+                timeout=self.settings.connect_timeout_ms / 1000,
+                reconnect_timeout=60.0,
+                max_idle=300.0,
+                name=APPLICATION_NAME,
+            )
+            self._pool_errors_seen = 0
+            self._pool = pool
+            await pool.open(wait=False)
+            return pool
+
+    async def _probe(self) -> None:
+        """Connect once, directly, to learn whether the server answers (and why not) and what
+        it is (version, HypoPG). Raises DatabaseError and enters the backoff on failure."""
+        self.connect_attempts += 1
+        try:
+            async with asyncio.timeout(self.settings.connect_timeout_ms / 1000):
+                conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+        except TimeoutError:
+            raise self._fail(
+                f"database unavailable: no answer from {self.target} within "
+                f"{self.settings.connect_timeout_ms} ms (database.connectTimeoutMs)",
+                Problem.UNAVAILABLE,
+            ) from None
+        except (psycopg.Error, OSError) as e:
+            failure = self.classify(e)
+            raise self._fail(failure.message, failure.problem) from None
+        try:
+            self.server_version = conn.info.server_version
+            self.target = _describe_info(conn.info)
+            cur = await conn.execute(
+                "SELECT extversion FROM pg_extension WHERE extname = 'hypopg'", binary=True
+            )
+            row = await cur.fetchone()
+            self.hypopg_version = str(row[0]) if row else None
+        except (psycopg.Error, OSError) as e:
+            failure = self.classify(e)
+            raise self._fail(failure.message, failure.problem) from None
+        finally:
+            await conn.close()
+        self._failure = None
+        self._delay = 0.0
+        self._retry_at = 0.0
+
+    async def _drop_pool(self, pool: AsyncConnectionPool) -> None:
+        if self._pool is pool:
+            self._pool = None
+        try:
+            await pool.close(timeout=0.5)
+        except Exception:  # closing a pool whose server is gone: nothing more to do
+            log.debug("error closing a broken pool", exc_info=True)
+
+    async def _configured(self, conn: psycopg.AsyncConnection) -> None:
+        """Pool configure hook: a connection was made; remember the pool's error count."""
+        if self._pool is not None:
+            self._pool_errors_seen = self._pool.get_stats().get("connections_errors", 0)
+
+    async def _reset_connection(self, conn: psycopg.AsyncConnection) -> None:
+        """Pool reset hook: leave nothing behind (transaction, prepared statements, HypoPG)."""
+        if conn.info.transaction_status != TransactionStatus.IDLE:
+            await conn.rollback()
+        # our own constant text: the simple protocol lets both run in one round trip
+        if self.hypopg_version is not None:
+            await conn.execute("DEALLOCATE ALL; SELECT hypopg_reset()")
+        else:
+            await conn.execute("DEALLOCATE ALL")
+
+
+class _ConnectionLost(Exception):
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+def _describe(params: Mapping[str, object], env: Mapping[str, str]) -> str:
+    """`user@host:port/dbname` from conninfo parameters and libpq's PG* variables."""
+    host = str(params.get("host") or env.get("PGHOST") or "localhost")
+    port = str(params.get("port") or env.get("PGPORT") or "5432")
+    user = str(params.get("user") or env.get("PGUSER") or "")
+    dbname = str(params.get("dbname") or env.get("PGDATABASE") or user or "")
+    if params.get("service") or env.get("PGSERVICE"):
+        return f"service {params.get('service') or env.get('PGSERVICE')}"
+    where = f"{host}:{port}" if not host.startswith("/") else f"{host} (port {port})"
+    return f"{user + '@' if user else ''}{where}/{dbname}"
+
+
+def _describe_info(info: psycopg.ConnectionInfo) -> str:
+    host = info.host
+    where = f"{host}:{info.port}" if not host.startswith("/") else f"{host} (port {info.port})"
+    return f"{info.user}@{where}/{info.dbname}"
+
+
+def _version_text(version: int | None) -> str:
+    if not version:
+        return ""
+    major, minor = divmod(version, 10000)
+    return f"{major}.{minor}" if major >= 10 else f"{major // 100}.{major % 100}.{minor}"
+
+
+_AUTH_MARKERS = (
+    "password authentication failed",
+    "no password supplied",
+    "authentication failed",
+    "password is required",
+    "pg_hba.conf rejects",
+    "no pg_hba.conf entry",
+)
+
+
+def _is_auth_message(text: str) -> bool:
+    low = text.lower()
+    return any(m in low for m in _AUTH_MARKERS) or bool(re.search(r'role ".*" does not exist', low))
+
+
+def _strip_libpq(text: str) -> str:
+    """libpq's connection error without its noise: `connection failed: connection to server at
+    "h", port 1 failed: FATAL:  password ...` -> `connection to server at "h", port 1 failed:
+    password ...`."""
+    out = re.sub(r"^connection failed:\s*", "", text)
+    out = re.sub(r"\b(FATAL|ERROR):\s+", "", out)
+    return " ".join(out.split())
