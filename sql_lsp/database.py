@@ -95,7 +95,9 @@ class DatabaseError(Exception):
 
 _URL_USERINFO = re.compile(r"(?P<head>\b[a-z][a-z0-9+.\-]*://[^:/@\s?#]*):(?P<pw>[^@\s/]*)@", re.I)
 _KV_PASSWORD = re.compile(
-    r"(?P<head>\bpassword\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^\s&;,]+)", re.I
+    r"(?P<head>\bpassword\s*=\s*)"
+    r"(?P<pw>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^\s&;,'\"]+)",
+    re.I,
 )
 _WORD = r"[A-Za-z0-9_]"
 

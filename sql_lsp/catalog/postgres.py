@@ -339,7 +339,8 @@ def _pg_expression(text: str, column_types: tuple[tuple[str, str], ...]) -> str:
         return node
 
     try:
-        tree = tree.transform(undo)
+        # a replaced node's new children are not visited: a second pass reaches them
+        tree = tree.transform(undo).transform(undo)
         return normalize_expression(tree)
     except Exception:
         return " ".join(text.split())
