@@ -7,6 +7,7 @@ changing SETTINGS, run `python editors/vscode/scripts/sync_settings.py`.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from typing import Any
@@ -82,3 +83,15 @@ def test_activation_and_entry_point(manifest: dict[str, Any]) -> None:
     assert manifest["activationEvents"] == ["onLanguage:sql"]
     assert manifest["main"] == "./out/extension.js"
     assert manifest["dependencies"] == {"vscode-languageclient": "9.0.1"}
+
+
+def test_readme_lists_every_setting(properties: dict[str, dict[str, Any]]) -> None:
+    spec = importlib.util.spec_from_file_location(
+        "sync_settings", EXTENSION / "scripts" / "sync_settings.py"
+    )
+    assert spec is not None and spec.loader is not None
+    sync = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sync)
+    readme = (EXTENSION / "README.md").read_text(encoding="utf-8")
+    assert sync.readme_with_table(readme, properties) == readme, "run sync_settings.py"
+    assert sync.expected_properties() == properties, "run sync_settings.py"

@@ -415,6 +415,10 @@ function messageOf(error: unknown): string {
 
 async function runningClient(): Promise<SqlLspClient | undefined> {
   await starting;
+  if (client?.state === State.Starting) {
+    // restarting after a crash: start() hands back the start-up in progress
+    await client.start().catch(() => undefined);
+  }
   if (client?.state === State.Running) {
     return client;
   }

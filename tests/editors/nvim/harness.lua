@@ -63,12 +63,12 @@ local function diagnostics(bufnr)
   return out
 end
 
--- "line:code" keys of the sql-lsp diagnostics, sorted, for comparing with the plan's expectations.
+-- "line:col:code" keys of the sql-lsp diagnostics, sorted, for comparing with the plan's expectations.
 local function keys(diags)
   local out = {}
   for _, d in ipairs(diags) do
     if d.source == 'sql-lsp' then
-      table.insert(out, string.format('%d:%s', d.line, tostring(d.code)))
+      table.insert(out, string.format('%d:%d:%s', d.line, d.col, tostring(d.code)))
     end
   end
   table.sort(out)
@@ -78,7 +78,7 @@ end
 local function expected_keys(pairs_)
   local out = {}
   for _, p in ipairs(pairs_) do
-    table.insert(out, string.format('%d:%s', p[1], p[2]))
+    table.insert(out, string.format('%d:%d:%s', p[1], p[2], p[3]))
   end
   table.sort(out)
   return table.concat(out, ' ')

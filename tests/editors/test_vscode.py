@@ -1,0 +1,301 @@
+"""sql-lsp in the real VS Code workbench: code-server in headless Chromium, the packaged .vsix.
+
+The extension is built with editors/vscode/scripts/package.sh and installed into a fresh
+code-server (fresh user-data, extensions and XDG dirs; a fresh Chromium profile). The workspace is
+a copy of the fixture project whose .vscode/settings.json raises select-star to "error", so the
+test also shows that workspace settings reach the server. No server command is configured: the
+extension finds `sql-lsp` on PATH. tests/editors/vscode/e2e.js (playwright-core) drives the page and
+records what it shows; this module asserts on the record. Screenshots: .test-artifacts/editors/vscode/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from editor_expectations import EXPECT
+from editor_support import REPO, artifacts, dump, tail
+
+EXTENSION = REPO / "editors" / "vscode"
+E2E = Path(__file__).parent / "vscode" / "e2e.js"
+USER_SETTINGS = {
+    "workbench.startupEditor": "none",
+    "security.workspace.trust.enabled": False,
+    "extensions.autoUpdate": False,
+    "extensions.autoCheckUpdates": False,
+    "telemetry.telemetryLevel": "off",
+    "update.mode": "none",
+    "workbench.enableExperiments": False,
+    "workbench.tips.enabled": False,
+    "chat.disableAIFeatures": True,
+    "chat.commandCenter.enabled": False,
+    "workbench.secondarySideBar.defaultVisibility": "hidden",
+    "editor.hover.delay": 100,
+}
+BAD_COMMAND = "/nonexistent/bin/sql-lsp"
+
+
+@pytest.fixture(scope="session")
+def vsix(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The extension packaged from the current sources."""
+    if not (EXTENSION / "node_modules" / ".bin" / "vsce").exists():
+        pytest.fail(f"{EXTENSION}/node_modules is missing; run scripts/ensure-editors")
+    out = tmp_path_factory.mktemp("vsix") / "sql-lsp.vsix"
+    proc = subprocess.run(
+        ["sh", str(EXTENSION / "scripts" / "package.sh"), "-o", str(out)],
+        cwd=EXTENSION,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0 and out.is_file(), proc.stdout + proc.stderr
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, limit_s: float = 60) -> None:
+    """Poll code-server's /healthz until it answers (or the process dies, or the limit passes)."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"code-server exited {proc.returncode}:\n{tail(log)}")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"code-server did not answer on {url} within {limit_s} s:\n{tail(log)}")
+
+
+def output_logs(
+    user_data: Path, hosts: int, last_line: str, limit_s: float = 30
+) -> list[list[str]]:
+    """The lines of each "SQL LSP" output channel as VS Code logged them, oldest first.
+
+    VS Code writes these files asynchronously: wait until there is one per extension host and the
+    newest holds `last_line`.
+    """
+    deadline = time.monotonic() + limit_s
+    while True:
+        files = sorted(
+            user_data.glob("logs/*/exthost*/output_logging_*/*-SQL LSP.log"),
+            key=lambda p: p.parent.parent.name,  # exthost1, exthost2, ...
+        )
+        logs = [p.read_text(encoding="utf-8").splitlines() for p in files]
+        if (len(logs) == hosts and last_line in logs[-1]) or time.monotonic() > deadline:
+            return logs
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def code_server(
+    tools: dict[str, str],
+    vsix: Path,
+    project: Path,
+    editor_env: dict[str, str],
+    tmp_path: Path,
+) -> Iterator[dict[str, Any]]:
+    """A running code-server with the extension installed, serving the fixture project."""
+    out = artifacts("vscode")
+    user_data, extensions = tmp_path / "user-data", tmp_path / "extensions"
+    (user_data / "User").mkdir(parents=True)
+    settings_file = user_data / "User" / "settings.json"
+    settings_file.write_text(json.dumps(USER_SETTINGS, indent=2), encoding="utf-8")
+    (project / ".vscode").mkdir()
+    (project / ".vscode" / "settings.json").write_text(
+        json.dumps({"sqlLsp.rules": {"select-star": "error"}}), encoding="utf-8"
+    )
+    port = free_port()
+    config = tmp_path / "code-server.yaml"
+    config.write_text(f"bind-addr: 127.0.0.1:{port}\nauth: none\ncert: false\n", encoding="utf-8")
+    env = {
+        **editor_env,
+        "PATH": f"{tools['node24_bin']}{os.pathsep}{editor_env['PATH']}",
+        # Keep this environment for the extension host instead of re-reading the login shell's.
+        "VSCODE_CLI": "1",
+    }
+    base = [
+        tools["code_server"],
+        "--config",
+        str(config),
+        "--user-data-dir",
+        str(user_data),
+        "--extensions-dir",
+        str(extensions),
+    ]
+    install = subprocess.run(
+        [*base, "--install-extension", str(vsix)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert install.returncode == 0, install.stdout + install.stderr
+    assert "sql-lsp.sql-lsp" in "".join(p.name for p in extensions.iterdir())
+    log = out / "code-server.log"
+    with log.open("wb") as log_file:
+        proc = subprocess.Popen(
+            [
+                *base,
+                "--disable-telemetry",
+                "--disable-update-check",
+                "--disable-workspace-trust",
+                "--disable-getting-started-override",
+                "--ignore-last-opened",
+                str(project),
+            ],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc, log)
+        yield {
+            "url": url,
+            "session": proc.pid,
+            "settings_file": settings_file,
+            "user_data": user_data,
+            "out": out,
+            "log": log,
+            "env": env,
+        }
+    finally:
+        # the extension host and the servers it started are in code-server's process group
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=10)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+def test_vscode(
+    code_server: dict[str, Any], tools: dict[str, str], project: Path, server_bin: Path
+) -> None:
+    out: Path = code_server["out"]
+    plan = {
+        "playwright": tools["playwright_core"],
+        "chromium": tools["chromium"],
+        "url": code_server["url"],
+        "folder": str(project),
+        "session": code_server["session"],
+        "out": str(out),
+        "result": str(out / "result.json"),
+        "files": [
+            {"name": "queries.sql", "expect": EXPECT.queries},
+            {"name": "schema.sql", "expect": EXPECT.schema},
+        ],
+        "hover": {"file": "queries.sql", **EXPECT.hover_word},
+        "fix": {
+            "file": "queries.sql",
+            **EXPECT.fix_position,
+            "title": EXPECT.fix_title,
+            "expect_after": EXPECT.queries_after_fix,
+        },
+        "bad_command": {
+            "settings_file": str(code_server["settings_file"]),
+            "settings": {**USER_SETTINGS, "sqlLsp.server.command": [BAD_COMMAND]},
+        },
+    }
+    (out / "plan.json").write_text(json.dumps(plan, indent=2), encoding="utf-8")
+    proc = subprocess.run(
+        [tools["node24"], str(E2E), str(out / "plan.json")],
+        env=code_server["env"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    (out / "e2e-output.txt").write_text(proc.stdout + proc.stderr, encoding="utf-8")
+    result_file = out / "result.json"
+    assert result_file.is_file(), f"{proc.stdout}\n{proc.stderr}\n{tail(code_server['log'])}"
+    rec: dict[str, Any] = json.loads(result_file.read_text(encoding="utf-8"))
+    assert rec["errors"] == [], dump(rec)
+
+    severity = {"select-star": "error"}  # from the workspace's .vscode/settings.json
+
+    def problems(rows: list[dict[str, Any]]) -> list[tuple[int, int, str, str, str]]:
+        # the Problems panel shows 1-based lines and columns
+        return [(p["line"] - 1, p["col"] - 1, p["code"], p["severity"], p["source"]) for p in rows]
+
+    def want(found: list[list[Any]]) -> list[tuple[int, int, str, str, str]]:
+        return [
+            (line, col, code, severity.get(code, "warning"), "sql-lsp") for line, col, code in found
+        ]
+
+    # 1. Problems entries (rule ids, lines, severities) and squiggles
+    queries = rec["files"]["queries.sql"]
+    assert problems(queries["problems"]) == want(EXPECT.queries)
+    assert queries["squiggles"] == sorted(
+        ({"kind": severity.get(code, "warning"), "line": line} for line, _, code in EXPECT.queries),
+        key=lambda s: (s["line"], s["kind"]),
+    )
+    schema = rec["files"]["schema.sql"]
+    assert problems(schema["problems"]) == want(EXPECT.schema)
+    assert schema["squiggles"] == [
+        {"kind": "warning", "line": line} for line, _, _ in EXPECT.schema
+    ]
+
+    # 2. the hover, rendered
+    assert rec["hover"] is not None, dump(rec["steps"])
+    assert rec["hover"]["text"] == EXPECT.hover_rendered["text"]
+    assert rec["hover"]["strong"] == EXPECT.hover_rendered["strong"]
+    assert rec["hover"]["code"] == EXPECT.hover_rendered["code"]
+    assert rec["hover"]["tables"] == EXPECT.hover_rendered["tables"]
+
+    # 3. the quick fix from the Ctrl+. menu
+    assert rec["fix"]["menu"] == EXPECT.fix_menu
+    assert "\n".join(rec["fix"]["text"]) == EXPECT.fixed_text
+    assert problems(rec["fix"]["problems"]) == want(EXPECT.queries_after_fix)
+
+    # 4. the extension's commands
+    assert [t["message"] for t in rec["refresh"]] == [f"SQL LSP: {EXPECT.refresh_result}"]
+    assert rec["logs_shown"] is True
+    failures = [t for t in rec["bad_command"] if t["message"].startswith("SQL LSP")]
+    assert len(failures) == 1, dump(rec["bad_command"])
+    # one log per extension host: before and after the window reload
+    logs = output_logs(code_server["user_data"], 2, failures[0]["message"])
+    assert len(logs) == 2, logs
+    command = f"{server_bin / 'sql-lsp'} --stdio"
+    assert logs[0][:2] == [
+        f"Starting the server (sql-lsp on PATH): {command}",
+        f"Server running: {command}",
+    ]
+
+    # 5. a crashed server is restarted without bothering the user
+    assert rec["crash"]["before"] == 1
+    assert rec["crash"]["restarted"] is True
+    assert problems(rec["crash"]["problems"]) == want(EXPECT.queries_after_fix)
+    assert [t["message"] for t in rec["crash"]["toasts"]] == [f"SQL LSP: {EXPECT.refresh_result}"]
+    assert "The server stopped unexpectedly; restarting it (1/4)." in logs[0]
+
+    # 6. a server that cannot start: one message, with the command
+    assert failures[0]["message"] == (
+        f"SQL LSP: could not start the language server with `{BAD_COMMAND} --stdio`: "
+        f"{BAD_COMMAND} was not found. "
+        'Install the server with "pip install sql-lsp", or set sqlLsp.server.command.'
+    )
+    assert failures[0]["buttons"] == ["Show Logs", "Open Settings", "Restart Server"]
+    assert (
+        logs[1][0] == f"Starting the server (setting sqlLsp.server.command): {BAD_COMMAND} --stdio"
+    )
+    assert failures[0]["message"] in logs[1]

@@ -1,0 +1,380 @@
+// Drives the real VS Code workbench (code-server) in headless Chromium against sql-lsp through the
+// packaged extension, and records what the user sees.
+//
+//   node e2e.js plan.json        (plan written by tests/editors/test_vscode.py)
+//
+// Every step waits on a condition in the page (Problems rows matching the expectation, a changed
+// editor text, a notification) with a time limit, records what it saw either way, and goes on; the
+// Python test asserts on the record (plan.result). Screenshots go to plan.out.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+
+const plan = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+const { chromium } = require(plan.playwright);
+const TIMEOUT = plan.timeout_ms || 30000;
+const rec = { errors: [], steps: [], files: {}, screenshots: [] };
+
+function note(msg) {
+  rec.steps.push(msg);
+  console.log(msg);
+}
+
+async function shot(page, name) {
+  const file = path.join(plan.out, `${name}.png`);
+  await page.screenshot({ path: file });
+  rec.screenshots.push(file);
+}
+
+// Wait for a page condition; false (and a note) on timeout.
+async function until(page, what, fn, arg) {
+  try {
+    await page.waitForFunction(fn, arg, { timeout: TIMEOUT, polling: 100 });
+    return true;
+  } catch (e) {
+    note(`timed out waiting for ${what}`);
+    return false;
+  }
+}
+
+// ---- what the page shows ----------------------------------------------------------------------
+
+// Problems panel rows: [{file, severity, message, source, code, line, col}] (line, col 1-based as shown).
+function problemsInPage() {
+  const out = [];
+  let file = null;
+  for (const row of document.querySelectorAll('.markers-panel .monaco-list-row')) {
+    const aria = row.getAttribute('aria-label') || '';
+    const m = /problems? in file (.+?) of folder/.exec(aria);
+    if (m) {
+      file = m[1];
+      continue;
+    }
+    const text = (sel) => (row.querySelector(sel)?.textContent ?? '').replace(/\u00a0/g, ' ');
+    const icon = row.querySelector('.marker-icon');
+    const pos = /\[Ln (\d+), Col (\d+)\]/.exec(text('.marker-line'));
+    out.push({
+      file,
+      severity: icon ? ['error', 'warning', 'info'].find((s) => icon.classList.contains(s)) ?? null : null,
+      message: text('.marker-message'),
+      source: text('.marker-source'),
+      code: text('.marker-code'),
+      line: pos ? Number(pos[1]) : null,
+      col: pos ? Number(pos[2]) : null,
+    });
+  }
+  return out;
+}
+
+// "file line:code" keys of the sql-lsp rows, sorted: what the waits compare with the expectation.
+function problemKeysInPage(problems) {
+  return problems
+    .filter((p) => p.source === 'sql-lsp')
+    .map((p) => `${p.file} ${p.line - 1}:${p.col - 1}:${p.code}`)
+    .sort()
+    .join('|');
+}
+
+function expectedKeys(file, pairs) {
+  return pairs.map(([line, col, code]) => `${file} ${line}:${col}:${code}`).sort().join('|');
+}
+
+// The active editor's squiggles: [{kind, line}] (line 0-based).
+function squigglesInPage() {
+  const editor = document.querySelector('.editor-group-container.active .editor-instance .monaco-editor');
+  if (!editor) return [];
+  const out = [];
+  for (const el of editor.querySelectorAll('.view-overlays [class*="squiggly-"]')) {
+    const kind = /squiggly-(\w+)/.exec(el.className)[1];
+    const parent = el.parentElement;
+    const top = parseFloat(parent.style.top);
+    const height = parseFloat(parent.style.height);
+    out.push({ kind, line: Math.round(top / height) });
+  }
+  return out.sort((a, b) => a.line - b.line || a.kind.localeCompare(b.kind));
+}
+
+// The active editor's text, line by line (Monaco renders spaces as U+00A0).
+function editorTextInPage() {
+  const editor = document.querySelector('.editor-group-container.active .editor-instance .monaco-editor');
+  if (!editor) return null;
+  const lines = [...editor.querySelectorAll('.view-lines .view-line')]
+    .map((el) => ({ top: parseFloat(el.style.top), text: el.textContent.replace(/\u00a0/g, ' ') }))
+    .sort((a, b) => a.top - b.top);
+  return lines.map((l) => l.text);
+}
+
+// Screen rectangle of characters [col, col + len) of a line of the active editor.
+function charRectInPage([line, col, len]) {
+  const editor = document.querySelector('.editor-group-container.active .editor-instance .monaco-editor');
+  const rows = [...editor.querySelectorAll('.view-lines .view-line')].sort(
+    (a, b) => parseFloat(a.style.top) - parseFloat(b.style.top),
+  );
+  const row = rows[line];
+  const walker = document.createTreeWalker(row, NodeFilter.SHOW_TEXT);
+  let offset = 0;
+  const range = document.createRange();
+  let startSet = false;
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const n = node.textContent.length;
+    if (!startSet && col < offset + n) {
+      range.setStart(node, col - offset);
+      startSet = true;
+    }
+    if (startSet && col + len <= offset + n) {
+      range.setEnd(node, col + len - offset);
+      const r = range.getBoundingClientRect();
+      return { x: r.x, y: r.y, width: r.width, height: r.height };
+    }
+    offset += n;
+  }
+  return null;
+}
+
+function toastsInPage() {
+  return [...document.querySelectorAll('.notifications-toasts .notification-list-item')].map((el) => ({
+    message: (el.querySelector('.notification-list-item-message')?.textContent ?? '').replace(/\u00a0/g, ' '),
+    source: el.querySelector('.notification-list-item-source')?.textContent ?? '',
+    buttons: [...el.querySelectorAll('.monaco-button')].map((b) => b.textContent),
+  }));
+}
+
+// ---- workbench actions --------------------------------------------------------------------------
+
+async function quickOpen(page, file) {
+  await page.keyboard.press('Control+P');
+  await page.waitForSelector('.quick-input-widget input', { state: 'visible', timeout: TIMEOUT });
+  await page.keyboard.type(file);
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: file }).first();
+  await row.waitFor({ timeout: TIMEOUT });
+  await row.click();
+  await page.locator('.editor-group-container.active .tab.active', { hasText: file }).waitFor({ timeout: TIMEOUT });
+  await page.waitForSelector('.editor-group-container.active .editor-instance .view-lines', { timeout: TIMEOUT });
+}
+
+async function runCommand(page, title) {
+  await page.keyboard.press('F1');
+  await page.waitForSelector('.quick-input-widget input', { state: 'visible', timeout: TIMEOUT });
+  await page.keyboard.type(title);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: TIMEOUT });
+  await page.keyboard.press('Enter');
+}
+
+async function showProblems(page) {
+  if (!(await page.locator('.markers-panel').isVisible().catch(() => false))) {
+    await page.keyboard.press('Control+Shift+M');
+    await page.waitForSelector('.markers-panel', { state: 'visible', timeout: TIMEOUT });
+  }
+}
+
+async function waitProblems(page, file, pairs) {
+  const want = expectedKeys(file, pairs);
+  await until(
+    page,
+    `Problems [${want}]`,
+    ([want, file, src1, src2]) => {
+      const problems = new Function(`return (${src1})`)()();
+      const keys = new Function(`return (${src2})`)()(problems.filter((p) => p.file === file));
+      return keys === want;
+    },
+    [want, file, problemsInPage.toString(), problemKeysInPage.toString()],
+  );
+  const all = await page.evaluate(problemsInPage);
+  return all.filter((p) => p.file === file);
+}
+
+// Server processes started by the extension: pids of `sql-lsp ... --stdio` in code-server's session.
+function serverPids() {
+  const out = [];
+  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const session = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]);
+      if (session === plan.session && cmd.includes('--stdio') && cmd.some((a) => /sql[-_]lsp/.test(a))) {
+        out.push(Number(pid));
+      }
+    } catch {
+      // gone
+    }
+  }
+  return out.sort((a, b) => a - b);
+}
+
+async function waitFor(what, fn) {
+  const end = Date.now() + TIMEOUT;
+  while (Date.now() < end) {
+    const v = fn();
+    if (v) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  note(`timed out waiting for ${what}`);
+  return null;
+}
+
+// ---- the scenario ---------------------------------------------------------------------------------
+
+async function scenario(page) {
+  await page.goto(`${plan.url}/?folder=${encodeURIComponent(plan.folder)}`);
+  await page.waitForSelector('.explorer-folders-view .monaco-list-row', { timeout: 90000 });
+  note('workbench loaded');
+
+  // 1. diagnostics: Problems rows and squiggles of each file
+  await showProblems(page);
+  for (const f of plan.files) {
+    await quickOpen(page, f.name);
+    const problems = await waitProblems(page, f.name, f.expect);
+    const squiggles = await page.evaluate(squigglesInPage);
+    rec.files[f.name] = { problems, squiggles, text: await page.evaluate(editorTextInPage) };
+    note(`${f.name}: ${problems.length} problems, ${squiggles.length} squiggles`);
+    await shot(page, `1-problems-${f.name.replace(/\W/g, '_')}`);
+  }
+
+  // 2. hover: the rendered markdown
+  const h = plan.hover;
+  await quickOpen(page, h.file);
+  await page.keyboard.press('Escape');
+  const rect = await page.evaluate(charRectInPage, [h.line, h.col, h.length]);
+  if (!rect) throw new Error(`no text at ${h.file}:${h.line}:${h.col}`);
+  await page.mouse.move(rect.x + 1, rect.y + rect.height / 2);
+  await page.mouse.move(rect.x + rect.width / 2, rect.y + rect.height / 2);
+  const shown = await until(page, 'the hover', () => {
+    const hover = document.querySelector('.monaco-hover');
+    // shown once the fade-in is over
+    return !!hover?.querySelector('.rendered-markdown') && getComputedStyle(hover.closest('.monaco-hover') ?? hover).opacity === '1';
+  });
+  rec.hover = shown
+    ? await page.evaluate(() => {
+        const parts = [...document.querySelectorAll('.monaco-hover .hover-contents .rendered-markdown')];
+        return {
+          text: parts.map((p) => p.innerText.replace(/\u00a0/g, ' ').trim()),
+          strong: [...document.querySelectorAll('.monaco-hover .rendered-markdown strong')].map((e) => e.textContent),
+          code: [...document.querySelectorAll('.monaco-hover .rendered-markdown code')].map((e) => e.textContent),
+          tables: [...document.querySelectorAll('.monaco-hover .rendered-markdown table')].map((t) =>
+            [...t.rows].map((r) => [...r.cells].map((c) => c.textContent.trim())),
+          ),
+        };
+      })
+    : null;
+  await shot(page, '2-hover');
+  await page.mouse.move(5, 5);
+  await page.keyboard.press('Escape');
+
+  // 3. quick fix: cursor on the finding, Ctrl+. opens the menu, pick the action, the editor changes
+  const f = plan.fix;
+  await quickOpen(page, f.file);
+  const before = await page.evaluate(editorTextInPage);
+  const at = await page.evaluate(charRectInPage, [f.line, f.col, 1]);
+  await page.mouse.click(at.x + 1, at.y + at.height / 2);
+  await page.keyboard.press('Control+.');
+  const menuShown = await until(page, 'the quick-fix menu', () => !!document.querySelector('.action-widget .monaco-list-row'));
+  rec.fix = {
+    menu: menuShown
+      ? await page.evaluate(() =>
+          [...document.querySelectorAll('.action-widget .monaco-list-row.action')].map((r) =>
+            r.textContent.replace(/\u00a0/g, ' ').trim(),
+          ),
+        )
+      : null,
+  };
+  await shot(page, '3-quick-fix-menu');
+  const item = page.locator('.action-widget .monaco-list-row.action', { hasText: f.title }).first();
+  if (menuShown && (await item.count()) > 0) {
+    await item.click();
+    await until(page, 'the edit', ([src, before]) => {
+      const now = new Function(`return (${src})`)()();
+      return now && now.join('\n') !== before.join('\n');
+    }, [editorTextInPage.toString(), before]);
+  } else {
+    await page.keyboard.press('Escape');
+  }
+  rec.fix.text = await page.evaluate(editorTextInPage);
+  rec.fix.problems = await waitProblems(page, f.file, f.expect_after);
+  rec.fix.squiggles = await page.evaluate(squigglesInPage);
+  await shot(page, '4-after-fix');
+
+  // 4. the extension's commands: refresh the catalog; show the logs
+  await runCommand(page, 'SQL LSP: Refresh Catalog');
+  await until(page, 'the refresh message', () =>
+    [...document.querySelectorAll('.notifications-toasts .notification-list-item-message')].some((e) =>
+      e.textContent.startsWith('SQL LSP:'),
+    ),
+  );
+  rec.refresh = await page.evaluate(toastsInPage);
+  await page.keyboard.press('Escape');
+  await runCommand(page, 'SQL LSP: Show Logs');
+  rec.logs_shown = await until(page, 'the SQL LSP output', () =>
+    [...document.querySelectorAll('.panel .view-line')].some((e) =>
+      e.textContent.replace(/\u00a0/g, ' ').startsWith('Server running'),
+    ),
+  );
+  await shot(page, '5-logs');
+
+  // 5. the server crashes: the extension starts a new one and the diagnostics come back
+  const pids = serverPids();
+  rec.crash = { before: pids.length };
+  for (const pid of pids) process.kill(pid, 'SIGKILL');
+  const fresh = await waitFor('a new server process', () => {
+    const now = serverPids().filter((p) => !pids.includes(p));
+    return now.length ? now : null;
+  });
+  rec.crash.restarted = !!fresh;
+  // the new server answers: refresh the catalog again
+  await runCommand(page, 'Notifications: Clear All Notifications');
+  await runCommand(page, 'SQL LSP: Refresh Catalog');
+  await until(page, 'the refresh message', () =>
+    [...document.querySelectorAll('.notifications-toasts .notification-list-item-message')].some((e) =>
+      e.textContent.startsWith('SQL LSP:'),
+    ),
+  );
+  rec.crash.toasts = await page.evaluate(toastsInPage);
+  await showProblems(page);
+  rec.crash.problems = await waitProblems(page, f.file, f.expect_after);
+
+  // 6. a server command that cannot start: one message naming the command (after a window reload,
+  // so the extension starts afresh with the new user settings)
+  fs.writeFileSync(plan.bad_command.settings_file, JSON.stringify(plan.bad_command.settings, null, 2));
+  const reloaded = page.waitForEvent('framenavigated', { timeout: TIMEOUT });
+  await runCommand(page, 'Developer: Reload Window');
+  await reloaded;
+  await page.waitForSelector('.explorer-folders-view .monaco-list-row', { timeout: 90000 });
+  await until(page, 'the start failure message', () =>
+    [...document.querySelectorAll('.notifications-toasts .notification-list-item-message')].some((e) =>
+      e.textContent.includes('could not start'),
+    ),
+  );
+  rec.bad_command = await page.evaluate(toastsInPage);
+  await shot(page, '6-cannot-start');
+}
+
+(async () => {
+  const profile = fs.mkdtempSync(path.join(plan.out, 'chromium-profile-'));
+  const ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: plan.chromium,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+    viewport: { width: 1200, height: 720 },
+  });
+  const page = ctx.pages()[0] || (await ctx.newPage());
+  page.on('pageerror', (e) => note(`page error: ${e.message}`));
+  try {
+    await scenario(page);
+  } catch (e) {
+    rec.errors.push(String((e && e.stack) || e));
+    note(`ERROR ${e && e.stack}`);
+    await shot(page, 'error').catch(() => {});
+  } finally {
+    await ctx.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+  fs.writeFileSync(plan.result, JSON.stringify(rec, null, 2));
+  process.exit(rec.errors.length ? 1 : 0);
+})();
