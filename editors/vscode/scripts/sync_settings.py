@@ -78,9 +78,7 @@ def expected_properties() -> dict[str, dict[str, Any]]:
     """contributes.configuration.properties as it should be."""
     from sql_lsp.config import settings_table
 
-    props = {
-        f"sqlLsp.{s['key']}": server_property(s, i) for i, s in enumerate(settings_table())
-    }
+    props = {f"sqlLsp.{s['key']}": server_property(s, i) for i, s in enumerate(settings_table())}
     props.update(CLIENT_SETTINGS)
     return props
 
@@ -111,7 +109,11 @@ def main(argv: list[str]) -> int:
     readme = README.read_text(encoding="utf-8")
     new_readme = readme_with_table(readme, expected)
     if "--check" in argv:
-        stale = [p.name for p, ok in ((MANIFEST, current == expected), (README, readme == new_readme)) if not ok]
+        stale = [
+            p.name
+            for p, ok in ((MANIFEST, current == expected), (README, readme == new_readme))
+            if not ok
+        ]
         if stale:
             print(f"stale: {', '.join(stale)}; run python {sys.argv[0]}", file=sys.stderr)
             return 1
