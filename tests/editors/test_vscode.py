@@ -43,6 +43,7 @@ USER_SETTINGS = {
     "editor.hover.delay": 100,
 }
 BAD_COMMAND = "/nonexistent/bin/sql-lsp"
+WORKSPACE_RULES = {"select-star": "error"}  # .vscode/settings.json of the workspace
 
 
 @pytest.fixture(scope="session")
@@ -120,7 +121,7 @@ def code_server(
     settings_file.write_text(json.dumps(USER_SETTINGS, indent=2), encoding="utf-8")
     (project / ".vscode").mkdir()
     (project / ".vscode" / "settings.json").write_text(
-        json.dumps({"sqlLsp.rules": {"select-star": "error"}}), encoding="utf-8"
+        json.dumps({"sqlLsp.rules": WORKSPACE_RULES}), encoding="utf-8"
     )
     port = free_port()
     config = tmp_path / "code-server.yaml"
@@ -212,6 +213,11 @@ def test_vscode(
             "title": EXPECT.fix_title,
             "expect_after": EXPECT.queries_after_fix,
         },
+        "settings_change": {
+            "file": str(project / ".vscode" / "settings.json"),
+            "settings": {"sqlLsp.rules": {**WORKSPACE_RULES, "function-on-indexed-column": "off"}},
+            "expect": [],
+        },
         "bad_command": {
             "settings_file": str(code_server["settings_file"]),
             "settings": {**USER_SETTINGS, "sqlLsp.server.command": [BAD_COMMAND]},
@@ -231,7 +237,7 @@ def test_vscode(
     rec: dict[str, Any] = json.loads(result_file.read_text(encoding="utf-8"))
     assert rec["errors"] == [], dump(rec)
 
-    severity = {"select-star": "error"}  # from the workspace's .vscode/settings.json
+    severity = WORKSPACE_RULES
 
     def problems(rows: list[dict[str, Any]]) -> list[tuple[int, int, str, str, str]]:
         # the Problems panel shows 1-based lines and columns
@@ -288,7 +294,11 @@ def test_vscode(
     assert [t["message"] for t in rec["crash"]["toasts"]] == [f"SQL LSP: {EXPECT.refresh_result}"]
     assert "The server stopped unexpectedly; restarting it (1/4)." in logs[0]
 
-    # 6. a server that cannot start: one message, with the command
+    # 6. workspace settings changed while the server runs
+    assert rec["settings_change"]["problems"] == []
+    assert problems(rec["settings_change"]["schema"]) == want(EXPECT.schema)
+
+    # 7. a server that cannot start: one message, with the command
     assert failures[0]["message"] == (
         f"SQL LSP: could not start the language server with `{BAD_COMMAND} --stdio`: "
         f"{BAD_COMMAND} was not found. "

@@ -431,6 +431,13 @@ async function executeServerCommand(command: string, args: unknown[]): Promise<u
   if (!c) {
     return undefined;
   }
+  const supported = c.initializeResult?.capabilities.executeCommandProvider?.commands ?? [];
+  if (!supported.includes(command)) {
+    void vscode.window.showErrorMessage(
+      `${NAME}: this version of the server does not support ${command}; update it (pip install -U sql-lsp).`,
+    );
+    return undefined;
+  }
   return c.sendRequest(ExecuteCommandRequest.type, { command, arguments: args });
 }
 

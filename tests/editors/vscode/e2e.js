@@ -331,7 +331,13 @@ async function scenario(page) {
   await showProblems(page);
   rec.crash.problems = await waitProblems(page, f.file, f.expect_after);
 
-  // 6. a server command that cannot start: one message naming the command (after a window reload,
+  // 6. a settings change reaches the running server: turning a rule off removes its findings
+  fs.writeFileSync(plan.settings_change.file, JSON.stringify(plan.settings_change.settings, null, 2));
+  rec.settings_change = { problems: await waitProblems(page, f.file, plan.settings_change.expect) };
+  // the other file's rows are still there: the panel shows problems, just not those
+  rec.settings_change.schema = (await page.evaluate(problemsInPage)).filter((p) => p.file === 'schema.sql');
+
+  // 7. a server command that cannot start: one message naming the command (after a window reload,
   // so the extension starts afresh with the new user settings)
   fs.writeFileSync(plan.bad_command.settings_file, JSON.stringify(plan.bad_command.settings, null, 2));
   const reloaded = page.waitForEvent('framenavigated', { timeout: TIMEOUT });
