@@ -26,6 +26,9 @@ class Expectations:
     fix_menu: list[str]
     fixed_text: str
     queries_after_fix: list[list[int | str]]
+    # report.sql: SELECT * FROM orders;  (fix-all replaces the * with the columns)
+    report: list[list[int | str]]
+    report_fixed: str
     refresh_result: str
     lone_text: str
     lone: list[list[int | str]] = field(default_factory=list)
@@ -101,7 +104,9 @@ EXPECT = Expectations(
     ],
     fixed_text="SELECT id, email FROM users WHERE lower(email) = 'x';\n",
     queries_after_fix=[[0, 34, "function-on-indexed-column"]],
-    refresh_result="catalog refreshed: 2 tables, 3 indexes from 2 files",
+    report=[[0, 7, "select-star"]],
+    report_fixed="SELECT id, user_id, total FROM orders;\n",
+    refresh_result="catalog refreshed: 2 tables, 3 indexes from 3 files",
     lone_text="SELECT * FROM t;\n",
     lone=[[0, 7, "select-star"]],
 )

@@ -120,6 +120,11 @@ def test_neovim(
             "title": EXPECT.fix_title,
             "expect_after": EXPECT.queries_after_fix,
         },
+        "fix_all": {
+            "path": str(project / "report.sql"),
+            "expect": EXPECT.report,
+            "expect_after": [],
+        },
         "refresh": {"path": str(queries)},
         "single": {"path": str(lone), "expect": EXPECT.lone},
     }
@@ -150,6 +155,12 @@ def test_neovim(
     assert fix["picked"] == EXPECT.fix_title
     assert "\n".join(fix["lines"]) + "\n" == EXPECT.fixed_text
     assert where(fix["diagnostics_after"]) == EXPECT.queries_after_fix
+    # fix-all through code_action({ context = { only = ... }, apply = true }) (0.8+)
+    if nvim_key == "nvim07":
+        assert "fix_all" not in result
+    else:
+        assert "\n".join(result["fix_all"]["lines"]) + "\n" == EXPECT.report_fixed
+        assert result["fix_all"]["diagnostics_after"] == []
     # :SqlLspRefreshCatalog ran workspace/executeCommand sql-lsp.refreshCatalog
     assert result["refresh"]["ok"] is True, result["refresh"]
     assert [n["message"] for n in result["refresh"]["notes"]] == [

@@ -217,6 +217,26 @@ local function main()
     }
   end
 
+  -- fix-all, as the README shows it (Neovim 0.8+: code_action's `apply`)
+  if plan.fix_all and vim.fn.has('nvim-0.8') == 1 then
+    local f = plan.fix_all
+    local bufnr = open(f.path)
+    wait_diagnostics(bufnr, f.expect)
+    local before = table.concat(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), '\n')
+    vim.lsp.buf.code_action({ context = { only = { 'source.fixAll.sql-lsp' } }, apply = true })
+    local changed = vim.wait(TIMEOUT, function()
+      return table.concat(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), '\n') ~= before
+    end, 20)
+    if not changed then
+      log('the buffer did not change after fix-all')
+    end
+    wait_diagnostics(bufnr, f.expect_after)
+    rec.fix_all = {
+      lines = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false),
+      diagnostics_after = diagnostics(bufnr),
+    }
+  end
+
   -- the user command
   if plan.refresh then
     vim.cmd('buffer ' .. buffers[plan.refresh.path])
