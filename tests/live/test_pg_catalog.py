@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import LiveServer
+from live_support import LiveServer
 
 from sql_lsp.catalog.model import Catalog, IndexKey
 from sql_lsp.catalog.postgres import LiveCatalog, load_catalog, read_catalog

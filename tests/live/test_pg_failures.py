@@ -11,7 +11,7 @@ import textwrap
 
 import psycopg
 import pytest
-from conftest import FakeClock, LiveServer
+from live_support import FakeClock, LiveServer
 from pg_cluster import free_port
 from pg_proxy import Proxy
 

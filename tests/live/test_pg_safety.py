@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from conftest import LiveServer
+from live_support import LiveServer
 
 from sql_lsp.database import Database, DatabaseError, Problem
 from sql_lsp.explain.run import Explained, explain, safe_session

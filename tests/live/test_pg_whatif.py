@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import LiveServer
+from live_support import LiveServer
 
 from sql_lsp.database import Database, Problem
 from sql_lsp.explain.whatif import (
