@@ -38,7 +38,6 @@ from sql_lsp.catalog.model import (
     IndexKey,
     Table,
     normalize_expression,
-    quote_ident,
 )
 from sql_lsp.database import Database, DatabaseError, Failure, Problem
 
@@ -50,6 +49,7 @@ RELKINDS = {
     "f": "foreign table",
 }
 DEFAULT_COLLATION_OID = 100
+QUERIES = ("relations", "columns", "indexes", "foreign_keys", "types", "lookups")
 
 
 @dataclass
@@ -124,9 +124,10 @@ async def read_catalog(
         async with conn.transaction(force_rollback=True):
             cur = psycopg.AsyncCursor(conn)
             await cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            # JIT compilation costs far more than it saves on these catalog queries
             await cur.execute(
                 "SELECT set_config('statement_timeout', %s, true), "
-                "set_config('lock_timeout', %s, true)",
+                "set_config('lock_timeout', %s, true), set_config('jit', 'off', true)",
                 [str(timeout_ms), str(lock_timeout_ms)],
             )
             await cur.execute(query("session"), binary=True)
@@ -138,8 +139,8 @@ async def read_catalog(
             chosen = tuple(schemas) if schemas else search_path
             params = {"schemas": list(chosen)}
             rows: dict[str, list[tuple[Any, ...]]] = {}
-            for name in ("relations", "columns", "indexes", "foreign_keys", "types"):
-                await cur.execute(query(name), params, binary=True)
+            for name in QUERIES:
+                await cur.execute(query(name), params if "%(" in query(name) else None, binary=True)
                 rows[name] = await cur.fetchall()
     catalog = build_catalog(rows, chosen)
     return LiveCatalog(
@@ -181,11 +182,14 @@ def build_catalog(rows: dict[str, list[tuple[Any, ...]]], schemas: Sequence[str]
         table.columns[name] = Column(name, _type_name(type_), bool(not_null), default)
         attnames.setdefault(int(table_oid), {})[int(attnum)] = name
         collations[(int(table_oid), int(attnum))] = int(collation or 0)
+    names: dict[str, dict[int, str]] = {"opclass": {}, "collation": {}}
+    for kind, oid, name in rows.get("lookups", ()):
+        names.setdefault(kind, {})[int(oid)] = name
     for row in rows["indexes"]:
         table = by_oid.get(int(row[0]))
         if table is None:
             continue
-        index = _index(row, table, attnames.get(int(row[0]), {}), collations, catalog)
+        index = _index(row, table, attnames.get(int(row[0]), {}), collations, names, catalog)
         if index is not None:
             table.indexes.append(index)
     for table_oid, name, columns, ref_schema, ref_table, ref_columns in rows["foreign_keys"]:
@@ -218,6 +222,7 @@ def _index(
     table: Table,
     names: dict[int, str],
     column_collations: dict[tuple[int, int], int],
+    lookups: dict[str, dict[int, str]],
     catalog: Catalog,
 ) -> Index | None:
     (
@@ -232,14 +237,13 @@ def _index(
         options,
         keys_text,
         predicate,
-        opclasses,
+        opclass_oids,
         collation_oids,
-        collation_names,
         constraint_type,
         scans,
         size_bytes,
     ) = row
-    types = {c.name: c.type or "" for c in table.columns.values()}
+    types = {c.name: c.type or "" for c in table.columns.values()} if keys_text or predicate else {}
     keys: list[IndexKey] = []
     include: list[str] = []
     for pos, attnum in enumerate(attnums):
@@ -248,17 +252,17 @@ def _index(
             include.append(names.get(attnum, keys_text[pos] if keys_text else f"#{attnum}"))
             continue
         desc = bool(int(options[pos]) & 1) if options and pos < len(options) else False
-        opclass = opclasses[pos] if opclasses and pos < len(opclasses) else None
+        opclass = lookups["opclass"].get(int(opclass_oids[pos])) if opclass_oids else None
         coll_oid = int(collation_oids[pos]) if collation_oids and pos < len(collation_oids) else 0
         if attnum != 0:
             default_coll = column_collations.get((int(table_oid), attnum), 0)
-            collation = _collation(coll_oid, default_coll, collation_names, pos)
+            collation = _collation(coll_oid, default_coll, lookups["collation"])
             column = names.get(attnum)
             if column is None:
                 return None
             keys.append(IndexKey(column, column, desc, opclass, collation))
         else:
-            collation = _collation(coll_oid, DEFAULT_COLLATION_OID, collation_names, pos)
+            collation = _collation(coll_oid, DEFAULT_COLLATION_OID, lookups["collation"])
             text = keys_text[pos] if keys_text and pos < len(keys_text) else ""
             keys.append(IndexKey(pg_expression(text, types), None, desc, opclass, collation))
     constraint = {"p": "primary key", "u": "unique"}.get(constraint_type or "")
@@ -281,11 +285,11 @@ def _index(
     )
 
 
-def _collation(oid: int, default: int, names: list[str | None] | None, pos: int) -> str | None:
-    if oid in (0, default, DEFAULT_COLLATION_OID) or not names or pos >= len(names):
+def _collation(oid: int, default: int, names: dict[int, str]) -> str | None:
+    """The collation of an index key when it is not the one the key would have anyway."""
+    if oid in (0, default, DEFAULT_COLLATION_OID):
         return None
-    name = names[pos]
-    return quote_ident(name) if name else None
+    return names.get(oid)
 
 
 _TEXTUAL = ("character varying", "character", "varchar", "char", "bpchar", "name", "citext")

@@ -79,6 +79,8 @@ CREATE INDEX orders_open_user_created_idx ON orders (user_id, created_at DESC)
     WHERE status <> 'done';
 CREATE INDEX orders_created_at_idx ON orders USING brin (created_at);
 CREATE UNIQUE INDEX products_title_key ON products (title) INCLUDE (price);
+CREATE INDEX products_sku_pattern_idx ON products (sku text_pattern_ops);
+CREATE INDEX users_username_c_idx ON users (username COLLATE "C");
 CREATE INDEX order_items_product_qty_idx ON order_items (product_id) WHERE quantity > 10;
 
 REFRESH MATERIALIZED VIEW order_counts;
