@@ -19,6 +19,8 @@ from pathlib import Path
 
 SERVER_USER = "postgres"
 PASSWORD_GROUP = "sql_lsp_password_login"  # members authenticate with a password
+PREFIX = "sql-lsp-pg-"
+OWNER_FILE = "owner.pid"  # the pid of the test process that created the cluster
 
 
 class ClusterError(RuntimeError):
@@ -52,6 +54,35 @@ def find_bindir() -> Path:
     )
 
 
+def remove_abandoned(bindir: Path) -> list[Path]:
+    """Stop and delete throwaway clusters whose owning test process no longer exists (a run
+    killed before its teardown). Clusters of live processes are left alone."""
+    removed: list[Path] = []
+    for root in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
+        try:
+            owner = int((root / OWNER_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # not made by this module
+        if _alive(owner):
+            continue
+        try:
+            Cluster(root, bindir, 0).destroy()
+        except ClusterError:
+            shutil.rmtree(root, ignore_errors=True)  # its server was already gone
+        removed.append(root)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def free_port() -> int:
     """A loopback TCP port nobody listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -81,9 +112,15 @@ class Cluster:
 
     @classmethod
     def create(cls) -> Cluster:
-        """initdb a new cluster in a fresh temporary directory (not started yet)."""
+        """initdb a new cluster in a fresh temporary directory (not started yet).
+
+        Clusters left behind by test runs that were killed (their owner process is gone) are
+        stopped and removed first.
+        """
         bindir = find_bindir()
-        root = Path(tempfile.mkdtemp(prefix="sql-lsp-pg-"))
+        remove_abandoned(bindir)
+        root = Path(tempfile.mkdtemp(prefix=PREFIX))
+        (root / OWNER_FILE).write_text(str(os.getpid()), encoding="utf-8")
         cluster = cls(root, bindir, free_port())
         try:
             cluster.sockdir.mkdir()
