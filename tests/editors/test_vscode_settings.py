@@ -54,13 +54,19 @@ def test_no_other_settings(properties: dict[str, dict[str, Any]]) -> None:
     assert set(properties) == server | CLIENT_ONLY
 
 
-def test_client_only_settings(properties: dict[str, dict[str, Any]]) -> None:
+def test_client_only_settings(
+    manifest: dict[str, Any], properties: dict[str, dict[str, Any]]
+) -> None:
     command = properties["sqlLsp.server.command"]
     assert (command["type"], command["default"], command["scope"]) == (
         ["array", "string"],
         [],
-        "machine",  # a workspace must not choose the program the editor runs
+        "machine-overridable",
     )
+    # an untrusted workspace must not choose the program the editor runs
+    assert manifest["capabilities"]["untrustedWorkspaces"]["restrictedConfigurations"] == [
+        "sqlLsp.server.command"
+    ]
     trace = properties["sqlLsp.trace.server"]
     assert (trace["enum"], trace["default"]) == (["off", "messages", "verbose"], "off")
     # the extension keeps exactly these out of what it sends to the server

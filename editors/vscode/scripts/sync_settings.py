@@ -34,7 +34,7 @@ CLIENT_SETTINGS: dict[str, dict[str, Any]] = {
             "extension's selected interpreter, else `python3 -m sql_lsp`. `--stdio` is appended. "
             "`${workspaceFolder}` and `~` are expanded."
         ),
-        "scope": "machine",
+        "scope": "machine-overridable",
     },
     "sqlLsp.trace.server": {
         "type": "string",

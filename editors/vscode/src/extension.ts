@@ -185,6 +185,10 @@ async function startOnce(): Promise<void> {
     }),
     middleware: {
       workspace: {
+        // The client would send the whole sqlLsp section (defaults and the extension's own
+        // settings included) when the server registers for didChangeConfiguration; the
+        // onDidChangeConfiguration listener in activate() sends serverSettings() instead.
+        didChangeConfiguration: async () => undefined,
         configuration: async (params: ConfigurationParams, token, next) => {
           const answers = await next(params, token);
           if (!Array.isArray(answers)) {
