@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import json
 import os
 import sys
@@ -96,6 +97,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _check(ns: argparse.Namespace) -> int:
+    # a short-lived process that builds millions of parse-tree objects and frees none of them:
+    # the cyclic garbage collector would only rescan them over and over
+    gc.disable()
     paths = ns.paths or ["."]
     config = _config(ns, paths)
     targets = _targets(paths)

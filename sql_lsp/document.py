@@ -214,6 +214,10 @@ class Document:
         self.statements = statements if statements is not None else build_statements(text, dialect)
         self._lines = lines
         self._catalog_statements: list[Statement] | None = None
+        # edits since the document was last analysed (see `settle`): statements added, removed
+        self.base: Document | None = None
+        self.added: list[Statement] = []
+        self.removed: list[Statement] = []
 
     @property
     def lines(self) -> LineIndex:
@@ -285,13 +289,23 @@ class Document:
         for i in range(keep + 1, len(statements)):
             statements[i].index = i
         doc = Document(self.uri, text, version, self.dialect, statements, lines)
-        if self._catalog_statements is not None:
-            removed = old[keep + 1 : len(old) - len(tail)]
-            if not any(s.catalog_ordinal >= 0 for s in removed) and not any(
-                s.kind == "sql" and is_catalog_statement(s.text) for s in middle
-            ):
-                doc._catalog_statements = self._catalog_statements  # same objects, same order
+        removed = old[keep + 1 : len(old) - len(tail)]
+        doc.base = self.base if self.base is not None else self
+        doc.added = self.added + middle
+        doc.removed = self.removed + removed
+        if (
+            self._catalog_statements is not None
+            and not any(s.catalog_ordinal >= 0 for s in removed)
+            and not any(s.kind == "sql" and is_catalog_statement(s.text) for s in middle)
+        ):
+            doc._catalog_statements = self._catalog_statements  # same objects, same order
         return doc
+
+    def settle(self) -> None:
+        """Forget the edits since the last analysis (the analysis has seen them)."""
+        self.base = None
+        self.added = []
+        self.removed = []
 
     def statement_at(self, offset: int) -> Statement | None:
         """The statement containing `offset` (its span, or its terminating semicolon)."""

@@ -8,7 +8,7 @@ a DDL change re-checks only the statements that mention the changed tables.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlglot import exp
@@ -37,7 +37,8 @@ class Linter:
         self.config = config or Config()
         self.database = database
         self.rules = [r for r in rules if self._enabled(r)]
-        self._cache: dict[tuple, tuple[Finding, ...]] = {}
+        self._cache: dict[tuple, tuple] = {}
+        self._states: dict[str, _State] = {}
 
     def _enabled(self, rule: Rule) -> bool:
         if self.config.rule(rule.id).severity == "off":
@@ -52,8 +53,24 @@ class Linter:
     def lint(self, document: Document, catalog: Catalog | None = None) -> list[Finding]:
         """Findings of `document`, suppressions applied, sorted by position."""
         catalog = catalog or Catalog()
+        state = self._states.get(document.uri)
+        if state is None or not state.follow(document, catalog):
+            state = self._full(document, catalog)
+        else:
+            for stmt in state.pending:
+                self._record(state, document, stmt, catalog, DEFAULT_SEARCH_PATH)
+        document.settle()
+        findings = state.findings()
+        sup = suppressions.collect(document)
+        return suppressions.apply(findings, document, sup)
+
+    def forget(self, uri: str) -> None:
+        """Drop what is kept for incremental linting of a document (it was closed)."""
+        self._states.pop(uri, None)
+
+    def _full(self, document: Document, catalog: Catalog) -> _State:
         document.catalog_statements  # noqa: B018 - assigns catalog ordinals
-        findings: list[Finding] = []
+        state = _State(document, catalog)
         search_path = DEFAULT_SEARCH_PATH
         for stmt in document.statements:
             if stmt.kind != "sql":
@@ -61,32 +78,59 @@ class Linter:
             path = search_path_of(stmt.text)
             if path is not None:
                 search_path = tuple(path)
-            findings.extend(self._statement(document, stmt, catalog, search_path))
-        sup = suppressions.collect(document)
-        findings = suppressions.apply(findings, document, sup)
-        findings.sort(key=lambda f: (f.start, f.end, f.rule))
-        return findings
+                state.plain = False
+            self._record(state, document, stmt, catalog, search_path)
+        if len(self._states) > 1000:
+            self._states.clear()
+        self._states[document.uri] = state
+        return state
 
-    def _statement(
-        self, document: Document, stmt: Statement, catalog: Catalog, search_path: tuple[str, ...]
-    ) -> Iterable[Finding]:
-        context = (self, catalog, catalog.generation, search_path, stmt.catalog_ordinal)
+    def _record(
+        self,
+        state: _State,
+        document: Document,
+        stmt: Statement,
+        catalog: Catalog,
+        search_path: tuple[str, ...],
+    ) -> None:
         memo = stmt.lint
+        context = (self, catalog, catalog.generation, search_path, stmt.catalog_ordinal)
         if memo is not None and memo[0] == context and memo[1] is stmt.parsed:
             relative = memo[2]
         else:
-            key = (stmt.text, search_path, stmt.catalog_ordinal, _deps(stmt, catalog, search_path))
-            relative = self._cache.get(key)
-            if relative is None:
-                found = self._check(document, stmt, catalog, search_path)
-                relative = tuple(f.shifted(-stmt.start) for f in found)
-                if len(self._cache) > _CACHE_LIMIT:
-                    self._cache.clear()
-                self._cache[key] = relative
+            relative = self._lookup(document, stmt, catalog, search_path)
             stmt.lint = (context, stmt.parsed, relative)
-        if not relative:
-            return ()
-        return [f.shifted(stmt.start) for f in relative]
+        if relative:
+            state.flagged[stmt] = relative
+        else:
+            state.flagged.pop(stmt, None)
+
+    def _lookup(
+        self, document: Document, stmt: Statement, catalog: Catalog, search_path: tuple[str, ...]
+    ) -> tuple[Finding, ...]:
+        """Findings relative to the statement start, from the cache when still valid.
+
+        An entry remembers the catalog it was computed with; against another catalog it is
+        still valid when the tables the statement mentions have the same content in both."""
+        key = (stmt.text, search_path, stmt.catalog_ordinal)
+        entry = self._cache.get(key)
+        if entry is not None:
+            old_catalog, old_generation, old_deps, relative = entry
+            if old_catalog is catalog and old_generation == catalog.generation:
+                return relative
+            if old_deps is None:
+                old_deps = _deps(stmt, old_catalog, search_path)
+            new_deps = _deps(stmt, catalog, search_path)
+            if new_deps == old_deps:
+                self._cache[key] = (catalog, catalog.generation, new_deps, relative)
+                return relative
+        found = self._check(document, stmt, catalog, search_path)
+        found.sort(key=lambda f: (f.start, f.end, f.rule))
+        relative = tuple(f.shifted(-stmt.start) for f in found)
+        if len(self._cache) > _CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[key] = (catalog, catalog.generation, None, relative)
+        return relative
 
     def _check(
         self, document: Document, stmt: Statement, catalog: Catalog, search_path: tuple[str, ...]
@@ -106,14 +150,10 @@ class Linter:
             severity = self.severity(rule.id, rule.severity)
             try:
                 for f in rule.check(ctx):
-                    out.append(f if f.severity == severity else _with_severity(f, severity))
+                    out.append(f if f.severity == severity else f.with_severity(severity))
             except (RecursionError, ValueError, TypeError, AttributeError, KeyError, IndexError):
                 continue  # a rule that trips on an odd tree says nothing rather than crash
         return out
-
-
-def _with_severity(f: Finding, severity: str) -> Finding:
-    return Finding(f.rule, f.start, f.end, f.message, severity, f.fixes)
 
 
 def referenced_tables(stmt: Statement) -> tuple[tuple[str | None, str], ...]:
@@ -153,3 +193,53 @@ def lint(
 ) -> list[Finding]:
     """One-shot lint of a document (no cache kept)."""
     return Linter(config, database=database).lint(document, catalog)
+
+
+class _State:
+    """What the linter keeps of a document between edits: the statements with findings."""
+
+    def __init__(self, document: Document, catalog: Catalog) -> None:
+        self.document = document
+        self.catalog = catalog
+        self.generation = catalog.generation
+        self.plain = True  # no SET search_path in the document
+        self.flagged: dict[Statement, tuple[Finding, ...]] = {}  # relative to the statement
+        self.absolute: dict[Statement, tuple[int, list[Finding]]] = {}
+        self.pending: list[Statement] = []
+
+    def follow(self, document: Document, catalog: Catalog) -> bool:
+        """Catch up with `document` if it is an edit of the one seen last and nothing else the
+        findings depend on changed; the statements to check are then left in `pending`."""
+        if (
+            document.base is not self.document
+            or catalog is not self.catalog
+            or catalog.generation != self.generation
+            or not self.plain
+        ):
+            return False
+        removed = set(document.removed)
+        added = [s for s in document.added if s not in removed and s.kind == "sql"]
+        if any(search_path_of(s.text) is not None for s in (*added, *removed) if s.kind == "sql"):
+            return False
+        for s in removed:
+            self.flagged.pop(s, None)
+            self.absolute.pop(s, None)
+        document.catalog_statements  # noqa: B018 - assigns catalog ordinals
+        self.document = document
+        self.pending = added
+        return True
+
+    def findings(self) -> list[Finding]:
+        out: list[Finding] = []
+        for stmt in sorted(self.flagged, key=_start):
+            cached = self.absolute.get(stmt)
+            if cached is None or cached[0] != stmt.start:
+                cached = (stmt.start, [f.shifted(stmt.start) for f in self.flagged[stmt]])
+                self.absolute[stmt] = cached
+            out.extend(cached[1])
+        self.pending = []
+        return out
+
+
+def _start(stmt: Statement) -> int:
+    return stmt.start

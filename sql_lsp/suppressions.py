@@ -61,15 +61,9 @@ def collect(document: Document) -> Suppressions:
 
 
 def apply(findings: Iterable[Finding], document: Document, sup: Suppressions) -> list[Finding]:
-    out = []
-    for f in findings:
-        if f.rule == "syntax-error" and not (sup.file or sup.statements):
-            out.append(f)
-            continue
-        if sup.silenced(f.rule, document.statement_at(f.start)):
-            continue
-        out.append(f)
-    return out
+    if not sup.file and not sup.statements:
+        return list(findings)
+    return [f for f in findings if not sup.silenced(f.rule, document.statement_at(f.start))]
 
 
 def _statement_lines(document: Document, s: Statement) -> tuple[int, int]:

@@ -43,6 +43,9 @@ _DDL_HEAD = re.compile(r"\s*(create|alter|drop|set|select\s+(pg_catalog\.)?set_c
 
 def search_path_of(text: str) -> list[str] | None:
     """The search_path a `SET search_path …` (or `set_config('search_path', …)`) sets, else None."""
+    head = text[:1]
+    if head not in ("s", "S") and not head.isspace():
+        return None
     m = _SEARCH_PATH.match(text) or _SET_CONFIG.match(text)
     return _parse_search_path(m.group("v")) if m else None
 

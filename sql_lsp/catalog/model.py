@@ -339,6 +339,8 @@ class Catalog:
         self.types: dict[tuple[str, str], Origin | None] = {}  # enums and other types, by name
         self.generation = 0
         self._seq = 0
+        self._declared: dict[tuple[str, int], list] | None = None
+        self._declared_at = -1
 
     # -- lookup -------------------------------------------------------------------------------
     def table(
@@ -378,6 +380,18 @@ class Catalog:
             for fk in self.foreign_keys()
             if (fk.ref_schema, fk.ref_table) == (table.schema, table.name)
         ]
+
+    def declared_by(self, doc: str, stmt: int) -> list[Table | Index | ForeignKey]:
+        """Tables, indexes and foreign keys (still present) declared by one statement."""
+        if self._declared is None or self._declared_at != self.generation:
+            by: dict[tuple[str, int], list] = {}
+            for t in self.tables.values():
+                for obj in (t, *t.indexes, *t.foreign_keys):
+                    if obj.origin is not None:
+                        by.setdefault((obj.origin.doc, obj.origin.stmt), []).append(obj)
+            self._declared = by
+            self._declared_at = self.generation
+        return self._declared.get((doc, stmt), [])
 
     def declared_in(self, doc: str) -> Iterator[Table | Index | ForeignKey | Column]:
         """Every object (still present) whose declaration is in document `doc`."""

@@ -1,12 +1,12 @@
 """The one place that builds LSP data from core results (findings, fixes, symbols, outlines).
 
-Diagnostics are built as plain JSON dicts (they are sent often and in bulk: building them through
-lsprotocol and cattrs costs more than the analysis); everything else uses lsprotocol types.
+Diagnostics are serialised straight to JSON text (see DiagnosticCache); everything else uses
+lsprotocol types.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import json
 
 from lsprotocol import types as T
 
@@ -47,35 +47,55 @@ def to_offsets(doc: Document, rng: T.Range, encoding: str) -> tuple[int, int]:
     return start, max(start, end)
 
 
-def _json_range(doc: Document, start: int, end: int, encoding: str) -> dict[str, Any]:
-    sl, sc = doc.lines.position(start, encoding)
-    el, ec = doc.lines.position(end, encoding)
-    return {"start": {"line": sl, "character": sc}, "end": {"line": el, "character": ec}}
-
-
-def diagnostic_json(doc: Document, f: Finding, encoding: str) -> dict[str, Any]:
+def _diagnostic_body(f: Finding) -> str:
+    """The JSON of a diagnostic after its range, up to the version in its data (left open)."""
     rule = RULES_BY_ID.get(f.rule)
-    out: dict[str, Any] = {
-        "range": _json_range(doc, f.start, f.end, encoding),
-        "severity": SEVERITY.get(f.severity, 2),
-        "code": f.rule,
-        "source": SOURCE,
-        "message": f.message,
-        "data": {"version": doc.version, "fix": f.fix.safety if f.fix else None},
-    }
-    if rule is not None:
-        out["codeDescription"] = {"href": rule.url}
-    return out
+    href = f',"codeDescription":{{"href":{json.dumps(rule.url)}}}' if rule is not None else ""
+    return (
+        f'"severity":{SEVERITY.get(f.severity, 2)},"code":{json.dumps(f.rule)},'
+        f'"source":"{SOURCE}","message":{json.dumps(f.message)}{href},'
+        f'"data":{{"fix":{json.dumps(f.fix_safety)},"version":'
+    )
 
 
-def publish_json(doc: Document, findings: list[Finding], encoding: str) -> dict[str, Any]:
-    params: dict[str, Any] = {
-        "uri": doc.uri,
-        "diagnostics": [diagnostic_json(doc, f, encoding) for f in findings],
-    }
-    if doc.version is not None:
-        params["version"] = doc.version
-    return params
+class DiagnosticCache:
+    """Serialises one document's diagnostics straight to JSON text.
+
+    Diagnostics are sent on every edit and in bulk; building them through lsprotocol and cattrs
+    costs more than the analysis. The part of a diagnostic that does not depend on its position
+    (rule, message, severity, docs link) is kept between publishes; only ranges and the version
+    are formatted each time.
+    """
+
+    def __init__(self) -> None:
+        self._bodies: dict[tuple, str] = {}
+
+    def publish_params(
+        self, uri: str, doc: Document, findings: list[Finding], encoding: str
+    ) -> str:
+        """`textDocument/publishDiagnostics` params as ASCII JSON text."""
+        old = self._bodies
+        bodies: dict[tuple, str] = {}
+        position = doc.lines.position
+        version = "null" if doc.version is None else str(int(doc.version))
+        parts = []
+        for f in findings:
+            key = (f.rule, f.message, f.severity, f.fix_safety)
+            body = bodies.get(key) or old.get(key)
+            if body is None:
+                body = _diagnostic_body(f)
+            bodies[key] = body
+            sl, sc = position(f.start, encoding)
+            el, ec = position(f.end, encoding)
+            parts.append(
+                f'{{"range":{{"start":{{"line":{sl},"character":{sc}}},'
+                f'"end":{{"line":{el},"character":{ec}}}}},{body}{version}}}}}'
+            )
+        self._bodies = bodies
+        head = f'{{"uri":{json.dumps(uri)},'
+        if doc.version is not None:
+            head += f'"version":{version},'
+        return f'{head}"diagnostics":[{",".join(parts)}]}}'
 
 
 def diagnostic(doc: Document, f: Finding, encoding: str) -> T.Diagnostic:
@@ -87,7 +107,7 @@ def diagnostic(doc: Document, f: Finding, encoding: str) -> T.Diagnostic:
         code_description=T.CodeDescription(href=rule.url) if rule else None,
         source=SOURCE,
         message=f.message,
-        data={"version": doc.version, "fix": f.fix.safety if f.fix else None},
+        data={"version": doc.version, "fix": f.fix_safety},
     )
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import inspect
+import json
 import logging
 import sys
 import traceback
@@ -19,6 +21,7 @@ from typing import Any
 
 from lsprotocol import types as T
 from pygls.capabilities import get_capability
+from pygls.exceptions import JsonRpcInternalError
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
@@ -40,12 +43,33 @@ log = logging.getLogger("sql_lsp")
 SECTION = "sqlLsp"
 CMD_REFRESH_CATALOG = "sql-lsp.refreshCatalog"
 SCAN_WAIT_S = 1.0
+_PENDING_WRITES: set[asyncio.Future] = set()
 
 
 class SqlProtocol(LanguageServerProtocol):
     """Keeps document text out of pygls's workspace: the server keeps its own documents with a
     line index and applies incremental changes itself (pygls rebuilds the whole text and its
     line list on every change, which costs milliseconds on large files)."""
+
+    def send_raw(self, method: str, params_json: str) -> None:
+        """Send a notification whose params are already serialised (ASCII) JSON."""
+        if self.writer is None:
+            return
+        body = f'{{"jsonrpc":"2.0","method":"{method}","params":{params_json}}}'
+        header = (
+            f"Content-Length: {len(body)}\r\n"
+            f"Content-Type: {self.CONTENT_TYPE}; charset={self.CHARSET}\r\n\r\n"
+        )
+        try:
+            res = self.writer.write((header + body).encode("ascii"))
+            if inspect.isawaitable(res):
+                _PENDING_WRITES.add(task := asyncio.ensure_future(res))
+                task.add_done_callback(_PENDING_WRITES.discard)
+        except BrokenPipeError:
+            raise
+        except Exception as error:
+            log.exception("error sending %s", method)
+            self._server._report_server_error(error, JsonRpcInternalError)
 
     @lsp_method(T.TEXT_DOCUMENT_DID_CHANGE)
     def lsp_text_document__did_change(self, params: T.DidChangeTextDocumentParams):
@@ -63,6 +87,7 @@ class SqlLanguageServer(LanguageServer):
         self.client_uris: dict[str, str] = {}  # project key -> the URI the client uses
         self.tasks: dict[str, asyncio.Task] = {}
         self.published: dict[str, int | None] = {}
+        self.diagnostics: dict[str, convert.DiagnosticCache] = {}
         self.config_ready = asyncio.Event()
         self.scanned = asyncio.Event()  # the first workspace scan is over
         self.background: set[asyncio.Task] = set()
@@ -190,19 +215,15 @@ class SqlLanguageServer(LanguageServer):
                 f"analysis of {key} failed: {e!r}\n{traceback.format_exc()}", T.MessageType.Error
             )
             findings = []
-        params = convert.publish_json(doc, findings, self.encoding)
-        params["uri"] = self.client_uri(key)
-        self.send_notification(T.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, params)
+        cache = self.diagnostics.setdefault(key, convert.DiagnosticCache())
+        params = cache.publish_params(self.client_uri(key), doc, findings, self.encoding)
+        self.protocol.send_raw(T.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, params)
         self.published[key] = doc.version
 
     def publish_all(self, except_key: str | None = None) -> None:
         for key in list(self.project.open):
             if key != except_key:
                 self.schedule(key, 0)
-
-    def send_notification(self, method: str, params: dict[str, Any]) -> None:
-        """Send a notification whose params are already plain JSON data."""
-        self.protocol._send_data({"jsonrpc": "2.0", "method": method, "params": params})
 
     def catalog_changed(self, changed: bool, source: str | None = None) -> None:
         if changed:
@@ -402,9 +423,12 @@ def did_close(ls: SqlLanguageServer, params: T.DidCloseTextDocumentParams) -> No
         else:
             changed |= ls.project.remove_file(key)
     changed |= ls.project.close_document(key)
-    ls.send_notification(
-        T.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, {"uri": params.text_document.uri, "diagnostics": []}
+    ls.protocol.send_raw(
+        T.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS,
+        json.dumps({"uri": params.text_document.uri, "diagnostics": []}),
     )
+    ls.diagnostics.pop(key, None)
+    ls.project.linter.forget(key)
     ls.published.pop(key, None)
     ls.catalog_changed(changed)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,19 +51,52 @@ class Fix:
         )
 
 
-@dataclass(frozen=True, slots=True)
 class Finding:
-    rule: str
-    start: int
-    end: int
-    message: str
-    severity: str = "warning"
-    fixes: tuple[Fix, ...] = ()
+    """A problem found by a rule: where (absolute character offsets), what, and its fixes.
+
+    Immutable. Shifting a finding (its statement moved) is cheap: the fixes are shifted only
+    when they are asked for.
+    """
+
+    __slots__ = ("_delta", "_fixes", "_shifted", "end", "message", "rule", "severity", "start")
+
+    def __init__(
+        self,
+        rule: str,
+        start: int,
+        end: int,
+        message: str,
+        severity: str = "warning",
+        fixes: tuple[Fix, ...] = (),
+        _delta: int = 0,
+    ) -> None:
+        self.rule = rule
+        self.start = start
+        self.end = end
+        self.message = message
+        self.severity = severity
+        self._fixes = fixes
+        self._delta = _delta
+        self._shifted: tuple[Fix, ...] | None = None if _delta else fixes
+
+    @property
+    def fixes(self) -> tuple[Fix, ...]:
+        if self._shifted is None:
+            self._shifted = tuple(f.shifted(self._delta) for f in self._fixes)
+        return self._shifted
 
     @property
     def fix(self) -> Fix | None:
         """The preferred fix (the first one), if any."""
-        return self.fixes[0] if self.fixes else None
+        return (
+            self._fixes[0].shifted(self._delta)
+            if self._fixes and self._delta
+            else (self._fixes[0] if self._fixes else None)
+        )
+
+    @property
+    def fix_safety(self) -> str | None:
+        return self._fixes[0].safety if self._fixes else None
 
     def shifted(self, delta: int) -> Finding:
         if delta == 0:
@@ -74,7 +107,28 @@ class Finding:
             self.end + delta,
             self.message,
             self.severity,
-            tuple(f.shifted(delta) for f in self.fixes),
+            self._fixes,
+            self._delta + delta,
+        )
+
+    def with_severity(self, severity: str) -> Finding:
+        return Finding(
+            self.rule, self.start, self.end, self.message, severity, self._fixes, self._delta
+        )
+
+    def _key(self) -> tuple:
+        return (self.rule, self.start, self.end, self.message, self.severity, self.fixes)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Finding) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash((self.rule, self.start, self.end, self.message))
+
+    def __repr__(self) -> str:
+        return (
+            f"Finding(rule={self.rule!r}, start={self.start}, end={self.end}, "
+            f"message={self.message!r}, severity={self.severity!r}, fixes={self.fixes!r})"
         )
 
 
@@ -127,21 +181,12 @@ class RuleContext:
         schema = fold(node.args.get("db")) if node.args.get("db") else None
         return self.catalog.table(fold(node.this), schema, self.search_path)
 
-    def declared(self) -> Iterator[Table | Index | ForeignKey]:
+    def declared(self) -> list[Table | Index | ForeignKey]:
         """Objects of the final catalog that this statement declared."""
         ordinal = self.statement.catalog_ordinal
         if ordinal < 0:
-            return
-        doc = self.document.uri
-        for t in self.catalog.tables.values():
-            if t.origin and t.origin.doc == doc and t.origin.stmt == ordinal:
-                yield t
-            for i in t.indexes:
-                if i.origin and i.origin.doc == doc and i.origin.stmt == ordinal:
-                    yield i
-            for f in t.foreign_keys:
-                if f.origin and f.origin.doc == doc and f.origin.stmt == ordinal:
-                    yield f
+            return []
+        return self.catalog.declared_by(self.document.uri, ordinal)
 
 
 @dataclass(frozen=True)

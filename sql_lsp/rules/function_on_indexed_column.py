@@ -145,36 +145,29 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     tree = ctx.tree
     if tree is None:
         return
-    for clause, scope in _clauses(tree):
-        for cmp in _comparisons(clause):
-            yield from _check_comparison(ctx, cmp, scope)
+    for cmp in tree.find_all(*_COMPARISONS):
+        owner = _filter_owner(cmp)
+        if owner is not None:
+            yield from _check_comparison(ctx, cmp, owner)
 
 
 # -- where to look ---------------------------------------------------------------------------
 
 
-def _clauses(tree: exp.Expression) -> Iterator[tuple[exp.Expression, exp.Expression]]:
-    """(condition, the query it filters) for every WHERE, JOIN … ON and HAVING of the tree."""
-    for node in tree.walk():
-        if isinstance(node, exp.Where | exp.Having) and node.this is not None:
-            owner = node.parent
-            if isinstance(owner, exp.Select | exp.Update | exp.Delete):
-                yield node.this, owner
-        elif isinstance(node, exp.Join) and node.args.get("on") is not None:
-            owner = node.parent
-            if isinstance(owner, exp.Select | exp.Update | exp.Delete):
-                yield node.args["on"], owner
-
-
-def _comparisons(clause: exp.Expression) -> Iterator[exp.Expression]:
-    stack = [clause]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, exp.Query | exp.Subquery):
-            continue  # subqueries have their own clauses
-        if isinstance(node, _COMPARISONS):
-            yield node
-        stack.extend(reversed(list(node.iter_expressions())))
+def _filter_owner(node: exp.Expression) -> exp.Expression | None:
+    """The query whose WHERE, JOIN … ON or HAVING holds `node`, or None when `node` is elsewhere
+    (a select list, ORDER BY, a VALUES list…)."""
+    child, parent = node, node.parent
+    while parent is not None:
+        if isinstance(parent, exp.Where | exp.Having) or (
+            isinstance(parent, exp.Join) and parent.args.get("on") is child
+        ):
+            owner = parent.parent
+            return owner if isinstance(owner, exp.Select | exp.Update | exp.Delete) else None
+        if isinstance(parent, exp.Query | exp.Subquery | exp.Join):
+            return None
+        child, parent = parent, parent.parent
+    return None
 
 
 def _own_sources(node: exp.Expression) -> list[exp.Table]:
@@ -253,11 +246,11 @@ def _check_comparison(
         if table is None:
             continue
         col_name = fold(column.this)
-        col = table.columns.get(col_name)
-        if _harmless_cast(inner, col.type if col else None):
-            continue
         index = _leading_index(table, col_name)
         if index is None:
+            continue
+        col = table.columns.get(col_name)
+        if _harmless_cast(inner, col.type if col else None):
             continue
         if _expression_indexed(inner, table):
             continue

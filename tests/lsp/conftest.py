@@ -18,20 +18,6 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-async def start(
-    client: LanguageClient, root: Path, caps: str = "visual-studio-code", **options
-) -> None:
-    options.setdefault("diagnostics", {"debounceMs": 0})
-    await client.initialize_session(
-        T.InitializeParams(
-            capabilities=client_capabilities(caps),
-            root_uri=uri(root),
-            workspace_folders=[T.WorkspaceFolder(uri=uri(root), name="project")],
-            initialization_options=options,
-        )
-    )
-
-
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER))
 async def client(lsp_client: LanguageClient):
     registrations: list[T.Registration] = []

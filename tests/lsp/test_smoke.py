@@ -1,9 +1,8 @@
 from __future__ import annotations
 
+from lsp_helpers import start, uri
 from lsprotocol import types as T
 from pytest_lsp import LanguageClient
-
-from lsp_helpers import start, uri
 
 
 async def test_open_publishes(client: LanguageClient, project) -> None:

@@ -1,4 +1,4 @@
-"""Shared helpers for the tests."""
+"""Shared helpers for the unit tests."""
 
 from __future__ import annotations
 

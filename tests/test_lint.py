@@ -1,0 +1,97 @@
+"""The linter: incremental results equal fresh ones; suppressions; configuration."""
+
+from __future__ import annotations
+
+import random
+
+from helpers import lint_text, rule_lines
+
+from sql_lsp.config import Config, RuleSettings
+from sql_lsp.document import Document
+from sql_lsp.project import Project
+
+SCHEMA = """CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL UNIQUE, name text);
+CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint NOT NULL REFERENCES users (id));
+"""
+QUERIES = """SELECT * FROM users WHERE lower(email) = 'x';
+SELECT id FROM users WHERE id = 1;
+SELECT * FROM orders;
+UPDATE users SET name = 'x' WHERE lower(email) = $1;
+"""
+
+
+def _key(findings):
+    return [(f.rule, f.start, f.end, f.message, f.fixes) for f in findings]
+
+
+def test_incremental_lint_equals_fresh_lint() -> None:
+    rng = random.Random(3)
+    project = Project()
+    uri = "file:///p/q.sql"
+    project.open_document(uri, SCHEMA + QUERIES * 20, 1)
+    project.lint(uri)
+    pieces = [" ", ";", "\n", "*", "lower(", ")", "CREATE INDEX ON orders (user_id);", "x", "'"]
+    for version in range(2, 250):
+        doc = project.open[uri]
+        start = rng.randrange(len(doc.text) + 1)
+        end = min(len(doc.text), start + rng.choice([0, 0, 1, 3]))
+        project.edit_document(uri, [(start, end, rng.choice(pieces))], version)
+        got = project.lint(uri)
+        fresh = Project()
+        fresh.open_document(uri, project.open[uri].text, version)
+        assert _key(got) == _key(fresh.lint(uri)), f"edit {version} at {start}"
+
+
+def test_ignore_comments() -> None:
+    text = """-- sql-lsp: ignore select-star
+SELECT * FROM users;
+SELECT * FROM users; -- sql-lsp: ignore
+SELECT *
+FROM users -- sql-lsp: ignore select-star
+WHERE lower(email) = 'x';
+SELECT * FROM users; -- sql-lsp: ignore function-on-indexed-column
+-- sql-lsp: ignore select-star
+-- a second comment line is fine
+
+SELECT * FROM users;
+SELECT '-- sql-lsp: ignore select-star', * FROM users;
+"""
+    findings = lint_text(text, schema=SCHEMA)
+    assert rule_lines(text, findings) == [
+        ("function-on-indexed-column", 6),
+        ("select-star", 7),
+        ("select-star", 11),
+        ("select-star", 12),
+    ]
+
+
+def test_ignore_file() -> None:
+    text = "SELECT * FROM users WHERE lower(email) = 'x';\n-- sql-lsp: ignore-file select-star\n"
+    assert rule_lines(text, lint_text(text, schema=SCHEMA)) == [("function-on-indexed-column", 1)]
+    text = "-- sql-lsp: ignore-file\nSELECT * FROM users WHERE lower(email) = 'x';\n"
+    assert lint_text(text, schema=SCHEMA) == []
+
+
+def test_severity_and_off() -> None:
+    config = Config(
+        rules={
+            "select-star": RuleSettings(severity="error"),
+            "function-on-indexed-column": RuleSettings(severity="off"),
+        }
+    )
+    findings = lint_text(QUERIES, schema=SCHEMA, config=config)
+    assert {(f.rule, f.severity) for f in findings} == {("select-star", "error")}
+
+
+def test_other_dialects_lint_syntactic_rules() -> None:
+    texts = {
+        "mysql": "SELECT * FROM `users` WHERE name = 'it\\'s'; # comment\nSELECT id FRM users WHERE;\n",
+        "sqlite": "SELECT * FROM [users] WHERE name = 'it''s';\nSELECT id FRM users WHERE;\n",
+    }
+    for dialect, text in texts.items():
+        doc = Document("file:///q.sql", text, dialect=dialect)
+        findings = Project(Config(dialect=dialect)).linter.lint(doc)
+        assert [(f.rule, doc.lines.line_of(f.start) + 1) for f in findings] == [
+            ("select-star", 1),
+            ("syntax-error", 2),
+        ], dialect
