@@ -243,6 +243,9 @@ def camel(name: str) -> str:
 
 
 _BY_ATTR = {s.attr: s for s in SETTINGS}
+_SECTIONS = {s.attr[0] for s in SETTINGS if s.attr[1] is not None} | {"rules"}
+# Settings of the editor client itself, sent along by some clients; not the server's business.
+CLIENT_SECTIONS = frozenset({"server", "trace"})
 
 
 def _check(setting: Setting, value: Any, where: str) -> tuple[Any, str | None]:
@@ -282,6 +285,8 @@ def _rules(
 ) -> tuple[dict[str, RuleSettings], list[str]]:
     errors: list[str] = []
     out = dict(base)
+    if isinstance(value, list | tuple) and not value:
+        value = {}  # Lua clients encode an empty table as []
     if not isinstance(value, Mapping):
         return out, [f"{where}rules: expected a table keyed by rule id, got {value!r}; ignored"]
     known_ids = set(known) if known is not None else None
@@ -333,6 +338,10 @@ def merge(
     flat: dict[tuple[str, str | None], Any] = {}
     for key, value in data.items():
         parts = [snake(p) for p in str(key).split(".")]
+        if parts[0] in CLIENT_SECTIONS:
+            continue  # the editor extension's own settings (how to start the server, tracing)
+        if isinstance(value, list | tuple) and not value and parts[0] in _SECTIONS:
+            value = {}  # Lua clients encode an empty table as []
         if len(parts) == 1 and isinstance(value, Mapping) and parts[0] != "rules":
             for sub, val in value.items():
                 flat[(parts[0], snake(str(sub)))] = val
