@@ -265,7 +265,7 @@ class Document:
         # text after them can still extend
         while keep >= 0 and (
             old[keep].kind == "copydata"
-            or old[keep + 1].kind == "copydata"
+            or (keep + 1 < len(old) and old[keep + 1].kind == "copydata")
             or (old[keep].kind == "sql" and old[keep].semicolon < 0)
         ):
             keep -= 1
