@@ -169,7 +169,11 @@ def normalize_expression(node: exp.Expression) -> str:
         col.set("catalog", None)
     for date in list(node.find_all(exp.Date)):
         if date.this is not None and not date.expressions and not date.args.get("zone"):
-            date.replace(exp.Cast(this=date.this, to=exp.DataType.build("date")))
+            cast = exp.Cast(this=date.this, to=exp.DataType.build("date"))
+            if date is node:  # replace() cannot swap the root: take the new node instead
+                node = cast
+            else:
+                date.replace(cast)
     for paren in list(node.find_all(exp.Paren)):
         if isinstance(paren.this, exp.Column | exp.Literal | exp.Func | exp.Paren):
             paren.replace(paren.this)
