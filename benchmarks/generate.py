@@ -10,8 +10,23 @@ from __future__ import annotations
 import random
 import sys
 
-ENTITIES = ["users", "accounts", "orders", "order_items", "products", "invoices", "payments",
-            "shipments", "reviews", "coupons", "carts", "events", "sessions", "teams", "projects"]
+ENTITIES = [
+    "users",
+    "accounts",
+    "orders",
+    "order_items",
+    "products",
+    "invoices",
+    "payments",
+    "shipments",
+    "reviews",
+    "coupons",
+    "carts",
+    "events",
+    "sessions",
+    "teams",
+    "projects",
+]
 
 
 def _schema(rng: random.Random, n_tables: int) -> list[str]:
@@ -67,7 +82,9 @@ def _query(rng: random.Random, n_tables: int, k: int) -> str:
             f"ON CONFLICT DO NOTHING\nRETURNING id;"
         )
     if kind in (10, 11):
-        return f"UPDATE {t} SET status = 'paid', updated_at = now() WHERE id = {k} AND status = 'new';"
+        return (
+            f"UPDATE {t} SET status = 'paid', updated_at = now() WHERE id = {k} AND status = 'new';"
+        )
     if kind == 12:
         return f"DELETE FROM {t} WHERE created_at < now() - interval '1 year' AND status = 'cancelled';"
     if kind in (13, 14):
@@ -95,15 +112,21 @@ def _query(rng: random.Random, n_tables: int, k: int) -> str:
     return f"SELECT id, status, amount FROM {t} WHERE parent_id = ANY($1) ORDER BY id;"
 
 
-def generate(n: int, seed: int = 42) -> str:
+def statements(n: int, seed: int = 42) -> list[str]:
+    """The N statements, each ending with its semicolon."""
     rng = random.Random(seed)
     n_tables = max(2, min(200, n // 50))
-    statements = _schema(rng, n_tables)
+    out = _schema(rng, n_tables)
     k = 0
-    while len(statements) < n:
-        statements.append(_query(rng, n_tables, k))
+    while len(out) < n:
+        out.append(_query(rng, n_tables, k))
         k += 1
-    return "\n".join(statements[:n]) + "\n"
+    return out[:n]
+
+
+def generate(n: int, seed: int = 42) -> str:
+    """The script: the statements one after the other, separated by a line break."""
+    return "\n".join(statements(n, seed)) + "\n"
 
 
 if __name__ == "__main__":
