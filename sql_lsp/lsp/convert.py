@@ -7,6 +7,7 @@ lsprotocol types.
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
 
 from lsprotocol import types as T
 
@@ -76,7 +77,17 @@ class DiagnosticCache:
         """`textDocument/publishDiagnostics` params as ASCII JSON text."""
         old = self._bodies
         bodies: dict[tuple, str] = {}
-        position = doc.lines.position
+        lines = doc.lines
+        position = lines.position
+        if lines.text.isascii():  # every encoding counts one unit per character
+            starts = lines.starts
+            size = len(lines.text)
+
+            def position(offset: int, _encoding: str) -> tuple[int, int]:
+                offset = 0 if offset < 0 else size if offset > size else offset
+                line = bisect_right(starts, offset) - 1
+                return line, offset - starts[line]
+
         version = "null" if doc.version is None else str(int(doc.version))
         parts = []
         for f in findings:
