@@ -4,12 +4,17 @@
 text, the search_path in effect, its position among catalog statements (DDL rules) and the content
 of the tables it mentions. An edit therefore re-checks only the statements whose text changed, and
 a DDL change re-checks only the statements that mention the changed tables.
+
+Rules that need a database (`needs="database"`) run only when `lint` is given `DatabaseFacts`
+(see `live.py`). Their findings are keyed, per statement, by the facts' stamp for that statement
+text (live catalog generation, cached plan, cached what-if), so a plan that arrives re-checks
+exactly the statements it is about, and the offline rules' results are reused as they are.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
@@ -20,6 +25,9 @@ from sql_lsp.config import Config
 from sql_lsp.document import Document, Statement
 from sql_lsp.rules import ALL_RULES
 from sql_lsp.rules.base import Finding, Rule, RuleContext
+
+if TYPE_CHECKING:
+    from sql_lsp.live import DatabaseFacts
 
 _CACHE_LIMIT = 200_000
 
@@ -35,30 +43,39 @@ class Linter:
         database: bool = False,
     ) -> None:
         self.config = config or Config()
+        # kept for compatibility: database rules run whenever `lint` is given facts
         self.database = database
         self.rules = [r for r in rules if self._enabled(r)]
+        self._offline = [r for r in self.rules if r.needs != "database"]
+        self.database_rules = [r for r in self.rules if r.needs == "database"]
         self._cache: dict[tuple, tuple] = {}
         self._states: dict[str, _State] = {}
 
     def _enabled(self, rule: Rule) -> bool:
         if self.config.rule(rule.id).severity == "off":
             return False
-        if self.config.dialect not in rule.dialects:
-            return False
-        return not (rule.needs == "database" and not self.database)
+        return self.config.dialect in rule.dialects
 
     def severity(self, rule_id: str, default: str) -> str:
         return self.config.rule(rule_id).severity or default
 
-    def lint(self, document: Document, catalog: Catalog | None = None) -> list[Finding]:
-        """Findings of `document`, suppressions applied, sorted by position."""
+    def lint(
+        self,
+        document: Document,
+        catalog: Catalog | None = None,
+        facts: DatabaseFacts | None = None,
+    ) -> list[Finding]:
+        """Findings of `document`, suppressions applied, sorted by position. With `facts` (what
+        the database says) the database rules run too."""
         catalog = catalog or Catalog()
+        if not self.database_rules:
+            facts = None
         state = self._states.get(document.uri)
-        if state is None or not state.follow(document, catalog):
-            state = self._full(document, catalog)
+        if state is None or not state.follow(document, catalog, facts):
+            state = self._full(document, catalog, facts)
         else:
             for stmt in state.pending:
-                self._record(state, document, stmt, catalog, DEFAULT_SEARCH_PATH)
+                self._record(state, document, stmt, catalog, DEFAULT_SEARCH_PATH, facts)
         document.settle()
         findings = state.findings()
         sup = suppressions.collect(document)
@@ -68,9 +85,9 @@ class Linter:
         """Drop what is kept for incremental linting of a document (it was closed)."""
         self._states.pop(uri, None)
 
-    def _full(self, document: Document, catalog: Catalog) -> _State:
+    def _full(self, document: Document, catalog: Catalog, facts: DatabaseFacts | None) -> _State:
         document.catalog_statements  # noqa: B018 - assigns catalog ordinals
-        state = _State(document, catalog)
+        state = _State(document, catalog, facts)
         search_path = DEFAULT_SEARCH_PATH
         for stmt in document.statements:
             if stmt.kind != "sql":
@@ -79,7 +96,7 @@ class Linter:
             if path is not None:
                 search_path = tuple(path)
                 state.plain = False
-            self._record(state, document, stmt, catalog, search_path)
+            self._record(state, document, stmt, catalog, search_path, facts)
         if len(self._states) > 1000:
             self._states.clear()
         self._states[document.uri] = state
@@ -92,13 +109,24 @@ class Linter:
         stmt: Statement,
         catalog: Catalog,
         search_path: tuple[str, ...],
+        facts: DatabaseFacts | None = None,
     ) -> None:
         memo = stmt.lint
-        context = (self, catalog, catalog.generation, search_path, stmt.catalog_ordinal)
+        stamp = facts.stamp(stmt.text) if facts is not None else None
+        context = (self, catalog, catalog.generation, search_path, stmt.catalog_ordinal, stamp)
         if memo is not None and memo[0] == context and memo[1] is stmt.parsed:
             relative = memo[2]
         else:
             relative = self._lookup(document, stmt, catalog, search_path)
+            if facts is not None:
+                found = self._check(
+                    document, stmt, catalog, search_path, self.database_rules, facts
+                )
+                if found:
+                    extra = [f.shifted(-stmt.start) for f in found]
+                    relative = tuple(
+                        sorted((*relative, *extra), key=lambda f: (f.start, f.end, f.rule))
+                    )
             stmt.lint = (context, stmt.parsed, relative)
         if relative:
             state.flagged[stmt] = relative
@@ -124,7 +152,7 @@ class Linter:
             if new_deps == old_deps:
                 self._cache[key] = (catalog, catalog.generation, new_deps, relative)
                 return relative
-        found = self._check(document, stmt, catalog, search_path)
+        found = self._check(document, stmt, catalog, search_path, self._offline)
         found.sort(key=lambda f: (f.start, f.end, f.rule))
         relative = tuple(f.shifted(-stmt.start) for f in found)
         if len(self._cache) > _CACHE_LIMIT:
@@ -133,12 +161,18 @@ class Linter:
         return relative
 
     def _check(
-        self, document: Document, stmt: Statement, catalog: Catalog, search_path: tuple[str, ...]
+        self,
+        document: Document,
+        stmt: Statement,
+        catalog: Catalog,
+        search_path: tuple[str, ...],
+        rules: Sequence[Rule],
+        facts: DatabaseFacts | None = None,
     ) -> list[Finding]:
         out: list[Finding] = []
         parsed = stmt.parsed
         broken = stmt.error is not None
-        for rule in self.rules:
+        for rule in rules:
             if rule.id != "syntax-error":
                 if broken or parsed is None or (rule.needs_tree and parsed.opaque):
                     continue
@@ -146,7 +180,7 @@ class Linter:
                     continue
             elif not broken:
                 continue
-            ctx = RuleContext(document, stmt, catalog, self.config, rule, search_path)
+            ctx = RuleContext(document, stmt, catalog, self.config, rule, search_path, facts)
             severity = self.severity(rule.id, rule.severity)
             try:
                 for f in rule.check(ctx):
@@ -190,30 +224,33 @@ def lint(
     config: Config | None = None,
     *,
     database: bool = False,
+    facts: DatabaseFacts | None = None,
 ) -> list[Finding]:
-    """One-shot lint of a document (no cache kept)."""
-    return Linter(config, database=database).lint(document, catalog)
+    """One-shot lint of a document (no cache kept); `facts` turns on the database rules."""
+    return Linter(config, database=database or facts is not None).lint(document, catalog, facts)
 
 
 class _State:
     """What the linter keeps of a document between edits: the statements with findings."""
 
-    def __init__(self, document: Document, catalog: Catalog) -> None:
+    def __init__(self, document: Document, catalog: Catalog, facts: DatabaseFacts | None) -> None:
         self.document = document
         self.catalog = catalog
         self.generation = catalog.generation
+        self.facts = facts.key if facts is not None else None
         self.plain = True  # no SET search_path in the document
         self.flagged: dict[Statement, tuple[Finding, ...]] = {}  # relative to the statement
         self.absolute: dict[Statement, tuple[int, list[Finding]]] = {}
         self.pending: list[Statement] = []
 
-    def follow(self, document: Document, catalog: Catalog) -> bool:
+    def follow(self, document: Document, catalog: Catalog, facts: DatabaseFacts | None) -> bool:
         """Catch up with `document` if it is an edit of the one seen last and nothing else the
         findings depend on changed; the statements to check are then left in `pending`."""
         if (
             document.base is not self.document
             or catalog is not self.catalog
             or catalog.generation != self.generation
+            or (facts.key if facts is not None else None) != self.facts
             or not self.plain
         ):
             return False

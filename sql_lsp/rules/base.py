@@ -12,7 +12,7 @@ import re
 import textwrap
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
@@ -20,6 +20,9 @@ from sql_lsp.catalog.model import DEFAULT_SEARCH_PATH, Catalog, ForeignKey, Inde
 from sql_lsp.config import Config
 from sql_lsp.document import Document, Statement
 from sql_lsp.statements import Locator
+
+if TYPE_CHECKING:
+    from sql_lsp.live import DatabaseFacts
 
 SAFE = "safe"
 UNSAFE = "unsafe"
@@ -142,6 +145,9 @@ class RuleContext:
     config: Config
     rule: Rule
     search_path: tuple[str, ...] = DEFAULT_SEARCH_PATH
+    # what the database says (live catalog, cached plans); None without a database. Rules
+    # with needs="database" only run when it is set.
+    database: DatabaseFacts | None = None
     _locator: Locator | None = field(default=None, repr=False)
 
     @property
