@@ -7,7 +7,9 @@ from sql_lsp.rules import (
     missing_fk_index,
     redundant_index,
     select_star,
+    seq_scan_on_large_table,
     syntax_error,
+    unused_index,
 )
 from sql_lsp.rules.base import Rule
 
@@ -17,6 +19,8 @@ ALL_RULES: tuple[Rule, ...] = (
     function_on_indexed_column.RULE,
     missing_fk_index.RULE,
     redundant_index.RULE,
+    unused_index.RULE,
+    seq_scan_on_large_table.RULE,
 )
 
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in ALL_RULES}
