@@ -3,26 +3,41 @@
 `check` prints one line per finding (`path:line:col: severity rule-id message`) or a JSON array,
 and exits 0 when nothing at warning or above was found, 1 when something was, 2 on a usage,
 configuration or I/O error (with one line on stderr).
+
+With a database (`--database-url`, `database.url` in the settings file or `SQL_LSP_DATABASE_URL`;
+libpq's `PG*` variables alone do not turn it on here) `check` also loads the live catalog, merges
+it with the workspace's, plans the statements of the checked files and runs the database rules.
+A database that cannot be reached is not an error of the command: one `sql-lsp: warning:` line on
+stderr, and the files are checked with the offline rules (exit 0 or 1 as usual). An unparseable
+connection string is a configuration error (exit 2).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 import gc
 import json
+import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sql_lsp import __version__
-from sql_lsp.config import Config, ConfigError, find_project_root, load_config
+from sql_lsp.catalog.model import Catalog
+from sql_lsp.config import ENV_DATABASE_URL, Config, ConfigError, find_project_root, load_config
 from sql_lsp.document import Document
 from sql_lsp.lint import Linter
 from sql_lsp.project import build_catalog, glob_files, read_sql, sql_files, uri_of
 from sql_lsp.rules import ALL_RULES, RULES_BY_ID
 from sql_lsp.rules.base import Edit, Finding, Rule
+
+if TYPE_CHECKING:
+    from sql_lsp.live import DatabaseFacts
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 FAILING = ("warning", "error")
@@ -124,21 +139,27 @@ def _check(ns: argparse.Namespace) -> int:
         uri = uri_of(Path(name)) if ns.stdin_filename else "stdin:-"
         docs[uri] = Document(uri, stdin_text, dialect=config.dialect)
         shown[uri] = name
-    database_catalog = _database_catalog(ns, config)
-    linter = Linter(config, database=database_catalog is not None)
     order = sorted(docs, key=lambda u: (u.startswith("stdin:"), u))
+    live = _database(config)
+    try:
+        database_catalog = live.load() if live is not None else None
+        linter = Linter(config, database=database_catalog is not None)
 
-    fixed: dict[str, list[str]] = {}
-    if ns.fix:
-        fixed = _apply_fixes(ns, docs, order, shown, linter, database_catalog)
+        fixed: dict[str, list[str]] = {}
+        if ns.fix:
+            fixed = _apply_fixes(ns, docs, order, shown, linter, database_catalog, live)
 
-    catalog = _catalog(docs, order, database_catalog)
-    results: list[tuple[str, Document, Finding]] = []
-    for uri in sorted(shown, key=lambda u: shown[u]):
-        doc = docs.get(uri)
-        if doc is None:
-            continue
-        results.extend((shown[uri], doc, f) for f in linter.lint(doc, catalog))
+        catalog = _catalog(docs, order, database_catalog)
+        facts = live.facts([docs[u] for u in shown if u in docs]) if live is not None else None
+        results: list[tuple[str, Document, Finding]] = []
+        for uri in sorted(shown, key=lambda u: shown[u]):
+            doc = docs.get(uri)
+            if doc is None:
+                continue
+            results.extend((shown[uri], doc, f) for f in linter.lint(doc, catalog, facts))
+    finally:
+        if live is not None:
+            live.close()
     fixed_stdin = ns.fix and any(u.startswith("stdin:") for u in fixed)
     _report(ns, results, fixed, sys.stderr if fixed_stdin else sys.stdout)
     failing = any(f.severity in FAILING for _, _, f in results)
@@ -220,23 +241,71 @@ def _display(path: Path) -> str:
     return rel if not rel.startswith("..") else str(path.resolve())
 
 
-def _catalog(docs: dict[str, Document], order: list[str], database_catalog=None):
+def _catalog(
+    docs: dict[str, Document], order: list[str], database_catalog: Catalog | None = None
+) -> Catalog:
     catalog = build_catalog(docs[u] for u in order)
     if database_catalog is not None:
         catalog = catalog.merge(database_catalog)
     return catalog
 
 
-def _database_catalog(ns: argparse.Namespace, config: Config):
-    """The live catalog when a database is configured (issue: database rules), else None."""
-    url = config.database.effective_url() if ns.database_url else None
-    if url is None:
+class _Database:
+    """The database during one `check`: a LiveState driven by one event loop."""
+
+    def __init__(self, config: Config) -> None:
+        from sql_lsp.live import LiveState
+
+        self.runner = asyncio.Runner()
+        self.state = LiveState(config)
+        self.available = False
+
+    def load(self) -> Catalog | None:
+        """The live catalog, or None (with one warning line) when the database is down."""
+        failure = self.state.db.failure
+        if failure is not None:  # a connection string that cannot be parsed
+            raise UsageError(failure.message)
+        self.runner.run(self.state.refresh())
+        if self.state.catalog is None:
+            reason = self.state.failure.message if self.state.failure else "no catalog"
+            reason = re.sub(r" \(next try in \d+ s\)$", "", reason)  # there is no next try
+            print(
+                f"sql-lsp: warning: {reason}; checking without the database rules",
+                file=sys.stderr,
+            )
+            return None
+        self.available = True
+        return self.state.catalog
+
+    def facts(self, documents: list[Document]) -> DatabaseFacts | None:
+        """Facts for the database rules, with every statement of `documents` planned."""
+        if not self.available:
+            return None
+        texts = [
+            s.text
+            for d in documents
+            for s in d.statements
+            if s.kind == "sql" and s.error is None and s.parsed is not None
+        ]
+        self.runner.run(self.state.plan_statements(texts))
+        return self.state.facts()
+
+    def close(self) -> None:
+        try:
+            self.runner.run(self.state.close())
+        finally:
+            self.runner.close()
+
+
+def _database(config: Config) -> _Database | None:
+    """The database to check against: only when asked for explicitly (option, settings file or
+    SQL_LSP_DATABASE_URL), never just because libpq's PG* variables are set."""
+    if not config.database.url and not os.environ.get(ENV_DATABASE_URL):
         return None
-    try:
-        from sql_lsp.catalog import postgres
-    except ImportError as e:  # the live layer is optional at import time
-        raise UsageError(f"database support is unavailable: {e}") from e
-    return postgres.load_catalog_sync(config.database)
+    # the connection layer logs its retries; the command says it once, on stderr
+    for name in ("sql_lsp", "psycopg"):
+        logging.getLogger(name).addHandler(logging.NullHandler())
+    return _Database(config)
 
 
 # -- fixes ------------------------------------------------------------------------------------
@@ -248,18 +317,20 @@ def _apply_fixes(
     order: list[str],
     shown: dict[str, str],
     linter: Linter,
-    database_catalog,
+    database_catalog: Catalog | None,
+    live: _Database | None = None,
 ) -> dict[str, list[str]]:
     """Apply fixes to the target files until none is left (or MAX_FIX_PASSES); write them."""
     fixed: dict[str, list[str]] = {}
     for _ in range(MAX_FIX_PASSES):
         catalog = _catalog(docs, order, database_catalog)
+        facts = live.facts([docs[u] for u in shown if u in docs]) if live is not None else None
         changed = False
         for uri in shown:
             doc = docs.get(uri)
             if doc is None:
                 continue
-            findings = linter.lint(doc, catalog)
+            findings = linter.lint(doc, catalog, facts)
             fixes = [
                 (f.rule, f.fix)
                 for f in findings
