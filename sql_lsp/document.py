@@ -34,6 +34,17 @@ class LineIndex:
         """The index of `text`, which is this index's text with [start, end) replaced and
         shifted by `delta` characters after it. Only the lines around the edit are rescanned."""
         first = self.line_of(start)
+        new_end = end + delta
+        if (
+            not _has_break(self.text, start, end)
+            and not _has_break(text, start, new_end)
+            and not (text[start - 1 : start] == "\r" and text[new_end : new_end + 1] == "\n")
+        ):  # the same lines (no break added, removed, or a CR LF split or joined)
+            if not delta:
+                return LineIndex(text, self.starts)
+            head = self.starts[: first + 1]
+            head.extend(map(delta.__add__, self.starts[first + 1 :]))
+            return LineIndex(text, head)
         begin = self.starts[first]
         nl = text.find("\n", end + delta)
         stop = len(text) if nl < 0 else nl + 1
@@ -99,6 +110,10 @@ class LineIndex:
             if units == character:
                 return start + i + 1
         return end
+
+
+def _has_break(text: str, start: int, end: int) -> bool:
+    return text.find("\n", start, end) >= 0 or text.find("\r", start, end) >= 0
 
 
 class Statement:
@@ -214,6 +229,8 @@ class Document:
         self.statements = statements if statements is not None else build_statements(text, dialect)
         self._lines = lines
         self._catalog_statements: list[Statement] | None = None
+        self._directives: list[Directive] | None = None
+        self._issues: int | None = None  # how many statements have a lexical issue
         # edits since the document was last analysed (see `settle`): statements added, removed
         self.base: Document | None = None
         self.added: list[Statement] = []
@@ -224,6 +241,13 @@ class Document:
         if self._lines is None:
             self._lines = LineIndex(self.text)
         return self._lines
+
+    @property
+    def issues(self) -> int:
+        """How many statements have a lexical issue (an unterminated quote or comment)."""
+        if self._issues is None:
+            self._issues = sum(1 for s in self.statements if s.issue is not None)
+        return self._issues
 
     @property
     def sql_statements(self) -> Iterable[Statement]:
@@ -258,7 +282,11 @@ class Document:
         first = bisect_left(old, start, key=lambda s: s.stop)  # first statement touched or after
         keep = first - 1
         # an unterminated quote or comment looked for its end through the whole rest of the text
-        broken = next((i for i in range(first) if old[i].issue is not None), None)
+        broken = (
+            next((i for i in range(first) if old[i].issue is not None), None)
+            if self.issues
+            else None
+        )
         if broken is not None:
             keep = broken - 1
         # step back over COPY data (and its COPY), and over statements with no semicolon, which
@@ -283,13 +311,33 @@ class Document:
             parsed = parse(body, self.dialect) if span.kind == "sql" else None
             middle.append(Statement(span, body, parsed, 0))
         if delta:
-            for s in tail:
-                s.shift(delta)
+            for s in tail:  # Statement.shift, inlined: this loop runs over most of a big file
+                s.start += delta
+                s.end += delta
+                if s.semicolon >= 0:
+                    s.semicolon += delta
+                if s.issue is not None:
+                    msg, a, b = s.issue
+                    s.issue = (msg, a + delta, b + delta)
         statements = old[: keep + 1] + middle + tail
-        for i in range(keep + 1, len(statements)):
+        removed = old[keep + 1 : len(old) - len(tail)]
+        # the tail keeps its indexes when as many statements came in as went out
+        renumber_to = keep + 1 + len(middle) if len(middle) == len(removed) else len(statements)
+        for i in range(keep + 1, renumber_to):
             statements[i].index = i
         doc = Document(self.uri, text, version, self.dialect, statements, lines)
-        removed = old[keep + 1 : len(old) - len(tail)]
+        if self._issues is not None:
+            doc._issues = (
+                self._issues
+                - sum(1 for s in removed if s.issue is not None)
+                + sum(1 for s in middle if s.issue is not None)
+            )
+        if (
+            self._directives == []
+            and _DIRECTIVE_MARK
+            not in text[max(0, start - len(_DIRECTIVE_MARK)) : new_end + len(_DIRECTIVE_MARK)]
+        ):
+            doc._directives = []  # the mark was nowhere, and the edit did not make one
         doc.base = self.base if self.base is not None else self
         doc.added = self.added + middle
         doc.removed = self.removed + removed
@@ -316,7 +364,9 @@ class Document:
         return s if offset <= s.stop else None
 
     def directives(self) -> list[Directive]:
-        return find_directives(self.text)
+        if self._directives is None:
+            self._directives = find_directives(self.text)
+        return self._directives
 
 
 def build_statements(text: str, dialect: str = "postgres") -> list[Statement]:
@@ -328,6 +378,7 @@ def build_statements(text: str, dialect: str = "postgres") -> list[Statement]:
     return out
 
 
+_DIRECTIVE_MARK = "sql-lsp:"
 _DIRECTIVE = re.compile(r"--[ \t]*sql-lsp:[ \t]*(ignore-file|ignore)\b([^\r\n]*)")
 _RULE_LIST = re.compile(r"[ \t]*([A-Za-z0-9_-]+(?:[ \t]*,[ \t]*[A-Za-z0-9_-]+)*)?")
 
@@ -335,7 +386,7 @@ _RULE_LIST = re.compile(r"[ \t]*([A-Za-z0-9_-]+(?:[ \t]*,[ \t]*[A-Za-z0-9_-]+)*)
 def find_directives(text: str) -> list[Directive]:
     """Every `-- sql-lsp: ignore …` / `-- sql-lsp: ignore-file …` comment of `text`."""
     out: list[Directive] = []
-    if "sql-lsp:" not in text:
+    if _DIRECTIVE_MARK not in text:
         return out
     for m in _DIRECTIVE.finditer(text):
         rest_start = m.start(2)
