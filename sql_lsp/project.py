@@ -17,6 +17,7 @@ from sql_lsp.catalog.model import Catalog, Origin
 from sql_lsp.config import Config
 from sql_lsp.document import Document
 from sql_lsp.lint import Linter
+from sql_lsp.live import DatabaseFacts
 from sql_lsp.rules.base import Finding
 
 SKIP_DIRS = frozenset(
@@ -73,11 +74,12 @@ def read_sql(path: Path) -> str:
 
 
 def build_catalog(documents: Iterable[Document]) -> Catalog:
-    """The catalog of `documents`, applied in the order given (callers sort by path)."""
+    """The catalog of `documents`, applied in the order given (callers sort by path); statements
+    about tables declared only in a later file are applied at the end."""
     builder = DdlBuilder()
     for doc in documents:
         apply_document(builder, doc)
-    return builder.catalog
+    return builder.finish()
 
 
 def apply_document(builder: DdlBuilder, doc: Document) -> None:
@@ -106,14 +108,15 @@ class Project:
         self.linter = Linter(self.config)
         self.disk: dict[str, Document] = {}
         self.open: dict[str, Document] = {}
-        self.database_catalog: Catalog | None = None
+        self.facts: DatabaseFacts | None = None  # what the configured database says
         self._catalog: Catalog | None = None
+        self._live_generation = -1  # the live catalog generation merged into _catalog
 
     # -- configuration ------------------------------------------------------------------------
     def set_config(self, config: Config) -> None:
         dialect_changed = config.dialect != self.config.dialect
         self.config = config
-        self.linter = Linter(config, database=self.database_catalog is not None)
+        self.linter = Linter(config)
         if dialect_changed:
             self.disk = {
                 u: Document(u, d.text, d.version, config.dialect) for u, d in self.disk.items()
@@ -123,10 +126,18 @@ class Project:
             }
             self._catalog = None
 
-    def set_database_catalog(self, catalog: Catalog | None) -> None:
-        self.database_catalog = catalog
-        self.linter = Linter(self.config, database=catalog is not None)
+    def set_database(self, facts: DatabaseFacts | None) -> None:
+        """Use what a database says (a live view: see `database_changed`); None: no database."""
+        self.facts = facts
         self._catalog = None
+
+    def database_changed(self) -> None:
+        """The live catalog was reloaded: merge it again."""
+        self._catalog = None
+
+    @property
+    def database_catalog(self) -> Catalog | None:
+        return self.facts.catalog if self.facts is not None else None
 
     # -- documents ----------------------------------------------------------------------------
     def document(self, uri: str) -> Document | None:
@@ -189,11 +200,14 @@ class Project:
     # -- analysis -----------------------------------------------------------------------------
     @property
     def catalog(self) -> Catalog:
-        if self._catalog is None:
+        generation = self.facts.generation if self.facts is not None else -1
+        if self._catalog is None or generation != self._live_generation:
             catalog = build_catalog(self.documents())
-            if self.database_catalog is not None:
-                catalog = catalog.merge(self.database_catalog)
+            live = self.database_catalog
+            if live is not None:
+                catalog = catalog.merge(live)
             self._catalog = catalog
+            self._live_generation = generation
         return self._catalog
 
     def lint(self, uri: str) -> list[Finding]:
@@ -201,7 +215,7 @@ class Project:
         if doc is None:
             return []
         catalog = self.catalog
-        return self.linter.lint(doc, catalog)
+        return self.linter.lint(doc, catalog, self.facts)
 
     def locate(self, origin: Origin) -> tuple[Document, int, int] | None:
         """The document and absolute span of a catalog object's declaration."""

@@ -95,3 +95,12 @@ def test_other_dialects_lint_syntactic_rules() -> None:
             ("select-star", 1),
             ("syntax-error", 2),
         ], dialect
+
+
+def test_an_index_in_a_file_that_sorts_first_still_counts() -> None:
+    project = Project()
+    project.set_file("file:///p/001_indexes.sql", "CREATE INDEX ON orders (user_id);\n")
+    project.set_file("file:///p/002_schema.sql", SCHEMA)
+    assert [f.rule for f in project.lint("file:///p/002_schema.sql")] == []
+    project.remove_file("file:///p/001_indexes.sql")
+    assert [f.rule for f in project.lint("file:///p/002_schema.sql")] == ["missing-fk-index"]

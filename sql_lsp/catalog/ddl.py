@@ -94,6 +94,9 @@ class DdlBuilder:
 
     catalog: Catalog = field(default_factory=Catalog)
     search_path: list[str] = field(default_factory=lambda: list(DEFAULT_SEARCH_PATH))
+    # statements that named a table not declared yet, with the search_path they ran under
+    deferred: list[tuple[str, int, Parsed, list[str]]] = field(default_factory=list)
+    _retrying: bool = False
 
     # -- entry points -------------------------------------------------------------------------
     def apply_text(self, doc: str, ordinal: int, text: str, dialect: str = "postgres") -> bool:
@@ -125,6 +128,27 @@ class DdlBuilder:
             return True  # a DDL shape we do not understand: leave the catalog as it is
         self.catalog.generation += 1
         return True
+
+    def finish(self) -> Catalog:
+        """Apply once more the statements that named a table declared only later (an index
+        file that sorts before the schema file): what a file declares counts whatever the order
+        of the files."""
+        pending, self.deferred = self.deferred, []
+        self._retrying = True
+        try:
+            for doc, ordinal, parsed, path in pending:
+                self.search_path = path
+                self.apply(doc, ordinal, parsed)
+        finally:
+            self._retrying = False
+        return self.catalog
+
+    def _defer(self, place: Place) -> None:
+        if self._retrying:
+            return
+        if self.deferred and self.deferred[-1][2] is place.parsed:
+            return  # several actions of one ALTER
+        self.deferred.append((place.doc, place.ordinal, place.parsed, list(self.search_path)))
 
     # -- names --------------------------------------------------------------------------------
     @property
@@ -386,6 +410,7 @@ class DdlBuilder:
             return
         table = self._find(table_node)
         if table is None:
+            self._defer(place)
             return
         params = node.args.get("params")
         keys: list[IndexKey] = []
@@ -497,6 +522,7 @@ class DdlBuilder:
             return
         table = self._find(target)
         if table is None:
+            self._defer(place)
             return
         for action in tree.args.get("actions") or []:
             table = self._alter_action(table, action, place) or table
