@@ -68,6 +68,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as e:
         print(f"sql-lsp: error: {e}", file=sys.stderr)
         return EXIT_ERROR
+    except BrokenPipeError:
+        # the reader went away (`sql-lsp check … | head`): stop quietly, as cat and grep do;
+        # stdout now points at /dev/null so the interpreter's final flush cannot fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FINDINGS
     except KeyboardInterrupt:
         return 130
 
