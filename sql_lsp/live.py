@@ -34,7 +34,7 @@ from sql_lsp.catalog.postgres import LiveCatalog, load_catalog_or_failure
 from sql_lsp.config import Config
 from sql_lsp.database import Database, Failure, Problem, one_line
 from sql_lsp.explain.plan import Plan
-from sql_lsp.explain.run import check_statement, explain
+from sql_lsp.explain.run import Explained, check_statement, explain
 from sql_lsp.explain.whatif import WhatIf, what_if, worth_it
 
 log = logging.getLogger(__name__)
@@ -180,6 +180,8 @@ class LiveState:
         self.failure: Failure | None = None  # why the last refresh failed (None: it worked)
         self.explains = 0  # statements sent to EXPLAIN (for status and tests)
         self._inflight: dict[tuple, asyncio.Future[object]] = {}
+        # whole EXPLAIN answers by (statement text, analyze), for hovers
+        self._explained: OrderedDict[tuple[str, bool], Cached] = OrderedDict()
         self._slots: asyncio.Semaphore | None = None
 
     # -- state ---------------------------------------------------------------------------------
@@ -287,7 +289,52 @@ class LiveState:
                 got = Failure(Problem.ERROR, f"EXPLAIN failed: {_line(self.db, e)}")
         result = got if isinstance(got, Failure) else got.plan
         self._put(self._store.plans, sql, result, generation)
+        self._remember(self._explained, (sql, False), got, generation)
         return result
+
+    async def explain(self, sql: str, *, analyze: bool = False) -> Explained | Failure:
+        """The whole EXPLAIN answer (plan, raw JSON, notes) for hovers and the explain command;
+        cached like plans (ANALYZE results too, so hovering does not re-run a query). Never
+        raises."""
+        key = (sql, analyze)
+        entry = self._fresh(self._explained.get(key))
+        if entry is not None:
+            return entry.result  # type: ignore[return-value]
+        if not analyze:
+            await self.plan(sql)
+            entry = self._explained.get(key)
+            if entry is not None:
+                return entry.result  # type: ignore[return-value]
+            planned = self._store.plans.get(sql)
+            if planned is not None and isinstance(planned.result, Failure):
+                return planned.result
+        return cast(
+            Explained | Failure,
+            await self._once(("explain", sql, analyze), lambda: self._explain_now(sql, analyze)),
+        )
+
+    async def _explain_now(self, sql: str, analyze: bool) -> Explained | Failure:
+        generation = self._store.generation
+        if not self.configured:
+            return Failure(Problem.NOT_CONFIGURED, "no database configured")
+        async with self._slot():
+            self.explains += 1
+            try:
+                got = await explain(self.db, sql, analyze=analyze, dialect=self.config.dialect)
+            except Exception as e:  # explain() returns failures; anything else is a bug
+                log.exception("EXPLAIN failed")
+                got = Failure(Problem.ERROR, f"EXPLAIN failed: {_line(self.db, e)}")
+        self._remember(self._explained, (sql, analyze), got, generation)
+        return got
+
+    def _remember(self, cache: OrderedDict, key: object, result: object, generation: int) -> None:
+        """Cache something the rules never see (no version bump)."""
+        if generation != self._store.generation:
+            return
+        cache[key] = Cached(result, generation, self._clock(), 0)
+        cache.move_to_end(key)
+        while len(cache) > MAX_CACHED:
+            cache.popitem(last=False)
 
     # -- what if -------------------------------------------------------------------------------
     async def what_if(self, sql: str, create_index_sql: str) -> WhatIf | None:
@@ -344,6 +391,7 @@ class LiveState:
         self._store.catalog = None
         self._store.search_path = DEFAULT_SEARCH_PATH
         self._store.plans.clear()
+        self._explained.clear()
         self._store.what_ifs.clear()
         self._store.what_if_serial.clear()
         self._store.generation += 1

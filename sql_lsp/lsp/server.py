@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import inspect
 import json
@@ -30,13 +31,17 @@ from pygls.uris import to_fs_path
 from sql_lsp import __version__, suppressions
 from sql_lsp.cli import apply_edits
 from sql_lsp.config import Config, ConfigError, load_config, merge
+from sql_lsp.database import Failure
 from sql_lsp.document import Document
-from sql_lsp.lsp import convert
+from sql_lsp.explain.render import plan_document, plan_json
+from sql_lsp.explain.whatif import WhatIf, with_cost
+from sql_lsp.live import LiveState
+from sql_lsp.lsp import convert, plans
 from sql_lsp.lsp.workspace import WATCH_GLOBS, apply_file_events, folder_paths, read_file, scan
 from sql_lsp.navigation import hover_markdown, outline, symbol_at
 from sql_lsp.project import Project, uri_of
 from sql_lsp.rules import RULES_BY_ID
-from sql_lsp.rules.base import Finding
+from sql_lsp.rules.base import Finding, Fix
 
 log = logging.getLogger("sql_lsp")
 
@@ -92,6 +97,9 @@ class SqlLanguageServer(LanguageServer):
         self.scanned = asyncio.Event()  # the first workspace scan is over
         self.background: set[asyncio.Task] = set()
         self.log_file: Path | None = None
+        self.live: LiveState | None = None  # the configured database, if any
+        self.live_loop: asyncio.Task | None = None
+        self.initialized = False
 
     # -- helpers ------------------------------------------------------------------------------
     @property
@@ -186,6 +194,86 @@ class SqlLanguageServer(LanguageServer):
         if config != self.project.config:
             self.project.set_config(config)
         self.config_ready.set()
+        self.configure_database()
+
+    # -- database -----------------------------------------------------------------------------
+    def configure_database(self) -> None:
+        """Start, reconfigure or stop the live database after a settings change."""
+        if not self.initialized:
+            return
+        config = self.project.config
+        wanted = config.database.effective_url() is not None
+        if not wanted:
+            if self.live is not None:
+                self.stop_database()
+                self.project.set_database(None)
+                self.publish_all()
+            return
+        if self.live is None:
+            self.live = LiveState(config)
+            self.project.set_database(self.live.facts())
+            self.restart_live_loop()
+        else:
+            self.spawn(self._reconfigure(self.live, config))
+
+    async def _reconfigure(self, live: LiveState, config: Config) -> None:
+        if await live.apply_config(config) and self.live is live:
+            self.project.set_database(live.facts())
+            self.restart_live_loop()
+
+    def restart_live_loop(self) -> None:
+        if self.live_loop is not None:
+            self.live_loop.cancel()
+        if self.live is not None:
+            self.live_loop = self.spawn(self._live_loop(self.live))
+
+    def stop_database(self) -> None:
+        if self.live_loop is not None:
+            self.live_loop.cancel()
+            self.live_loop = None
+        live, self.live = self.live, None
+        if live is not None:
+            self.spawn(live.close())
+
+    async def _live_loop(self, live: LiveState) -> None:
+        """Load the live catalog now and then every `database.refreshIntervalSeconds`; retry
+        sooner while the database cannot be reached (the pool backs off on its own)."""
+        while self.live is live:
+            await self.refresh_database(live)
+            interval = self.project.config.database.refresh_interval_seconds
+            if live.failure is not None:
+                interval = min(interval, 30) if interval else 30
+            elif interval <= 0:
+                return
+            await asyncio.sleep(interval)
+
+    async def refresh_database(self, live: LiveState) -> None:
+        changed = await live.refresh()
+        if live.failure is not None:
+            self.log(f"sql-lsp: database: {live.failure}", T.MessageType.Warning)
+        if changed and self.live is live:
+            self.project.database_changed()
+            self.publish_all()
+            if self.capability("workspace.code_lens.refresh_support", False):
+                self.spawn(self._refresh_code_lenses())
+            for key in list(self.project.open):
+                self.spawn(self.plan_document(key))
+
+    async def _refresh_code_lenses(self) -> None:
+        with contextlib.suppress(Exception):  # a client that does not answer it after all
+            await asyncio.wait_for(self.workspace_code_lens_refresh_async(None), timeout=5)
+
+    async def plan_document(self, key: str) -> None:
+        """Plan the document's statements for the plan-based rules (on open and save only)."""
+        live = self.live
+        doc = self.project.open.get(key)
+        if live is None or doc is None or live.catalog is None:
+            return
+        if self.project.config.rule("seq-scan-on-large-table").severity == "off":
+            return
+        texts = [s.text for s in doc.statements if plans.explainable(s)]
+        if texts and await live.plan_statements(texts) and self.live is live:
+            self.schedule(key, 0)
 
     # -- analysis -----------------------------------------------------------------------------
     def schedule(self, key: str, delay_ms: int | None = None) -> None:
@@ -228,6 +316,31 @@ class SqlLanguageServer(LanguageServer):
     def catalog_changed(self, changed: bool, source: str | None = None) -> None:
         if changed:
             self.publish_all(except_key=source)
+
+    async def what_if(self, doc: Document, f: Finding, fix: Fix) -> tuple[WhatIf | None, bool]:
+        """The HypoPG cost of an index-creating fix when it is worth offering, and whether the
+        database priced it and found it wanting (cost cut below explain.minImprovementPercent,
+        or the plan would not use it)."""
+        live = self.live
+        found = plans.index_fix(doc, f, fix) if live is not None else None
+        if live is None or found is None:
+            return None, False
+        result = await live.what_if(found.target_sql, found.create_index)
+        if result is not None:
+            return result, False
+        facts = live.facts()
+        raw = facts.what_if(found.target_sql, found.create_index) if facts else None
+        return None, isinstance(raw, WhatIf)
+
+    async def price_fix(self, doc: Document, f: Finding, fix: Fix) -> Fix | None:
+        """The fix with the cost change in its title; None when the database says the index
+        does not pay for itself; unchanged when no database or HypoPG can tell."""
+        result, wanting = await self.what_if(doc, f, fix)
+        if wanting:
+            return None
+        if result is None:
+            return fix
+        return dataclasses.replace(fix, title=with_cost(fix.title, result))
 
     def findings_for(self, key: str) -> list[Finding]:
         return self.project.lint(key) if key in self.project.open else []
@@ -291,6 +404,7 @@ def initialize(ls: SqlLanguageServer, params: T.InitializeParams) -> None:
 @server.feature(T.INITIALIZED)
 @guarded()
 async def initialized(ls: SqlLanguageServer, params: T.InitializedParams) -> None:
+    ls.initialized = True
     await ls.load_settings()
     await _register(ls)
     ls.spawn(_scan(ls))
@@ -346,9 +460,13 @@ async def _scan(ls: SqlLanguageServer) -> None:
 @server.feature(T.SHUTDOWN)
 @guarded()
 async def shutdown(ls: SqlLanguageServer, params: Any) -> None:
+    live, ls.live = ls.live, None
     for task in [*ls.tasks.values(), *ls.background]:
         task.cancel()
     ls.tasks.clear()
+    if live is not None:  # an open pool keeps the process from exiting
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(live.close(), timeout=2)
 
 
 # -- documents ----------------------------------------------------------------------------------
@@ -366,6 +484,8 @@ def did_open(ls: SqlLanguageServer, params: T.DidOpenTextDocumentParams) -> None
     else:  # publish with the workspace schema when it is read, or after a second at most
         ls.tasks[key] = ls.spawn(_after_scan(ls, key))
     ls.catalog_changed(changed, key)
+    if ls.live is not None:
+        ls.spawn(ls.plan_document(key))
 
 
 async def _after_scan(ls: SqlLanguageServer, key: str) -> None:
@@ -405,6 +525,8 @@ def did_save(ls: SqlLanguageServer, params: T.DidSaveTextDocumentParams) -> None
         if params.text != doc.text:
             ls.catalog_changed(ls.project.open_document(key, params.text, doc.version), key)
     ls.schedule(key, 0)
+    if ls.live is not None:
+        ls.spawn(ls.plan_document(key))
 
 
 @server.feature(T.TEXT_DOCUMENT_DID_CLOSE)
@@ -477,13 +599,18 @@ async def refresh_catalog(ls: SqlLanguageServer, *args: Any) -> dict[str, Any]:
         ls, ls.project, ls.roots, ls.project.config.catalog.paths, False, lambda _changed: None
     )
     ls.project._catalog = None
+    result: dict[str, Any] = {"files": count}
+    live = ls.live
+    if live is not None:
+        await ls.refresh_database(live)
+        result["database"] = (
+            f"unavailable: {live.failure}" if live.failure is not None else "loaded"
+        )
     ls.publish_all()
     catalog = ls.project.catalog
-    return {
-        "files": count,
-        "tables": len(catalog.tables),
-        "indexes": sum(1 for _ in catalog.indexes()),
-    }
+    result["tables"] = len(catalog.tables)
+    result["indexes"] = sum(1 for _ in catalog.indexes())
+    return result
 
 
 # -- code actions -----------------------------------------------------------------------------
@@ -501,7 +628,7 @@ async def refresh_catalog(ls: SqlLanguageServer, *args: Any) -> dict[str, Any]:
     ),
 )
 @guarded(default=[])
-def code_action(ls: SqlLanguageServer, params: T.CodeActionParams) -> list[T.CodeAction]:
+async def code_action(ls: SqlLanguageServer, params: T.CodeActionParams) -> list[T.CodeAction]:
     key = ls.key(params.text_document.uri)
     doc = ls.project.open.get(key)
     if doc is None:
@@ -532,8 +659,11 @@ def code_action(ls: SqlLanguageServer, params: T.CodeActionParams) -> list[T.Cod
             ]
             diags = diags or [convert.diagnostic(doc, f, enc)]
             for fix in f.fixes:
+                priced = await ls.price_fix(doc, f, fix)
+                if priced is None:
+                    continue  # the index would not pay for itself
                 actions.append(
-                    _client(ls, convert.fix_action(doc, f, fix, diags, enc, versioned), doc)
+                    _client(ls, convert.fix_action(doc, f, priced, diags, enc, versioned), doc)
                 )
         for f in findings:
             if not _intersects(f, start, end, doc):
@@ -667,13 +797,111 @@ async def hover(ls: SqlLanguageServer, params: T.HoverParams) -> T.Hover | None:
     enc = ls.encoding
     offset = doc.lines.offset(params.position.line, params.position.character, enc)
     catalog = ls.project.catalog
+    parts: list[str] = []
+    span: tuple[int, int] | None = None
     symbol = symbol_at(doc, offset, catalog)
-    if symbol is None:
+    if symbol is not None:
+        text = hover_markdown(symbol, catalog, ls.project.locate)
+        if text:
+            parts.append(text)
+            span = (symbol.start, symbol.end)
+    stmt = doc.statement_at(offset)
+    if (
+        ls.live is not None
+        and plans.explainable(stmt)
+        and (symbol is None or symbol.kind != "rule")
+    ):
+        assert stmt is not None
+        if key in ls.project.open:  # what HypoPG says about the index fixes here
+            for f in ls.findings_for(key):
+                if f.start <= offset <= f.end and f.fix is not None:
+                    result, _ = await ls.what_if(doc, f, f.fix)
+                    if result is not None:
+                        parts.append(f"**{f.rule}**: {with_cost(f.fix.title, result)}")
+        explained = await ls.live.explain(stmt.text, analyze=ls.project.config.explain.analyze)
+        seq_rows = ls.project.config.rule("seq-scan-on-large-table").options.get("min_rows")
+        parts.append(plans.plan_markdown(explained, int(seq_rows or 10_000)))
+        span = span or (stmt.start, stmt.end)
+    if not parts:
         return None
-    text = hover_markdown(symbol, catalog, ls.project.locate)
-    if not text:
-        return None
-    return convert.hover(text, doc, (symbol.start, symbol.end), enc)
+    return convert.hover("\n\n---\n\n".join(parts), doc, span, enc)
+
+
+@server.feature(T.TEXT_DOCUMENT_CODE_LENS)
+@guarded(default=[])
+def code_lens(ls: SqlLanguageServer, params: T.CodeLensParams) -> list[T.CodeLens]:
+    """An "Explain" lens (and "Explain analyze" when allowed) above each query or DML."""
+    config = ls.project.config
+    if ls.live is None or not config.explain.code_lens:
+        return []
+    key = ls.key(params.text_document.uri)
+    doc = ls.project.document(key)
+    if doc is None:
+        return []
+    enc = ls.encoding
+    lenses: list[T.CodeLens] = []
+    for stmt in doc.statements:
+        if not plans.explainable(stmt):
+            continue
+        rng = convert.to_range(doc, stmt.start, stmt.start, enc)
+        arg = {
+            "uri": params.text_document.uri,
+            "position": {"line": rng.start.line, "character": rng.start.character},
+        }
+        lenses.append(
+            T.CodeLens(
+                range=rng,
+                command=T.Command(
+                    title="Explain", command=plans.CMD_EXPLAIN, arguments=[{**arg, "open": True}]
+                ),
+            )
+        )
+        if config.explain.analyze and plans.analyzable(stmt, config.dialect):
+            lenses.append(
+                T.CodeLens(
+                    range=rng,
+                    command=T.Command(
+                        title="Explain analyze",
+                        command=plans.CMD_EXPLAIN,
+                        arguments=[{**arg, "analyze": True, "open": True}],
+                    ),
+                )
+            )
+    return lenses
+
+
+@server.command(plans.CMD_EXPLAIN)
+async def explain_command(ls: SqlLanguageServer, *args: Any) -> dict[str, Any]:
+    """Plan the statement at `{"uri", "position"}`; answer `{"markdown", "json"}` and, with
+    `"open": true` (code lenses), show the plan as a markdown document when the client can."""
+    arg = args[0] if args and isinstance(args[0], dict) else {}
+    uri = str(arg.get("uri") or "")
+    pos = arg.get("position") or {}
+    doc = ls.project.document(ls.key(uri)) if uri else None
+    if doc is None:
+        return {"markdown": "sql-lsp: no such document"}
+    line, char = int(pos.get("line", 0)), int(pos.get("character", 0))
+    stmt = doc.statement_at(doc.lines.offset(line, char, ls.encoding))
+    if not plans.explainable(stmt):
+        return {"markdown": "sql-lsp: no query or DML statement here to explain"}
+    assert stmt is not None
+    if ls.live is None:
+        return {"markdown": "sql-lsp: no database configured (set `database.url`)"}
+    analyze = bool(arg.get("analyze")) and ls.project.config.explain.analyze
+    explained = await ls.live.explain(stmt.text, analyze=analyze)
+    if isinstance(explained, Failure):
+        markdown = plans.plan_markdown(explained, 10_000)
+        answer: dict[str, Any] = {"markdown": markdown}
+    else:
+        markdown = plan_document(explained, statement=stmt.text)
+        answer = {"markdown": markdown, "json": json.loads(plan_json(explained))}
+    if arg.get("open") and ls.capability("window.show_document.support", False):
+        path = plans.plan_file(uri, doc.lines.line_of(stmt.start), markdown)
+        with contextlib.suppress(Exception):
+            await ls.window_show_document_async(
+                T.ShowDocumentParams(uri=path.as_uri(), take_focus=True)
+            )
+    return answer
 
 
 @server.feature(T.TEXT_DOCUMENT_DEFINITION)
