@@ -19,6 +19,9 @@ from sql_lsp.explain.run import Explained, check_statement
 from sql_lsp.rules.base import Finding, Fix
 
 CMD_EXPLAIN = "sql-lsp.explain"
+# statements planned per document on open/save for the plan-based rules (a generated file of
+# thousands of queries must not flood the database)
+MAX_PLANNED = 500
 # statements worth a plan: queries and DML (DDL and utility commands have none)
 _EXPLAINABLE = (exp.Select, exp.SetOperation, exp.Insert, exp.Update, exp.Delete, exp.Merge)
 _CREATE_INDEX = re.compile(r"\bCREATE\s+(?:UNIQUE\s+)?INDEX\b[^;]*", re.IGNORECASE)

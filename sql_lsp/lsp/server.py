@@ -271,7 +271,7 @@ class SqlLanguageServer(LanguageServer):
             return
         if self.project.config.rule("seq-scan-on-large-table").severity == "off":
             return
-        texts = [s.text for s in doc.statements if plans.explainable(s)]
+        texts = [s.text for s in doc.statements if plans.explainable(s)][: plans.MAX_PLANNED]
         if texts and await live.plan_statements(texts) and self.live is live:
             self.schedule(key, 0)
 
@@ -335,6 +335,8 @@ class SqlLanguageServer(LanguageServer):
     async def price_fix(self, doc: Document, f: Finding, fix: Fix) -> Fix | None:
         """The fix with the cost change in its title; None when the database says the index
         does not pay for itself; unchanged when no database or HypoPG can tell."""
+        if " — cost " in fix.title:
+            return fix  # the rule priced it already (from the cached what-if)
         result, wanting = await self.what_if(doc, f, fix)
         if wanting:
             return None

@@ -12,6 +12,7 @@ import pytest_lsp
 from live_support import LiveServer
 from lsprotocol import types as T
 from pg_cluster import free_port
+from pg_proxy import Proxy
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 SERVER = [sys.executable, "-m", "sql_lsp"]
@@ -217,3 +218,46 @@ async def test_database_down_keeps_linting_and_says_why(
     assert "\n" not in text.strip()
     assert "secret-pw" not in text
     assert "database" in text.lower() or "connect" in text.lower()
+
+
+async def test_database_killed_mid_session_then_back(
+    client: LanguageClient, live_pg: LiveServer, tmp_path: Path
+) -> None:
+    proxy = Proxy(live_pg.host, live_pg.port)
+    await proxy.start()
+    url = f"postgresql://{live_pg.ro_user}:{live_pg.ro_password}@127.0.0.1:{proxy.port}/shop"
+    try:
+        await _start(client, tmp_path, database={"url": url, "connectTimeoutMs": 1000})
+        uri = await _open(client, tmp_path / "queries.sql", QUERIES)
+        text = await _until(lambda: _hover(client, uri, 0))
+        assert text is not None and text.startswith("**EXPLAIN** · ")
+
+        await proxy.cut()  # the server dies: open connections break, new ones are refused
+        # linting goes on
+        waiter = client.protocol.wait_for_notification_async(T.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        client.text_document_did_change(
+            T.DidChangeTextDocumentParams(
+                T.VersionedTextDocumentIdentifier(version=2, uri=uri),
+                [T.TextDocumentContentChangeWholeDocument("SELECT * FROM orders;\n" + QUERIES)],
+            )
+        )
+        await asyncio.wait_for(waiter, 5)
+        found = [(d.code, d.range.start.line) for d in client.diagnostics[uri]]
+        assert ("select-star", 0) in found
+        # a statement never planned: the hover says what happened, in one line, at once
+        started = time.monotonic()
+        text = await _hover(client, uri, 0)
+        assert time.monotonic() - started < 3
+        assert text is not None and "\n" not in text.strip()
+        assert "Connection refused" in text
+        assert live_pg.ro_password not in text
+
+        await proxy.start()  # back on the same port: the hover recovers after the backoff
+
+        async def plan_again():
+            got = await _hover(client, uri, 0)
+            return got if got and got.startswith("**EXPLAIN** · ") else None
+
+        assert await _until(plan_again, timeout=40) is not None
+    finally:
+        await proxy.cut()
