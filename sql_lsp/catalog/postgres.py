@@ -142,7 +142,8 @@ async def read_catalog(
             for name in QUERIES:
                 await cur.execute(query(name), params if "%(" in query(name) else None, binary=True)
                 rows[name] = await cur.fetchall()
-    catalog = build_catalog(rows, chosen)
+    # in a worker thread: a large schema takes a while to build and typing must go on meanwhile
+    catalog = await asyncio.to_thread(build_catalog, rows, chosen)
     return LiveCatalog(
         catalog=catalog,
         server_version=server_version,
