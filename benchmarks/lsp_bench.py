@@ -100,7 +100,9 @@ class Script:
         self._lines()
 
 
-def run_size(n: int, edits: int, warmup: int, seed: int, root: Path) -> dict:
+def run_size(
+    n: int, edits: int, warmup: int, seed: int, root: Path, options: dict | None = None
+) -> dict:
     stmts = generate_statements(n)
     script = Script(stmts)
     files = OUT / "lsp-files"
@@ -112,7 +114,7 @@ def run_size(n: int, edits: int, warmup: int, seed: int, root: Path) -> dict:
 
     client = LspClient(cwd=root)
     try:
-        client.initialize(root, {"diagnostics": {"debounceMs": 0}})
+        client.initialize(root, {**(options or {}), "diagnostics": {"debounceMs": 0}})
         client.drain(0.3)  # let the (empty) workspace scan finish
         version = 1
         t0 = client.notify(
@@ -194,6 +196,12 @@ def main() -> int:
     p.add_argument("--warmup", type=int, default=5, help="untimed edits first (default 5)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument(
+        "--init-options",
+        type=json.loads,
+        default=None,
+        help='extra initializationOptions as JSON, e.g. \'{"rules": {"select-star": "off"}}\'',
+    )
     args = p.parse_args()
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     if args.edits < 1:
@@ -207,7 +215,7 @@ def main() -> int:
     for n in sizes:
         if not args.json:
             print(f"... {n} statements", file=sys.stderr, flush=True)
-        results.append(run_size(n, args.edits, args.warmup, args.seed, root))
+        results.append(run_size(n, args.edits, args.warmup, args.seed, root, args.init_options))
 
     by_size = {r["statements"]: r for r in results}
     checks = []

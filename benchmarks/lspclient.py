@@ -3,7 +3,7 @@ LSP to it with nothing but the standard library (no pygls, no pytest), so what i
 server, not a client framework.
 
 Messages are read with `select` + `os.read` on the pipe and stamped with `time.perf_counter()`
-the moment they are complete.
+the moment their last byte is read, before they are decoded.
 """
 
 from __future__ import annotations
@@ -79,9 +79,10 @@ class LspClient:
                     raise ServerGone(f"bad header: {bytes(self.buf[:head_end])!r}")
                 total = head_end + 4 + length
                 if len(self.buf) >= total:
+                    arrived = time.perf_counter()  # before decoding: the client's own cost
                     body = bytes(self.buf[head_end + 4 : total])
                     del self.buf[:total]
-                    return time.perf_counter(), json.loads(body)
+                    return arrived, json.loads(body)
             left = deadline - time.perf_counter()
             if left <= 0:
                 raise ServerGone("timed out waiting for the server")
