@@ -273,7 +273,7 @@ class Document:
         Only the statements around the edit are split and parsed again; the ones after it are
         reused, shifted in place (this Document must not be used afterwards).
         """
-        text = self.text[:start] + new_text + self.text[end:]
+        text = "".join((self.text[:start], new_text, self.text[end:]))  # one copy fewer than +
         delta = len(new_text) - (end - start)
         old = self.statements
         lines = self._lines.edited(text, start, end, delta) if self._lines is not None else None
