@@ -87,6 +87,18 @@ class Place:
     def whole(self) -> Origin:
         return Origin(self.doc, self.ordinal, 0, len(self.parsed.text))
 
+    def render(self, node: exp.Expression) -> str:
+        """`node` as PostgreSQL text, generated once per parse: a catalog rebuild applies every
+        unchanged DDL statement again, and generating SQL was most of its cost."""
+        memo = (self.synthetic or self.parsed).memo
+        rendered = memo.get("ddl.render")
+        if not isinstance(rendered, dict):
+            rendered = memo["ddl.render"] = {}
+        entry = rendered.get(id(node))
+        if entry is None or entry[0] is not node:
+            entry = rendered[id(node)] = (node, node.sql(dialect="postgres"))
+        return entry[1]
+
 
 @dataclass
 class DdlBuilder:
@@ -238,7 +250,7 @@ class DdlBuilder:
         kind = item.args.get("kind")
         col = Column(
             name,
-            type=kind.sql(dialect="postgres").lower() if kind is not None else None,
+            type=place.render(kind).lower() if kind is not None else None,
             origin=place.origin(item.this),
         )
         table.columns[name] = col
@@ -254,7 +266,7 @@ class DdlBuilder:
             elif isinstance(ckind, exp.Reference):
                 self._add_fk(table, (name,), ckind, None, place, anchor=item.this)
             elif isinstance(ckind, exp.DefaultColumnConstraint) and ckind.this is not None:
-                col.default = ckind.this.sql(dialect="postgres")
+                col.default = place.render(ckind.this)
             elif isinstance(ckind, exp.GeneratedAsIdentityColumnConstraint):
                 col.not_null = True
         if kind is not None and kind.this in (
