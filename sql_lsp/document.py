@@ -20,15 +20,61 @@ _NEWLINE = re.compile(r"\r\n|\r|\n")
 
 
 class LineIndex:
-    """Line starts of a text, for offset <-> (line, character) conversions."""
+    """Line starts of a text, for offset <-> (line, character) conversions.
 
-    __slots__ = ("starts", "text")
+    An edit that adds or removes no line break shifts every later line start; instead of
+    rewriting them, the new index shares the old list and records the shift ("pivots": after
+    line p, add d), so typing in a large file costs the same as in a small one. After
+    `MAX_PIVOTS` shifts the list is rewritten once.
+    """
 
-    def __init__(self, text: str, starts: list[int] | None = None) -> None:
+    __slots__ = ("_base", "_cum", "_firsts", "_pivots", "text")
+    MAX_PIVOTS = 32
+
+    def __init__(
+        self,
+        text: str,
+        starts: list[int] | None = None,
+        pivots: list[int] | None = None,
+        cum: list[int] | None = None,
+    ) -> None:
         self.text = text
-        self.starts = (
+        self._base = (
             starts if starts is not None else [0, *(m.end() for m in _NEWLINE.finditer(text))]
         )
+        self._pivots = pivots or []  # sorted lines; lines after pivots[j] are shifted by cum[j]
+        self._cum = cum or []
+        base, n = self._base, len(self._base)
+        # the true start of the first line after each pivot (for bisecting offsets)
+        self._firsts = [
+            base[p + 1] + c if p + 1 < n else len(text) + 1
+            for p, c in zip(self._pivots, self._cum, strict=True)
+        ]
+
+    @property
+    def starts(self) -> list[int]:
+        """Every line start (materialised: O(lines); prefer `line_start` and `line_of`)."""
+        if not self._pivots:
+            return self._base
+        out = self._base[: self._pivots[0] + 1]
+        bounds = [*self._pivots[1:], len(self._base) - 1]
+        for p, c, q in zip(self._pivots, self._cum, bounds, strict=True):
+            out.extend(map(c.__add__, self._base[p + 1 : q + 1]))
+        return out
+
+    def __len__(self) -> int:
+        return len(self._base)
+
+    def layout(self) -> tuple[list[int], list[int], list[int], list[int]]:
+        """The shared line starts, the pivots, their shifts and the shifted first starts (for
+        callers that convert many offsets in a row)."""
+        return self._base, self._pivots, self._cum, self._firsts
+
+    def line_start(self, line: int) -> int:
+        if not self._pivots:
+            return self._base[line]
+        j = bisect_left(self._pivots, line) - 1
+        return self._base[line] + (self._cum[j] if j >= 0 else 0)
 
     def edited(self, text: str, start: int, end: int, delta: int) -> LineIndex:
         """The index of `text`, which is this index's text with [start, end) replaced and
@@ -41,33 +87,54 @@ class LineIndex:
             and not (text[start - 1 : start] == "\r" and text[new_end : new_end + 1] == "\n")
         ):  # the same lines (no break added, removed, or a CR LF split or joined)
             if not delta:
-                return LineIndex(text, self.starts)
-            head = self.starts[: first + 1]
-            head.extend(map(delta.__add__, self.starts[first + 1 :]))
+                return LineIndex(text, self._base, self._pivots, self._cum)
+            if len(self._pivots) < self.MAX_PIVOTS:
+                pivots, cum = list(self._pivots), list(self._cum)
+                j = bisect_left(pivots, first)
+                if j < len(pivots) and pivots[j] == first:
+                    cum[j:] = [c + delta for c in cum[j:]]
+                else:
+                    before = cum[j - 1] if j > 0 else 0
+                    pivots.insert(j, first)
+                    cum.insert(j, before)
+                    cum[j:] = [c + delta for c in cum[j:]]
+                return LineIndex(text, self._base, pivots, cum)
+            starts = self.starts
+            head = starts[: first + 1]
+            head.extend(map(delta.__add__, starts[first + 1 :]))
             return LineIndex(text, head)
-        begin = self.starts[first]
+        starts = self.starts
+        begin = starts[first]
         nl = text.find("\n", end + delta)
         stop = len(text) if nl < 0 else nl + 1
         middle = [m.end() for m in _NEWLINE.finditer(text, begin, stop)]
         if middle and middle[-1] > len(text):
             middle.pop()
-        tail_from = bisect_right(self.starts, stop - delta)
-        tail = [s + delta for s in self.starts[tail_from:]]
-        return LineIndex(text, self.starts[: first + 1] + middle + tail)
+        tail_from = bisect_right(starts, stop - delta)
+        tail = [s + delta for s in starts[tail_from:]]
+        return LineIndex(text, starts[: first + 1] + middle + tail)
 
     def line_of(self, offset: int) -> int:
-        return bisect_right(self.starts, offset) - 1
+        base = self._base
+        if not self._pivots:
+            return bisect_right(base, offset) - 1
+        j = bisect_right(self._firsts, offset) - 1
+        if j < 0:
+            return bisect_right(base, offset, 0, self._pivots[0] + 1) - 1
+        lo = self._pivots[j] + 1
+        hi = self._pivots[j + 1] + 1 if j + 1 < len(self._pivots) else len(base)
+        return bisect_right(base, offset - self._cum[j], lo, hi) - 1
 
     def line_col(self, offset: int) -> tuple[int, int]:
         """0-based line and 0-based column in characters (code points)."""
         offset = max(0, min(offset, len(self.text)))
-        line = bisect_right(self.starts, offset) - 1
-        return line, offset - self.starts[line]
+        line = self.line_of(offset)
+        return line, offset - self.line_start(line)
 
     def line_end(self, line: int) -> int:
         """Offset of the end of `line`, before its line break."""
-        if line + 1 < len(self.starts):
-            end = self.starts[line + 1]
+        if line + 1 < len(self._base):
+            end = self.line_start(line + 1)
             if self.text[end - 2 : end] == "\r\n":
                 return end - 2
             return end - 1
@@ -78,7 +145,7 @@ class LineIndex:
         line, col = self.line_col(offset)
         if encoding == "utf-32" or col == 0:
             return line, col
-        start = self.starts[line]
+        start = self.line_start(line)
         segment = self.text[start : start + col]
         if segment.isascii():
             return line, col
@@ -90,9 +157,9 @@ class LineIndex:
         """Character offset of an LSP position (clamped to the text)."""
         if line < 0:
             return 0
-        if line >= len(self.starts):
+        if line >= len(self._base):
             return len(self.text)
-        start = self.starts[line]
+        start = self.line_start(line)
         end = self.line_end(line)
         if character <= 0:
             return start
@@ -118,17 +185,17 @@ def _has_break(text: str, start: int, end: int) -> bool:
 
 class Statement:
     """One statement of a document: where it is, its text and its parse (None for psql lines and
-    COPY data). Offsets are absolute; an edit before a statement shifts it in place."""
+    COPY data). Offsets are absolute; an edit before a statement shifts it in place, which only
+    moves `start` (the other offsets are kept relative to it)."""
 
     __slots__ = (
+        "_issue",
+        "_semi",
         "catalog_ordinal",
-        "end",
         "index",
-        "issue",
         "kind",
         "lint",
         "parsed",
-        "semicolon",
         "start",
         "text",
     )
@@ -136,9 +203,11 @@ class Statement:
     def __init__(self, span: Span, text: str, parsed: Parsed | None, index: int) -> None:
         self.kind = span.kind
         self.start = span.start
-        self.end = span.end
-        self.semicolon = span.semicolon  # offset of the terminating ';', or -1
-        self.issue = span.issue  # lexical problem (message, start, end), absolute
+        self._semi = span.semicolon - span.start if span.semicolon >= 0 else -1
+        issue = span.issue
+        self._issue = (
+            (issue[0], issue[1] - span.start, issue[2] - span.start) if issue is not None else None
+        )
         self.text = text
         self.parsed = parsed
         self.index = index
@@ -147,17 +216,30 @@ class Statement:
 
     def shift(self, delta: int) -> None:
         self.start += delta
-        self.end += delta
-        if self.semicolon >= 0:
-            self.semicolon += delta
-        if self.issue is not None:
-            msg, s, e = self.issue
-            self.issue = (msg, s + delta, e + delta)
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.text)
+
+    @property
+    def semicolon(self) -> int:
+        """Offset of the terminating ';', or -1."""
+        return self.start + self._semi if self._semi >= 0 else -1
+
+    @property
+    def issue(self) -> tuple[str, int, int] | None:
+        """A lexical problem (message, start, end), absolute."""
+        if self._issue is None:
+            return None
+        msg, s, e = self._issue
+        return (msg, self.start + s, self.start + e)
 
     @property
     def stop(self) -> int:
         """End of the statement including its semicolon."""
-        return self.semicolon + 1 if self.semicolon >= 0 else self.end
+        if self._semi >= 0:
+            return self.start + self._semi + 1
+        return self.start + len(self.text)
 
     @property
     def tree(self) -> exp.Expression | None:
@@ -166,9 +248,8 @@ class Statement:
     @property
     def error(self) -> SyntaxIssue | None:
         """A lexical or parse error, relative to the statement start."""
-        if self.issue is not None:
-            msg, s, e = self.issue
-            return SyntaxIssue(msg, s - self.start, e - self.start)
+        if self._issue is not None:
+            return SyntaxIssue(*self._issue)
         return self.parsed.error if self.parsed is not None else None
 
     def same_span(self, span: Span, delta: int) -> bool:
@@ -176,8 +257,8 @@ class Statement:
             self.kind == span.kind
             and self.start + delta == span.start
             and self.end + delta == span.end
-            and (self.semicolon + delta if self.semicolon >= 0 else -1) == span.semicolon
-            and self.issue is None
+            and (self.semicolon + delta if self._semi >= 0 else -1) == span.semicolon
+            and self._issue is None
             and span.issue is None
         )
 
@@ -246,7 +327,7 @@ class Document:
     def issues(self) -> int:
         """How many statements have a lexical issue (an unterminated quote or comment)."""
         if self._issues is None:
-            self._issues = sum(1 for s in self.statements if s.issue is not None)
+            self._issues = sum(1 for s in self.statements if s._issue is not None)
         return self._issues
 
     @property
@@ -283,7 +364,7 @@ class Document:
         keep = first - 1
         # an unterminated quote or comment looked for its end through the whole rest of the text
         broken = (
-            next((i for i in range(first) if old[i].issue is not None), None)
+            next((i for i in range(first) if old[i]._issue is not None), None)
             if self.issues
             else None
         )
@@ -313,12 +394,6 @@ class Document:
         if delta:
             for s in tail:  # Statement.shift, inlined: this loop runs over most of a big file
                 s.start += delta
-                s.end += delta
-                if s.semicolon >= 0:
-                    s.semicolon += delta
-                if s.issue is not None:
-                    msg, a, b = s.issue
-                    s.issue = (msg, a + delta, b + delta)
         statements = old[: keep + 1] + middle + tail
         removed = old[keep + 1 : len(old) - len(tail)]
         # the tail keeps its indexes when as many statements came in as went out
@@ -329,8 +404,8 @@ class Document:
         if self._issues is not None:
             doc._issues = (
                 self._issues
-                - sum(1 for s in removed if s.issue is not None)
-                + sum(1 for s in middle if s.issue is not None)
+                - sum(1 for s in removed if s._issue is not None)
+                + sum(1 for s in middle if s._issue is not None)
             )
         if (
             self._directives == []

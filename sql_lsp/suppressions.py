@@ -139,7 +139,7 @@ def ignore_statement_edit(document: Document, statement: Statement, rule: str) -
             m = re.match(r"[A-Za-z0-9_,\s-]*", text[d.rules_start : d.end])
             end = d.rules_start + len(m.group().rstrip()) if m else end
             return Edit(end, end, f", {rule}")
-    line_start = lines.starts[line]
+    line_start = lines.line_start(line)
     indent = re.match(r"[ \t]*", text[line_start:]).group()
     if text[line_start : statement.start].strip():
         # another statement shares the line: a trailing comment on this statement's first line

@@ -79,3 +79,24 @@ def test_positions_in_every_encoding() -> None:
         assert lines.offset(*lines.position(star, enc), enc) == star
     assert lines.position(text.index("SELECT 1"), "utf-16") == (1, 0)
     assert LineIndex("a\rb\r\nc\x0cd\u2028e").starts == [0, 2, 5]
+
+
+def test_line_index_shifts_agree_with_a_fresh_index() -> None:
+    rng = random.Random(11)
+    text = "".join(f"SELECT {i}, 'é🙂' FROM t{i};\n" for i in range(300))
+    lines = LineIndex(text)
+    for _ in range(400):
+        start = rng.randrange(len(text) + 1)
+        end = min(len(text), start + rng.choice([0, 0, 1, 2]))
+        new = rng.choice(["x", "", "yy", " ", "\n", "a\r\nb"])
+        text2 = text[:start] + new + text[end:]
+        lines = lines.edited(text2, start, end, len(new) - (end - start))
+        text = text2
+        fresh = LineIndex(text)
+        assert lines.starts == fresh.starts
+        for offset in (0, start, len(text) // 2, len(text), rng.randrange(len(text) + 1)):
+            assert lines.line_of(offset) == fresh.line_of(offset)
+            for enc in ("utf-8", "utf-16", "utf-32"):
+                assert lines.position(offset, enc) == fresh.position(offset, enc)
+                line, char = fresh.position(offset, enc)
+                assert lines.offset(line, char, enc) == fresh.offset(line, char, enc)

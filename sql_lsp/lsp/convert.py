@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_right
+from collections.abc import Callable
 
 from lsprotocol import types as T
 
-from sql_lsp.document import Document
+from sql_lsp.document import Document, LineIndex
 from sql_lsp.navigation import OutlineItem
 from sql_lsp.rules import RULES_BY_ID
 from sql_lsp.rules.base import Edit, Finding, Fix
@@ -59,6 +60,35 @@ def _diagnostic_body(f: Finding) -> str:
     )
 
 
+def _ascii_position(lines: LineIndex) -> Callable[[int, str], tuple[int, int]]:
+    """`LineIndex.position` for an all-ASCII text: a bisect or two, no encoding work."""
+    size = len(lines.text)
+    base, pivots, cum, firsts = lines.layout()
+    if not pivots:
+
+        def plain(offset: int, _encoding: str) -> tuple[int, int]:
+            offset = 0 if offset < 0 else size if offset > size else offset
+            line = bisect_right(base, offset) - 1
+            return line, offset - base[line]
+
+        return plain
+    head = pivots[0] + 1
+    bounds = [(p + 1, q + 1) for p, q in zip(pivots, [*pivots[1:], len(base) - 1], strict=True)]
+
+    def shifted(offset: int, _encoding: str) -> tuple[int, int]:
+        offset = 0 if offset < 0 else size if offset > size else offset
+        j = bisect_right(firsts, offset) - 1
+        if j < 0:
+            line = bisect_right(base, offset, 0, head) - 1
+            return line, offset - base[line]
+        c = cum[j]
+        lo, hi = bounds[j]
+        line = bisect_right(base, offset - c, lo, hi) - 1
+        return line, offset - c - base[line]
+
+    return shifted
+
+
 class DiagnosticCache:
     """Serialises one document's diagnostics straight to JSON text.
 
@@ -80,13 +110,7 @@ class DiagnosticCache:
         lines = doc.lines
         position = lines.position
         if lines.text.isascii():  # every encoding counts one unit per character
-            starts = lines.starts
-            size = len(lines.text)
-
-            def position(offset: int, _encoding: str) -> tuple[int, int]:
-                offset = 0 if offset < 0 else size if offset > size else offset
-                line = bisect_right(starts, offset) - 1
-                return line, offset - starts[line]
+            position = _ascii_position(lines)
 
         version = "null" if doc.version is None else str(int(doc.version))
         parts = []

@@ -757,7 +757,7 @@ def _intersects(f: Finding, start: int, end: int, doc: Document) -> bool:
     if start == end:  # a cursor: anything on its line
         lines = doc.lines
         line = lines.line_of(start)
-        start, end = lines.starts[line], lines.line_end(line)
+        start, end = lines.line_start(line), lines.line_end(line)
     return f.start <= end and start <= f.end
 
 

@@ -592,7 +592,7 @@ def _index_fix(ctx: RuleContext, inner: exp.Expression, table: Table, col_type: 
     target = qualified_name(table.schema, table.name, ctx.search_path)
     stmt = ctx.statement
     lines = ctx.document.lines
-    line_start = lines.starts[lines.line_of(stmt.start)]
+    line_start = lines.line_start(lines.line_of(stmt.start))
     if ctx.text[line_start : stmt.start].strip():
         line_start = stmt.start
     newline = "\r\n" if "\r\n" in ctx.text[:2000] else "\n"
