@@ -13,7 +13,10 @@ import functools
 import inspect
 import json
 import logging
+import os
+import stat
 import sys
+import threading
 import traceback
 import uuid
 from collections.abc import Callable
@@ -23,6 +26,7 @@ from typing import Any
 from lsprotocol import types as T
 from pygls.capabilities import get_capability
 from pygls.exceptions import JsonRpcInternalError
+from pygls.io_ import StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
@@ -82,7 +86,66 @@ class SqlProtocol(LanguageServerProtocol):
             yield handler, (params,), None
 
 
+class PipeReader:
+    """stdin as an asyncio stream. pygls reads stdin in a thread pool, one hand-off per header
+    line and per body; on a pipe the event loop can read it directly."""
+
+    def __init__(self, stdin: Any) -> None:
+        self.stdin = stdin
+        self._stream: asyncio.StreamReader | None = None
+
+    async def _reader(self) -> asyncio.StreamReader:
+        if self._stream is None:
+            stream = asyncio.StreamReader()
+            loop = asyncio.get_running_loop()
+            await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), self.stdin)
+            self._stream = stream
+        return self._stream
+
+    async def readline(self) -> bytes:
+        return await (await self._reader()).readline()
+
+    async def readexactly(self, n: int) -> bytes:
+        try:
+            return await (await self._reader()).readexactly(n)
+        except asyncio.IncompleteReadError as e:
+            return e.partial
+
+
+def _is_pipe(stream: Any) -> bool:
+    try:
+        mode = os.fstat(stream.fileno()).st_mode
+    except (OSError, AttributeError, ValueError):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
 class SqlLanguageServer(LanguageServer):
+    def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
+        """Serve on stdio; a pipe is read by the event loop itself (see PipeReader)."""
+        stdin = stdin or sys.stdin.buffer
+        if not _is_pipe(stdin):
+            super().start_io(stdin, stdout)
+            return
+        self._stop_event = threading.Event()
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        try:
+            asyncio.run(
+                run_async(
+                    stop_event=self._stop_event,
+                    reader=PipeReader(stdin),
+                    protocol=self.protocol,
+                    logger=logging.getLogger("pygls.server"),
+                    error_handler=self.report_server_error,
+                )
+            )
+        except BrokenPipeError:
+            log.error("the connection to the client is lost; shutting down")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()
+
     def __init__(self) -> None:
         super().__init__("sql-lsp", __version__, protocol_cls=SqlProtocol)
         self.project = Project()
