@@ -291,6 +291,27 @@ class Directive:
     rules_start: int  # offset where the rule list begins (hover, edits)
 
 
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What edits changed in a text since a mark, in the current text's offsets: everything
+    before `first` is as it was; from `last` on, the text is the old text shifted by `delta`;
+    `breaks` says whether a line break was added or removed."""
+
+    first: int
+    last: int
+    delta: int
+    breaks: bool
+
+    def then(self, start: int, end: int, length: int, breaks: bool) -> Change:
+        """This change followed by replacing [start, end) with `length` characters."""
+        delta = length - (end - start)
+        new_end = start + length
+        # the changed region so far ends before this edit's end (or nothing changed yet): it
+        # now ends where the new text does; else its end moves with the text after the edit
+        last = new_end if self.last < end else max(self.last + delta, new_end)
+        return Change(min(self.first, start), last, self.delta + delta, self.breaks or breaks)
+
+
 class Document:
     """A SQL text with its statements. Immutable: an edit makes a new Document."""
 
@@ -316,6 +337,12 @@ class Document:
         self.base: Document | None = None
         self.added: list[Statement] = []
         self.removed: list[Statement] = []
+        # what changed since `mark` was last called: None (unknown: everything) or a Change
+        self.change: Change | None = None
+
+    def mark(self) -> None:
+        """Start tracking changes from this text (see `change`)."""
+        self.change = Change(len(self.text) + 1, -1, 0, False)
 
     @property
     def lines(self) -> LineIndex:
@@ -413,6 +440,14 @@ class Document:
             not in text[max(0, start - len(_DIRECTIVE_MARK)) : new_end + len(_DIRECTIVE_MARK)]
         ):
             doc._directives = []  # the mark was nowhere, and the edit did not make one
+        if self.change is not None:
+            breaks = (
+                _has_break(self.text, start, end)
+                or _has_break(new_text, 0, len(new_text))
+                or text[start - 1 : start] == "\r"
+                or text[new_end : new_end + 1] == "\n"
+            )
+            doc.change = self.change.then(start, end, len(new_text), breaks)
         doc.base = self.base if self.base is not None else self
         doc.added = self.added + middle
         doc.removed = self.removed + removed

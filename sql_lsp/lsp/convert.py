@@ -93,13 +93,17 @@ class DiagnosticCache:
     """Serialises one document's diagnostics straight to JSON text.
 
     Diagnostics are sent on every edit and in bulk; building them through lsprotocol and cattrs
-    costs more than the analysis. The part of a diagnostic that does not depend on its position
-    (rule, message, severity, docs link) is kept between publishes; only ranges and the version
-    are formatted each time.
+    costs more than the analysis. Each diagnostic's JSON (everything but the version) is kept
+    between publishes, and the document says what changed since the last one
+    (`Document.change`): a diagnostic before the change, or on a line wholly after it when no
+    line break was added or removed, has the same range as before, so only the ones around the
+    edit are formatted again.
     """
 
     def __init__(self) -> None:
         self._bodies: dict[tuple, str] = {}
+        self._fragments: dict[tuple, str] = {}
+        self._encoding = ""
 
     def publish_params(
         self, uri: str, doc: Document, findings: list[Finding], encoding: str
@@ -111,22 +115,44 @@ class DiagnosticCache:
         position = lines.position
         if lines.text.isascii():  # every encoding counts one unit per character
             position = _ascii_position(lines)
-
+        change = doc.change
+        previous = self._fragments if change is not None and encoding == self._encoding else {}
+        first, after, delta = -1, len(doc.text) + 1, 0
+        if previous and change is not None:
+            first, delta = change.first, change.delta
+            if change.last < 0:  # nothing changed
+                after = 0
+            elif not change.breaks:
+                line = lines.line_of(change.last) + 1
+                after = lines.line_start(line) if line < len(lines) else len(doc.text) + 1
+        fragments: dict[tuple, str] = {}
         version = "null" if doc.version is None else str(int(doc.version))
         parts = []
         for f in findings:
-            key = (f.rule, f.message, f.severity, f.fix_safety)
-            body = bodies.get(key) or old.get(key)
-            if body is None:
-                body = _diagnostic_body(f)
-            bodies[key] = body
-            sl, sc = position(f.start, encoding)
-            el, ec = position(f.end, encoding)
-            parts.append(
-                f'{{"range":{{"start":{{"line":{sl},"character":{sc}}},'
-                f'"end":{{"line":{el},"character":{ec}}}}},{body}{version}}}}}'
-            )
-        self._bodies = bodies
+            start, end = f.start, f.end
+            ident = (f.rule, f.message, f.severity, f.fix_safety)
+            fragment = None
+            if end <= first:
+                fragment = previous.get((*ident, start, end))
+            elif start >= after:
+                fragment = previous.get((*ident, start - delta, end - delta))
+            if fragment is None:
+                body = bodies.get(ident) or old.get(ident)
+                if body is None:
+                    body = _diagnostic_body(f)
+                bodies[ident] = body
+                sl, sc = position(start, encoding)
+                el, ec = position(end, encoding)
+                fragment = (
+                    f'{{"range":{{"start":{{"line":{sl},"character":{sc}}},'
+                    f'"end":{{"line":{el},"character":{ec}}}}},{body}'
+                )
+            fragments[(*ident, start, end)] = fragment
+            parts.append(f"{fragment}{version}}}}}")
+        self._bodies = {**old, **bodies} if len(old) < 4096 else bodies
+        self._fragments = fragments
+        self._encoding = encoding
+        doc.mark()
         head = f'{{"uri":{json.dumps(uri)},'
         if doc.version is not None:
             head += f'"version":{version},'
