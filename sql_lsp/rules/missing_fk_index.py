@@ -103,7 +103,7 @@ def _fix(ctx: RuleContext, table: Table, fk: ForeignKey, name: str, cols: str) -
         n += 1
     create = f"CREATE INDEX {quote_ident(index_name)} ON {name} ({cols});"
     at, text = insertion_after(ctx, create)
-    return Fix(f"Create index {index_name} on {name} ({cols})", (Edit(at, at, text),), SAFE)
+    return Fix(f"Create index on {name} ({cols})", (Edit(at, at, text),), SAFE)
 
 
 def insertion_after(ctx: RuleContext, statement_text: str) -> tuple[int, str]:

@@ -277,7 +277,7 @@ def _fix(ctx: RuleContext, sug: Suggestion) -> Fix | None:
     index_name = _index_name(ctx, sug)
     target = qualified_name(sug.table.schema, sug.table.name, ctx.search_path)
     cols = ", ".join(quote_ident(c) for c in sug.columns)
-    title = f"Create index {index_name} on {target} ({cols})"
+    title = f"Create index on {target} ({cols})"
     create = sug.create_index(index_name, ctx.search_path)
     priced = ctx.database.what_if(ctx.statement.text, create) if ctx.database else None
     if isinstance(priced, WhatIf):
