@@ -148,7 +148,7 @@ def _check(ns: argparse.Namespace) -> int:
     live = _database(config)
     try:
         database_catalog = live.load() if live is not None else None
-        linter = Linter(config, database=database_catalog is not None)
+        linter = Linter(config)
 
         fixed: dict[str, list[str]] = {}
         if ns.fix:

@@ -39,12 +39,8 @@ class Linter:
         self,
         config: Config | None = None,
         rules: Sequence[Rule] = ALL_RULES,
-        *,
-        database: bool = False,
     ) -> None:
         self.config = config or Config()
-        # kept for compatibility: database rules run whenever `lint` is given facts
-        self.database = database
         self.rules = [r for r in rules if self._enabled(r)]
         self._offline = [r for r in self.rules if r.needs != "database"]
         self.database_rules = [r for r in self.rules if r.needs == "database"]
@@ -223,11 +219,10 @@ def lint(
     catalog: Catalog | None = None,
     config: Config | None = None,
     *,
-    database: bool = False,
     facts: DatabaseFacts | None = None,
 ) -> list[Finding]:
     """One-shot lint of a document (no cache kept); `facts` turns on the database rules."""
-    return Linter(config, database=database or facts is not None).lint(document, catalog, facts)
+    return Linter(config).lint(document, catalog, facts)
 
 
 class _State:
