@@ -28,7 +28,7 @@ from typing import Any
 
 from lsprotocol import types as T
 from pygls.capabilities import get_capability
-from pygls.exceptions import JsonRpcInternalError
+from pygls.exceptions import JsonRpcException, JsonRpcInternalError
 from pygls.io_ import StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
@@ -82,6 +82,17 @@ class SqlProtocol(LanguageServerProtocol):
         except Exception as error:
             log.exception("error sending %s", method)
             self._server._report_server_error(error, JsonRpcInternalError)
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        """pygls drops a request whose params it cannot read, and the client waits for ever;
+        answer it with the JSON-RPC error instead (-32602 invalid params)."""
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as error:
+            if "id" in data and "method" in data:
+                with contextlib.suppress(Exception):
+                    self._send_response(data["id"], error=error.to_response_error())
+            raise
 
     @lsp_method(T.TEXT_DOCUMENT_DID_CHANGE)
     def lsp_text_document__did_change(self, params: T.DidChangeTextDocumentParams):
