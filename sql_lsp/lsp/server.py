@@ -8,18 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import ctypes.util
 import dataclasses
 import functools
 import gc
 import inspect
 import json
 import logging
-import os
-import stat
 import sys
-import threading
 import traceback
 import uuid
 from collections.abc import Callable
@@ -29,7 +24,6 @@ from typing import Any
 from lsprotocol import types as T
 from pygls.capabilities import get_capability
 from pygls.exceptions import JsonRpcException, JsonRpcInternalError
-from pygls.io_ import StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
@@ -43,7 +37,7 @@ from sql_lsp.document import Document
 from sql_lsp.explain.render import plan_document, plan_json
 from sql_lsp.explain.whatif import WhatIf, with_cost
 from sql_lsp.live import LiveState
-from sql_lsp.lsp import convert, plans
+from sql_lsp.lsp import convert, plans, transport
 from sql_lsp.lsp.workspace import WATCH_GLOBS, apply_file_events, folder_paths, read_file, scan
 from sql_lsp.navigation import hover_markdown, outline, symbol_at
 from sql_lsp.project import Project, uri_of
@@ -100,65 +94,14 @@ class SqlProtocol(LanguageServerProtocol):
             yield handler, (params,), None
 
 
-class PipeReader:
-    """stdin as an asyncio stream. pygls reads stdin in a thread pool, one hand-off per header
-    line and per body; on a pipe the event loop can read it directly."""
-
-    def __init__(self, stdin: Any) -> None:
-        self.stdin = stdin
-        self._stream: asyncio.StreamReader | None = None
-
-    async def _reader(self) -> asyncio.StreamReader:
-        if self._stream is None:
-            stream = asyncio.StreamReader()
-            loop = asyncio.get_running_loop()
-            await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), self.stdin)
-            self._stream = stream
-        return self._stream
-
-    async def readline(self) -> bytes:
-        return await (await self._reader()).readline()
-
-    async def readexactly(self, n: int) -> bytes:
-        try:
-            return await (await self._reader()).readexactly(n)
-        except asyncio.IncompleteReadError as e:
-            return e.partial
-
-
-def _is_pipe(stream: Any) -> bool:
-    try:
-        mode = os.fstat(stream.fileno()).st_mode
-    except (OSError, AttributeError, ValueError):
-        return False
-    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
-
-
 class SqlLanguageServer(LanguageServer):
     def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
-        """Serve on stdio; a pipe is read by the event loop itself (see PipeReader)."""
+        """Serve on stdio; a pipe is read by the event loop itself (see `transport`)."""
         stdin = stdin or sys.stdin.buffer
-        if not _is_pipe(stdin):
+        if not transport.is_pipe(stdin):
             super().start_io(stdin, stdout)
             return
-        self._stop_event = threading.Event()
-        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
-        try:
-            asyncio.run(
-                run_async(
-                    stop_event=self._stop_event,
-                    reader=PipeReader(stdin),
-                    protocol=self.protocol,
-                    logger=logging.getLogger("pygls.server"),
-                    error_handler=self.report_server_error,
-                )
-            )
-        except BrokenPipeError:
-            log.error("the connection to the client is lost; shutting down")
-        except (KeyboardInterrupt, SystemExit):
-            pass
-        finally:
-            self.shutdown()
+        transport.serve_pipe(self, stdin, stdout or sys.stdout.buffer)
 
     def __init__(self) -> None:
         super().__init__("sql-lsp", __version__, protocol_cls=SqlProtocol)
@@ -1044,23 +987,6 @@ def document_symbol(
 # -- entry point ----------------------------------------------------------------------------------
 
 
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc mallopt parameters
-
-
-def _keep_large_blocks_on_the_heap() -> None:
-    """Every keystroke re-allocates the document's text (megabytes for a large file). glibc
-    serves blocks that big with mmap and unmaps them when freed, so each edit paid page faults
-    over the whole text (about 1.5 ms per MB here); keep them on the heap for reuse."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(M_MMAP_THRESHOLD, 64 << 20)
-        libc.mallopt(M_TRIM_THRESHOLD, 128 << 20)
-    except (OSError, AttributeError):  # not glibc: nothing to tune
-        pass
-
-
 # Python's cyclic collector rescans every parse tree the server holds (hundreds of thousands of
 # objects for a large workspace) whenever enough objects were allocated: seconds added to a cold
 # open and 100 ms pauses while typing. The server collects itself instead: when typing pauses
@@ -1070,7 +996,7 @@ GC_EVERY = 300
 
 
 def serve(tcp: str | None = None, log_file: str | None = None) -> int:
-    _keep_large_blocks_on_the_heap()
+    transport.keep_large_blocks_on_the_heap()
     gc.disable()
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file:
