@@ -42,6 +42,7 @@ class Linter:
     ) -> None:
         self.config = config or Config()
         self.rules = [r for r in rules if self._enabled(r)]
+        self._changed: tuple[Catalog, Catalog, frozenset[str] | None] | None = None
         self._offline = [r for r in self.rules if r.needs != "database"]
         self.database_rules = [r for r in self.rules if r.needs == "database"]
         self._cache: dict[tuple, tuple] = {}
@@ -83,14 +84,22 @@ class Linter:
 
     def _full(self, document: Document, catalog: Catalog, facts: DatabaseFacts | None) -> _State:
         document.catalog_statements  # noqa: B018 - assigns catalog ordinals
+        previous = self._states.get(document.uri)
+        # after a DDL edit: the tables whose content changed; a statement naming none of them
+        # keeps its findings without looking anything up
+        self._changed = (
+            (previous.catalog, catalog, changed_tables(previous.catalog, catalog))
+            if previous is not None and previous.catalog is not catalog
+            else None
+        )
         state = _State(document, catalog, facts)
         search_path = DEFAULT_SEARCH_PATH
         for stmt in document.statements:
             if stmt.kind != "sql":
                 continue
-            path = search_path_of(stmt.text)
+            path = _search_path(stmt)
             if path is not None:
-                search_path = tuple(path)
+                search_path = path
                 state.plain = False
             self._record(state, document, stmt, catalog, search_path, facts)
         if len(self._states) > 1000:
@@ -110,8 +119,14 @@ class Linter:
         memo = stmt.lint
         stamp = facts.stamp(stmt.text) if facts is not None else None
         context = (self, catalog, catalog.generation, search_path, stmt.catalog_ordinal, stamp)
-        if memo is not None and memo[0] == context and memo[1] is stmt.parsed:
+        if (
+            memo is not None
+            and memo[1] is stmt.parsed
+            and (memo[0] == context or self._unaffected(memo[0], context, stmt))
+        ):
             relative = memo[2]
+            if memo[0] is not context:
+                stmt.lint = (context, stmt.parsed, relative)
         else:
             relative = self._lookup(document, stmt, catalog, search_path)
             if facts is not None:
@@ -128,6 +143,19 @@ class Linter:
             state.flagged[stmt] = relative
         else:
             state.flagged.pop(stmt, None)
+
+    def _unaffected(self, old: tuple, new: tuple, stmt: Statement) -> bool:
+        """The statement was checked against the previous catalog, the same way, and names none
+        of the tables that changed since."""
+        changed = self._changed
+        if changed is None or old[0] is not self:
+            return False
+        before, after, names = changed
+        if names is None or old[1] is not before or new[1] is not after:
+            return False
+        if old[2] != before.generation or old[3] != new[3] or old[4] != new[4] or old[5] != new[5]:
+            return False
+        return all(name not in names for _, name in referenced_tables(stmt))
 
     def _lookup(
         self, document: Document, stmt: Statement, catalog: Catalog, search_path: tuple[str, ...]
@@ -201,6 +229,32 @@ def referenced_tables(stmt: Statement) -> tuple[tuple[str | None, str], ...]:
         memo = tuple(sorted(names, key=lambda n: (n[0] or "", n[1])))
         parsed.memo["tables"] = memo
     return memo
+
+
+def _search_path(stmt: Statement) -> tuple[str, ...] | None:
+    """The search_path the statement sets, if any (once per statement text)."""
+    parsed = stmt.parsed
+    if parsed is None:
+        path = search_path_of(stmt.text)
+        return tuple(path) if path is not None else None
+    memo = parsed.memo
+    if "search_path" not in memo:
+        path = search_path_of(stmt.text)
+        memo["search_path"] = tuple(path) if path is not None else None
+    return memo["search_path"]
+
+
+def changed_tables(old: Catalog, new: Catalog) -> frozenset[str] | None:
+    """Names of the tables whose content differs between two catalogs (None: something beyond
+    tables changed, such as types or schemas)."""
+    if old.types != new.types or old.schemas != new.schemas:
+        return None
+    names = set()
+    for key in old.tables.keys() | new.tables.keys():
+        a, b = old.tables.get(key), new.tables.get(key)
+        if a is None or b is None or a.fingerprint() != b.fingerprint():
+            names.add(key[1])
+    return frozenset(names)
 
 
 def _deps(stmt: Statement, catalog: Catalog, search_path: tuple[str, ...]) -> tuple:

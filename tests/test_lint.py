@@ -104,3 +104,40 @@ def test_an_index_in_a_file_that_sorts_first_still_counts() -> None:
     assert [f.rule for f in project.lint("file:///p/002_schema.sql")] == []
     project.remove_file("file:///p/001_indexes.sql")
     assert [f.rule for f in project.lint("file:///p/002_schema.sql")] == ["missing-fk-index"]
+
+
+def test_ddl_edits_recheck_exactly_what_they_affect() -> None:
+    """Statements that name no changed table keep their findings across a DDL edit; the result
+    must equal a fresh lint whatever the edit does to the catalog."""
+    rng = random.Random(8)
+    schema = (
+        SCHEMA
+        + "CREATE TABLE items (id bigint PRIMARY KEY, sku text, order_id bigint REFERENCES orders);\n"
+        + "CREATE INDEX items_sku_idx ON items (sku);\n"
+    )
+    queries = QUERIES + "SELECT * FROM items WHERE lower(sku) = 'a';\nSELECT id FROM items;\n"
+    project = Project()
+    uri = "file:///p/q.sql"
+    project.open_document(uri, schema + queries * 5, 1)
+    project.lint(uri)
+    pieces = [
+        ", extra int",
+        " UNIQUE",
+        "CREATE INDEX ON items (order_id);\n",
+        "CREATE INDEX ON users (lower(email));\n",
+        "DROP INDEX items_sku_idx;\n",
+        "CREATE TABLE extra (id int);\n",
+        "ALTER TABLE orders ADD COLUMN note text;\n",
+        "SET search_path = app, public;\n",
+        "x",
+    ]
+    for version in range(2, 120):
+        doc = project.open[uri]
+        ddl = doc.catalog_statements
+        target = rng.choice(ddl) if ddl and rng.random() < 0.7 else rng.choice(doc.statements)
+        at = rng.randrange(target.start, target.end + 1)
+        project.edit_document(uri, [(at, at, rng.choice(pieces))], version)
+        got = project.lint(uri)
+        fresh = Project()
+        fresh.open_document(uri, project.open[uri].text, version)
+        assert _key(got) == _key(fresh.lint(uri)), project.open[uri].text

@@ -11,8 +11,9 @@ ALTER INDEX … RENAME, DROP INDEX, CREATE SCHEMA / TYPE, SET search_path.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlglot import exp
 from sqlglot.tokens import TokenType
@@ -69,13 +70,30 @@ class Place:
     def loc(self) -> Locator:
         target = self.synthetic or self.parsed
         if self.locator is None or self.locator.parsed is not target:
-            self.locator = Locator(target)
+            locator = target.memo.get("ddl.locator")
+            if not isinstance(locator, Locator):
+                locator = target.memo["ddl.locator"] = Locator(target)
+            self.locator = locator
         return self.locator
+
+    def memoized(self, kind: str, node: exp.Expression, make: Callable[[Any], Any]) -> Any:
+        """`make(node)`, computed once per parse: a catalog rebuild applies every unchanged DDL
+        statement again, and generating SQL, normalising expressions and locating nodes were
+        most of its cost. Results must be immutable."""
+        memo = (self.synthetic or self.parsed).memo
+        done = memo.get("ddl.memo")
+        if not isinstance(done, dict):
+            done = memo["ddl.memo"] = {}
+        key = (kind, id(node))
+        entry = done.get(key)
+        if entry is None or entry[0] is not node:  # the node is kept: its id stays its own
+            entry = done[key] = (node, make(node))
+        return entry[1]
 
     def origin(
         self, node: exp.Expression | None, fallback: tuple[int, int] | None = None
     ) -> Origin:
-        span = self.loc().span(node) if node is not None else None
+        span = self.memoized("span", node, self.loc().span) if node is not None else None
         if span is not None:
             s, e = span[0] + self.shift, span[1] + self.shift
         elif fallback is not None:
@@ -88,16 +106,8 @@ class Place:
         return Origin(self.doc, self.ordinal, 0, len(self.parsed.text))
 
     def render(self, node: exp.Expression) -> str:
-        """`node` as PostgreSQL text, generated once per parse: a catalog rebuild applies every
-        unchanged DDL statement again, and generating SQL was most of its cost."""
-        memo = (self.synthetic or self.parsed).memo
-        rendered = memo.get("ddl.render")
-        if not isinstance(rendered, dict):
-            rendered = memo["ddl.render"] = {}
-        entry = rendered.get(id(node))
-        if entry is None or entry[0] is not node:
-            entry = rendered[id(node)] = (node, node.sql(dialect="postgres"))
-        return entry[1]
+        """`node` as PostgreSQL text (once per parse)."""
+        return self.memoized("sql", node, lambda n: n.sql(dialect="postgres"))
 
 
 @dataclass
@@ -434,11 +444,11 @@ class DdlBuilder:
             if using is not None:
                 method = fold(using) or "btree"
             for col in params.args.get("columns") or []:
-                keys.append(_index_key(col))
+                keys.append(place.memoized("index key", col, _index_key))
             include = tuple(fold(e) for e in params.args.get("include") or [])
             where = params.args.get("where")
             if isinstance(where, exp.Where) and where.this is not None:
-                predicate = normalize_expression(where.this)
+                predicate = place.memoized("normalized", where.this, normalize_expression)
         if not keys:
             return
         ident = node.this
