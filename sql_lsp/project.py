@@ -127,17 +127,10 @@ class Project:
             self._catalog = None
 
     def set_database(self, facts: DatabaseFacts | None) -> None:
-        """Use what a database says (a live view: see `database_changed`); None: no database."""
+        """Use what a database says; None: no database. `facts` is a live view: the catalog is
+        merged again whenever its live catalog changes (its generation)."""
         self.facts = facts
         self._catalog = None
-
-    def database_changed(self) -> None:
-        """The live catalog was reloaded: merge it again."""
-        self._catalog = None
-
-    @property
-    def database_catalog(self) -> Catalog | None:
-        return self.facts.catalog if self.facts is not None else None
 
     # -- documents ----------------------------------------------------------------------------
     def document(self, uri: str) -> Document | None:
@@ -203,7 +196,7 @@ class Project:
         generation = self.facts.generation if self.facts is not None else -1
         if self._catalog is None or generation != self._live_generation:
             catalog = build_catalog(self.documents())
-            live = self.database_catalog
+            live = self.facts.catalog if self.facts is not None else None
             if live is not None:
                 catalog = catalog.merge(live)
             self._catalog = catalog

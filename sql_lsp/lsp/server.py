@@ -294,8 +294,7 @@ class SqlLanguageServer(LanguageServer):
         changed = await live.refresh()
         if live.failure is not None:
             self.log(f"sql-lsp: database: {live.failure}", T.MessageType.Warning)
-        if changed and self.live is live:
-            self.project.database_changed()
+        if changed and self.live is live:  # the project merges the new live catalog by itself
             self.publish_all()
             if self.capability("workspace.code_lens.refresh_support", False):
                 self.spawn(self._refresh_code_lenses())
