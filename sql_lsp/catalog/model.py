@@ -313,6 +313,21 @@ class Table:
     def index_named(self, name: str) -> Index | None:
         return next((i for i in self.indexes if i.name == name), None)
 
+    def same_index(self, index: Index) -> Index | None:
+        """This table's version of `index` (from another catalog): the one with its name, else
+        one with its definition (keys, predicate, uniqueness, method)."""
+        return self.index_named(index.name) or next(
+            (
+                i
+                for i in self.indexes
+                if i.keys == index.keys
+                and i.predicate == index.predicate
+                and i.unique == index.unique
+                and i.method == index.method
+            ),
+            None,
+        )
+
     def fingerprint(self) -> int:
         """Content hash (not positions): equal tables give equal fingerprints across rebuilds."""
         if self._fingerprint is None:
@@ -440,17 +455,7 @@ class Catalog:
             for col in live.columns.values():
                 mine.columns.setdefault(col.name, col)
             for index in live.indexes:
-                same = mine.index_named(index.name) or next(
-                    (
-                        i
-                        for i in mine.indexes
-                        if i.keys == index.keys
-                        and i.predicate == index.predicate
-                        and i.unique == index.unique
-                        and i.method == index.method
-                    ),
-                    None,
-                )
+                same = mine.same_index(index)
                 if same is None:
                     mine.indexes.append(index)
                 else:

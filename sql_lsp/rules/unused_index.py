@@ -49,28 +49,10 @@ from collections.abc import Iterator
 
 from sqlglot import exp
 
-from sql_lsp.catalog.model import Index, Table, qualified_name, quote_ident
+from sql_lsp.catalog.model import Index, qualified_name, quote_ident
 from sql_lsp.rules.base import Finding, Rule, RuleContext
 
 DEFAULT_MAX_SCANS = 50
-
-
-def live_index(live: Table, index: Index) -> Index | None:
-    """The database's version of a workspace index: same name, else same definition."""
-    same = live.index_named(index.name)
-    if same is not None:
-        return same
-    return next(
-        (
-            i
-            for i in live.indexes
-            if i.keys == index.keys
-            and i.predicate == index.predicate
-            and i.unique == index.unique
-            and i.method == index.method
-        ),
-        None,
-    )
 
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
@@ -86,7 +68,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         live_table = facts.catalog.tables.get((obj.schema, obj.table))
         if live_table is None:
             continue
-        live = live_index(live_table, obj)
+        live = live_table.same_index(obj)  # the database's version of it
         if live is None or live.scans is None or not live.valid or live.unique or live.primary:
             continue
         if live.scans > max_scans:
