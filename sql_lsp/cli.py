@@ -31,10 +31,11 @@ from sql_lsp import __version__
 from sql_lsp.catalog.model import Catalog
 from sql_lsp.config import ENV_DATABASE_URL, Config, ConfigError, find_project_root, load_config
 from sql_lsp.document import Document
+from sql_lsp.fixes import apply_edits
 from sql_lsp.lint import Linter
 from sql_lsp.project import build_catalog, glob_files, read_sql, sql_files, uri_of
 from sql_lsp.rules import ALL_RULES, RULES_BY_ID
-from sql_lsp.rules.base import Edit, Finding, Rule
+from sql_lsp.rules.base import Finding, Rule
 
 if TYPE_CHECKING:
     from sql_lsp.live import DatabaseFacts
@@ -360,34 +361,6 @@ def _apply_fixes(
             raise UsageError(f"{shown[uri]}: cannot write: {e.strerror or e}") from e
         del rules
     return fixed
-
-
-def apply_edits(text: str, fixes: list) -> tuple[str, list[str]]:
-    """Apply whole fixes whose edits overlap no edit already taken; returns the new text and
-    the rule ids of the fixes applied."""
-    taken: list[Edit] = []
-    applied: list[str] = []
-    for rule, fix in sorted(fixes, key=lambda rf: min(e.start for e in rf[1].edits)):
-        if any(_overlaps(e, t) for e in fix.edits for t in taken):
-            continue
-        if any(
-            e.start == t.start == t.end == e.end and e.text == t.text
-            for e in fix.edits
-            for t in taken
-        ):
-            continue  # the very same insertion twice
-        taken.extend(fix.edits)
-        applied.append(rule)
-    # from the end backwards; insertions at one offset keep their order
-    for e in reversed(sorted(taken, key=lambda e: (e.start, e.end))):
-        text = text[: e.start] + e.text + text[e.end :]
-    return text, applied
-
-
-def _overlaps(a: Edit, b: Edit) -> bool:
-    if a.start == a.end or b.start == b.end:  # insertions only clash strictly inside a range
-        return b.start < a.start < b.end or a.start < b.start < a.end
-    return a.start < b.end and b.start < a.end
 
 
 def _path_of(uri: str) -> str:

@@ -30,12 +30,12 @@ from pygls.protocol.language_server import lsp_method
 from pygls.uris import to_fs_path
 
 from sql_lsp import __version__, suppressions
-from sql_lsp.cli import apply_edits
 from sql_lsp.config import Config, ConfigError, load_config, merge
 from sql_lsp.database import Failure
 from sql_lsp.document import Document
 from sql_lsp.explain.render import plan_document, plan_json
 from sql_lsp.explain.whatif import WhatIf, with_cost
+from sql_lsp.fixes import apply_edits
 from sql_lsp.live import LiveState
 from sql_lsp.lsp import convert, plans, transport
 from sql_lsp.lsp.workspace import WATCH_GLOBS, apply_file_events, folder_paths, read_file, scan

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sql_lsp.cli import apply_edits
 from sql_lsp.document import Document
+from sql_lsp.fixes import apply_edits
 from sql_lsp.lint import Linter
 from sql_lsp.project import build_catalog
 from sql_lsp.rules import ALL_RULES
