@@ -13,8 +13,16 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from sql_lsp.catalog.ddl import is_catalog_statement
-from sql_lsp.statements import Locator, Parsed, Span, SyntaxIssue, parse, split, split_from
+from sql_lsp.statements import (
+    Locator,
+    Parsed,
+    Span,
+    SyntaxIssue,
+    is_catalog_statement,
+    parse,
+    split,
+    split_from,
+)
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 
@@ -248,9 +256,9 @@ class Statement:
     @property
     def error(self) -> SyntaxIssue | None:
         """A lexical or parse error, relative to the statement start."""
-        if self._issue is not None:
-            return SyntaxIssue(*self._issue)
-        return self.parsed.error if self.parsed is not None else None
+        if self.parsed is not None and self.parsed.error is not None:
+            return self.parsed.error
+        return SyntaxIssue(*self._issue) if self._issue is not None else None
 
     def same_span(self, span: Span, delta: int) -> bool:
         return (

@@ -32,7 +32,7 @@ FK = (
     "foreign key orders (user_id) -> users has no index on orders (user_id): deleting or "
     "updating a users row scans orders, and joins on it cannot use an index"
 )
-EMPTY_WHERE = "syntax error at or near 'WHERE': WHERE clause is empty"
+EMPTY_WHERE = "syntax error at end of input"
 
 
 def run(

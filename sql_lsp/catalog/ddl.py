@@ -31,7 +31,7 @@ from sql_lsp.catalog.model import (
     fold,
     normalize_expression,
 )
-from sql_lsp.statements import Locator, Parsed, parse
+from sql_lsp.statements import Locator, Parsed, is_catalog_statement, parse
 
 _SEARCH_PATH = re.compile(
     r"\s*set\s+(?:session\s+|local\s+)?search_path\s*(?:to|=)\s*(?P<v>.+?)\s*$", re.I | re.S
@@ -39,7 +39,6 @@ _SEARCH_PATH = re.compile(
 _SET_CONFIG = re.compile(
     r"\s*select\s+(?:pg_catalog\.)?set_config\s*\(\s*'search_path'\s*,\s*'(?P<v>[^']*)'", re.I
 )
-_DDL_HEAD = re.compile(r"\s*(create|alter|drop|set|select\s+(pg_catalog\.)?set_config)\b", re.I)
 
 
 def search_path_of(text: str) -> list[str] | None:
@@ -49,11 +48,6 @@ def search_path_of(text: str) -> list[str] | None:
         return None
     m = _SEARCH_PATH.match(text) or _SET_CONFIG.match(text)
     return _parse_search_path(m.group("v")) if m else None
-
-
-def is_catalog_statement(text: str) -> bool:
-    """Cheap pre-check: could this statement change the catalog (or the search_path)?"""
-    return bool(_DDL_HEAD.match(text))
 
 
 @dataclass
