@@ -304,6 +304,10 @@ class Table:
     seq_scans: int | None = None  # pg_stat_user_tables, when known
     idx_scans: int | None = None
     columns_known: bool = True  # False for views whose output could not be derived
+    parents: list[tuple[str, str]] = field(default_factory=list)  # INHERITS / PARTITION OF
+    children: list[tuple[str, str]] = field(default_factory=list)
+    partition: bool = False  # a partition of its (only) parent
+    like_sources: list[tuple[str, str]] = field(default_factory=list, repr=False)
     _fingerprint: int | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -485,6 +489,9 @@ def _copy_table(t: Table) -> Table:
         seq_scans=t.seq_scans,
         idx_scans=t.idx_scans,
         columns_known=t.columns_known,
+        parents=list(t.parents),
+        children=list(t.children),
+        partition=t.partition,
     )
 
 
