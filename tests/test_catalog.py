@@ -409,3 +409,36 @@ def test_expression_index_on_date_function_matches_the_cast() -> None:
     assert lint_text(query, schema=schema) == []
     without = schema.replace("CREATE INDEX o_day ON o (date(created_at));", "")
     assert [f.rule for f in lint_text(query, schema=without)] == ["function-on-indexed-column"]
+
+
+def test_columns_as_they_stand_at_each_statement() -> None:
+    from sql_lsp.config import Config
+    from sql_lsp.project import Project
+    from sql_lsp.rules import RULES_BY_ID
+    from sql_lsp.rules.base import RuleContext
+
+    project = Project()
+    first, second, report = "file:///m/001.sql", "file:///m/002.sql", "file:///m/report.sql"
+    project.set_file(
+        first,
+        "CREATE TABLE t (a int, b int);\nSELECT * FROM t;\nALTER TABLE t ADD c int;\nSELECT * FROM t;",
+    )
+    project.set_file(second, "ALTER TABLE t RENAME b TO bb;\nSELECT * FROM t;")
+    project.set_file(report, "SELECT * FROM t;")
+    catalog = project.catalog
+    t = catalog.tables[("public", "t")]
+    seen = []
+    for uri in (first, second, report):
+        doc = project.document(uri)
+        for s in doc.statements:
+            ctx = RuleContext(doc, s, catalog, Config(), RULES_BY_ID["select-star"])
+            seen.append((uri.rsplit("/", 1)[1], s.text.split()[0], ctx.columns_at(t)))
+    assert seen == [
+        ("001.sql", "CREATE", None),  # not declared yet
+        ("001.sql", "SELECT", ("a", "b")),
+        ("001.sql", "ALTER", ("a", "b")),
+        ("001.sql", "SELECT", ("a", "b", "c")),
+        ("002.sql", "ALTER", ("a", "b", "c")),
+        ("002.sql", "SELECT", ("a", "bb", "c")),
+        ("report.sql", "SELECT", ("a", "bb", "c")),  # a file of queries sees the final schema
+    ]

@@ -162,6 +162,10 @@ class DdlBuilder:
             PgDdl(self, place).run(tree)
         except (RecursionError, ValueError, AttributeError, TypeError, KeyError, IndexError):
             return True  # a shape we do not understand: leave the catalog as it is
+        finally:
+            for key in self.touched:
+                self.catalog.record(key, place.doc, place.ordinal)
+            self.touched.clear()
         self.catalog.generation += 1
         return True
 

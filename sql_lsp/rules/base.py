@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -187,12 +188,25 @@ class RuleContext:
         schema = fold(node.args.get("db")) if node.args.get("db") else None
         return self.catalog.table(fold(node.this), schema, self.search_path)
 
+    def columns_at(self, table: Table) -> tuple[str, ...] | None:
+        """The column names of `table` as they stand at this statement (see
+        `Catalog.columns_at`), or None when that cannot be told."""
+        stmt = self.statement
+        ordinal = stmt.catalog_ordinal
+        if ordinal < 0:
+            ordinal = bisect_left(self.document.catalog_statements, stmt.start, key=_start)
+        return self.catalog.columns_at(table, self.document.uri, ordinal)
+
     def declared(self) -> list[Table | Index | ForeignKey]:
         """Objects of the final catalog that this statement declared."""
         ordinal = self.statement.catalog_ordinal
         if ordinal < 0:
             return []
         return self.catalog.declared_by(self.document.uri, ordinal)
+
+
+def _start(stmt: Statement) -> int:
+    return stmt.start
 
 
 @dataclass(frozen=True)
