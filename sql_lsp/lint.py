@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from sql_lsp.live import DatabaseFacts
 
 _CACHE_LIMIT = 200_000
+_CACHE_CHARS = 4_000_000
 
 
 class Linter:
@@ -46,6 +47,7 @@ class Linter:
         self._offline = [r for r in self.rules if r.needs != "database"]
         self.database_rules = [r for r in self.rules if r.needs == "database"]
         self._cache: dict[tuple, tuple] = {}
+        self._cache_chars = 0  # total length of the statement texts cached
         self._states: dict[str, _State] = {}
 
     def _enabled(self, rule: Rule) -> bool:
@@ -179,8 +181,10 @@ class Linter:
         found = self._check(document, stmt, catalog, search_path, self._offline)
         found.sort(key=lambda f: (f.start, f.end, f.rule))
         relative = tuple(f.shifted(-stmt.start) for f in found)
-        if len(self._cache) > _CACHE_LIMIT:
-            self._cache.clear()
+        self._cache_chars += len(stmt.text) + 64
+        if len(self._cache) > _CACHE_LIMIT or self._cache_chars > _CACHE_CHARS:
+            self._cache.clear()  # bounded by size: each keystroke in a big statement is a key
+            self._cache_chars = len(stmt.text) + 64
         self._cache[key] = (catalog, catalog.generation, None, relative)
         return relative
 

@@ -145,29 +145,37 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     tree = ctx.tree
     if tree is None:
         return
-    for cmp in tree.find_all(*_COMPARISONS):
-        owner = _filter_owner(cmp)
-        if owner is not None:
-            yield from _check_comparison(ctx, cmp, owner)
+    for cmp, owner in _filtered_comparisons(tree):
+        yield from _check_comparison(ctx, cmp, owner)
 
 
 # -- where to look ---------------------------------------------------------------------------
 
 
-def _filter_owner(node: exp.Expression) -> exp.Expression | None:
-    """The query whose WHERE, JOIN … ON or HAVING holds `node`, or None when `node` is elsewhere
-    (a select list, ORDER BY, a VALUES list…)."""
-    child, parent = node, node.parent
-    while parent is not None:
-        if isinstance(parent, exp.Where | exp.Having) or (
-            isinstance(parent, exp.Join) and parent.args.get("on") is child
-        ):
-            owner = parent.parent
-            return owner if isinstance(owner, exp.Select | exp.Update | exp.Delete) else None
-        if isinstance(parent, exp.Query | exp.Subquery | exp.Join):
-            return None
-        child, parent = parent, parent.parent
-    return None
+def _filtered_comparisons(
+    tree: exp.Expression,
+) -> Iterator[tuple[exp.Expression, exp.Expression]]:
+    """(comparison, query) for every comparison in a WHERE, JOIN … ON or HAVING, in tree order;
+    one pass over each clause, whatever its size (a 50,000-term AND chain is linear)."""
+    found: list[tuple[exp.Expression, exp.Expression]] = []
+    for clause in tree.find_all(exp.Where, exp.Having, exp.Join):
+        if isinstance(clause, exp.Join):
+            root = clause.args.get("on")
+            owner = clause.parent
+        else:
+            root = clause.this
+            owner = clause.parent
+        if root is None or not isinstance(owner, exp.Select | exp.Update | exp.Delete):
+            continue
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, exp.Query | exp.Subquery | exp.Join):
+                continue  # a nested query's own clauses are visited on their own
+            if isinstance(node, _COMPARISONS):
+                found.append((node, owner))
+            stack.extend(reversed(list(node.iter_expressions())))
+    yield from found
 
 
 def _own_sources(node: exp.Expression) -> list[exp.Table]:
