@@ -537,6 +537,8 @@ def _qualifier(src: _Source, visible: list[_Source]) -> str | None:
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
     tree = ctx.tree
+    if isinstance(tree, exp.Select) and not any(_is_star(p) for p in tree.expressions):
+        return  # the common case: `count(*)` and the like
     scope = _Scope(ctx.catalog, tuple(ctx.search_path), ctx.document.uri, ctx.statement.start)
     seen: set[int] = set()
     if isinstance(tree, exp.Create):
@@ -555,6 +557,8 @@ def _visit(
     if id(query) in seen:
         return
     seen.add(id(query))
+    if isinstance(query, exp.Select) and not any(_is_star(p) for p in query.expressions):
+        return
     inner = scope.deeper()
     if inner is None:
         return
