@@ -297,6 +297,8 @@ def _function(
 ) -> _Source:
     if alias_cols and all(isinstance(c, exp.ColumnDef) for c in alias_cols):
         # a column definition list `AS x(a int, b text)` names every output column
+        if ordinality:
+            return _Source(src, alias_name or _function_name(func), None)
         defined = [fold(c.this) for c in alias_cols]
         return _Source(src, alias_name or _function_name(func), defined)
     if cols is not None and ordinality:

@@ -36,6 +36,7 @@ CREATE TABLE "Sales"."Order Lines" (
 CREATE TABLE kw ("from" int, "order" int, "group" text, "Mixed" int, "values" int);
 CREATE VIEW active_users AS SELECT id, email FROM users WHERE name IS NOT NULL;
 CREATE VIEW user_totals AS SELECT u.id, u.email, o.total FROM users u JOIN orders o ON o.user_id = u.id;
+CREATE VIEW short_names (uid) AS SELECT id, email FROM users;
 CREATE TABLE parent (id int, p text);
 CREATE TABLE child (c int) INHERITS (parent);
 """
@@ -60,6 +61,12 @@ FIX, NOFIX, NONE = "fix", "no safe fix", "no finding"
 # wrong until it does (then these pass, and the mark must go)
 INHERITS = pytest.mark.xfail(
     strict=True, reason="the DDL catalog does not list inherited columns yet"
+)
+
+# the catalog keeps only the named columns of a view with a column list (PostgreSQL keeps the
+# others under their own names)
+VIEW_COLUMN_LIST = pytest.mark.xfail(
+    strict=True, reason="the DDL catalog drops the columns after a view's column list"
 )
 
 SHAPES = [
@@ -198,6 +205,10 @@ SHAPES = [
     ("SELECT * FROM active_users", FIX),
     ("SELECT * FROM user_totals t JOIN users u ON u.id = t.id", FIX),
     ("SELECT * FROM active_users JOIN users USING (id)", FIX),
+    pytest.param("SELECT * FROM short_names", FIX, marks=VIEW_COLUMN_LIST),
+    pytest.param(
+        "SELECT * FROM short_names s JOIN users u ON u.id = s.uid", FIX, marks=VIEW_COLUMN_LIST
+    ),
     # quoted and schema-qualified names
     ('SELECT * FROM "Sales"."Order Lines"', FIX),
     ('SELECT * FROM "Sales"."Order Lines" ol JOIN users u ON u.id = ol.id', FIX),
