@@ -43,8 +43,8 @@ relation's name (`schema.table.column` when two schemas' tables of the same name
 names are quoted where PostgreSQL needs it (upper case, spaces, key words).
 
 There is no fix when the result cannot be proven the same: a relation whose columns are not
-known (a table missing from the schema, a function whose output columns are not known, `ROWS
-FROM`), a merged `USING` column whose name another relation of the query also has, a relation
+known (a table missing from the schema, a table to which the database adds columns the
+workspace does not declare, a function whose output columns are not known, `ROWS FROM`), a merged `USING` column whose name another relation of the query also has, a relation
 with two columns of the same name, or a reference PostgreSQL would call ambiguous.
 
 **Needs**
@@ -77,14 +77,22 @@ def table_columns(
     when its columns are not known. The one place this rule asks for a table's columns.
 
     Today the catalog holds the schema at the end of the workspace's history, so `doc` and
-    `offset` are not used yet."""
+    `offset` are not used yet. A table whose columns come partly from the workspace and partly
+    from the database has no known order: None."""
     if not isinstance(ref.this, exp.Identifier):
         return None, None
     schema = fold(ref.args.get("db")) if ref.args.get("db") else None
     table = catalog.table(fold(ref.this), schema, search_path)
     if table is None:
         return None, None
-    return table, (list(table.columns) if table.columns_known else None)
+    if not table.columns_known:
+        return table, None
+    declared = [c.origin is not None for c in table.columns.values()]
+    if any(declared) and not all(declared):
+        # the workspace declares some columns and the database adds others: in which order
+        # PostgreSQL lists them is not known
+        return table, None
+    return table, list(table.columns)
 
 
 # -- the query model: the relations a FROM clause makes and the columns `*` expands to ----------
