@@ -135,13 +135,20 @@ class _Scope:
     offset: int
     ctes: dict[str, tuple[exp.CTE, _Scope]] = field(default_factory=dict)
     depth: int = 0
+    resolving: frozenset[int] = frozenset()  # the CTEs whose columns are being worked out
 
     def with_ctes(self, query: exp.Expression) -> _Scope:
         with_ = query.args.get("with_")
         if not isinstance(with_, exp.With):
             return self
         scope = _Scope(
-            self.catalog, self.search_path, self.doc, self.offset, dict(self.ctes), self.depth
+            self.catalog,
+            self.search_path,
+            self.doc,
+            self.offset,
+            dict(self.ctes),
+            self.depth,
+            self.resolving,
         )
         recursive = bool(with_.args.get("recursive"))
         for cte in with_.expressions:
@@ -157,6 +164,7 @@ class _Scope:
                     self.offset,
                     dict(scope.ctes),
                     self.depth,
+                    self.resolving,
                 )
                 scope.ctes[name] = (cte, before)
         return scope
@@ -165,7 +173,28 @@ class _Scope:
         if self.depth >= _MAX_DEPTH:
             return None
         return _Scope(
-            self.catalog, self.search_path, self.doc, self.offset, self.ctes, self.depth + 1
+            self.catalog,
+            self.search_path,
+            self.doc,
+            self.offset,
+            self.ctes,
+            self.depth + 1,
+            self.resolving,
+        )
+
+    def entering(self, cte: exp.CTE, where: _Scope) -> _Scope | None:
+        """The scope a CTE's body is read in (`where`, its definition's), from here; None when
+        the CTE is already being read (a reference to itself) or the nesting is too deep."""
+        if id(cte) in self.resolving or self.depth >= _MAX_DEPTH:
+            return None
+        return _Scope(
+            self.catalog,
+            self.search_path,
+            self.doc,
+            self.offset,
+            where.ctes,
+            self.depth + 1,
+            self.resolving | {id(cte)},
         )
 
 
@@ -222,7 +251,7 @@ def _node(src: exp.Expression, scope: _Scope, leaf: bool = False) -> _Node:
         return _Source(src, alias_name, None)
     if isinstance(src, exp.Subquery):
         body = src.this
-        if isinstance(body, exp.Table) and body.args.get("joins"):
+        if isinstance(body, exp.Table | exp.Subquery) and body.args.get("joins"):
             return _paren_join(src, body, alias_name, alias_cols, scope)
         return _derived(src, body, alias_name, alias_cols, scope)
     if isinstance(src, exp.Values):
@@ -250,7 +279,7 @@ def _table(src: exp.Table, alias_name: str | None, alias_cols: list, scope: _Sco
     name = fold(src.this)
     if not src.args.get("db") and name in scope.ctes:
         cte, cte_scope = scope.ctes[name]
-        inner = cte_scope.deeper()
+        inner = scope.entering(cte, cte_scope)
         cols = _output_names(cte.this, inner) if inner is not None else None
         cte_alias = cte.args.get("alias")
         if isinstance(cte_alias, exp.TableAlias):
@@ -279,7 +308,11 @@ def _derived(
 
 
 def _paren_join(
-    src: exp.Subquery, body: exp.Table, alias_name: str | None, alias_cols: list, scope: _Scope
+    src: exp.Subquery,
+    body: exp.Table | exp.Subquery,
+    alias_name: str | None,
+    alias_cols: list,
+    scope: _Scope,
 ) -> _Node:
     """`(a JOIN b …)`: without an alias the join itself; with one, a relation of its columns."""
     nodes: list[_Node] = [_node(body, scope, leaf=True)]
@@ -640,7 +673,7 @@ def _finding(
     what = ", ".join(dict.fromkeys(names))
     message = f"{star_text} selects every column of {what}; list the columns the query needs"
     fixes = []
-    if columns:
+    if columns and star_text.endswith("*"):  # not `TABLE t`, which has no `*` to replace
         title = f"Replace {star_text} with {len(columns)} column{'s' if len(columns) != 1 else ''}"
         fixes.append(Fix(title, (Edit(start, end, ", ".join(columns)),), SAFE))
     return ctx.finding(start, end, message, fixes)

@@ -175,6 +175,12 @@ SHAPES = [
     ("SELECT * FROM users, (VALUES (1, 'one'), (2, 'two')) AS v(n)", FIX),
     ("SELECT * FROM (users u JOIN orders o ON o.user_id = u.id)", FIX),
     ("SELECT * FROM (users JOIN orders USING (id)) j", FIX),
+    (
+        "SELECT * FROM ((users u JOIN orders o ON o.user_id = u.id) JOIN tags ON tags.id = u.id)",
+        FIX,
+    ),
+    ("SELECT * FROM ((SELECT 1 AS k) s JOIN tags ON tags.id = s.k)", FIX),
+    ("SELECT * FROM (users JOIN orders USING (id)) AS j(a, b)", FIX),
     ("SELECT * FROM (orders JOIN items USING (id)) AS j, users WHERE users.id = j.user_id", FIX),
     ("SELECT * FROM users u JOIN (SELECT 1 AS a, 2 AS a) s ON true", NOFIX),
     ("SELECT j.* FROM (a_one JOIN b_one USING (id)) AS j", NOFIX),
@@ -222,6 +228,7 @@ SHAPES = [
     ("SELECT * FROM users u JOIN archive.users au ON au.id = u.id", FIX),
     ("SELECT archive.users.* FROM users, archive.users", FIX),
     ("SELECT * FROM archive.users", FIX),
+    ("TABLE users", NONE),  # no `*` to replace
     # stars that are fine
     ("SELECT id FROM users u WHERE EXISTS (SELECT * FROM orders o WHERE o.user_id = u.id)", NONE),
     ("SELECT count(*) FROM users", NONE),
