@@ -185,6 +185,10 @@ SHAPES = [
     ("SELECT * FROM users u JOIN (SELECT 1 AS a, 2 AS a) s ON true", NOFIX),
     ("SELECT j.* FROM (a_one JOIN b_one USING (id)) AS j", NOFIX),
     ("SELECT * FROM (SELECT id, email FROM users) s", NONE),
+    ("SELECT * FROM (WITH c AS (SELECT id FROM users) SELECT * FROM c) s, tags", FIX),
+    ("SELECT * FROM (WITH tags AS (SELECT id FROM users) SELECT * FROM tags) s, tags", FIX),
+    ("SELECT * FROM users u, LATERAL (SELECT * FROM tags WHERE tags.id = u.id) s", FIX),
+    ("SELECT s.*, u.name AS x FROM users u JOIN (SELECT * FROM tags) s ON s.id = u.id", FIX),
     # LATERAL
     ("SELECT * FROM users u, LATERAL (SELECT o.total FROM orders o WHERE o.user_id = u.id) s", FIX),
     (
@@ -205,6 +209,8 @@ SHAPES = [
     ("SELECT * FROM users, unnest(ARRAY[1, 2]) WITH ORDINALITY", FIX),
     ('SELECT * FROM users u, json_to_record(\'{"a": 1, "b": "x"}\') AS r(a int, b text)', FIX),
     ("SELECT * FROM users u, json_array_elements('[1, 2]') j", NOFIX),
+    ("SELECT * FROM users u, unnest(ARRAY[u.id, 2]) x", NOFIX),  # element type not known here
+    ("SELECT * FROM users, generate_subscripts(ARRAY['a', 'b'], 1) AS i", FIX),
     ("SELECT * FROM users u, ROWS FROM (generate_series(1, 2), generate_series(1, 3)) AS r", NOFIX),
     ("SELECT * FROM generate_series(1, 3)", NONE),
     # views
