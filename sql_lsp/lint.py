@@ -24,7 +24,7 @@ from sql_lsp.catalog.model import DEFAULT_SEARCH_PATH, Catalog, fold
 from sql_lsp.config import Config
 from sql_lsp.document import Document, Statement
 from sql_lsp.rules import ALL_RULES
-from sql_lsp.rules.base import Finding, Rule, RuleContext
+from sql_lsp.rules.base import Finding, Rule, RuleContext, history_point
 
 if TYPE_CHECKING:
     from sql_lsp.live import DatabaseFacts
@@ -120,7 +120,8 @@ class Linter:
     ) -> None:
         memo = stmt.lint
         stamp = facts.stamp(stmt.text) if facts is not None else None
-        context = (self, catalog, catalog.generation, search_path, stmt.catalog_ordinal, stamp)
+        point = _point(document, stmt, catalog)
+        context = (self, catalog, catalog.generation, search_path, point, stamp)
         if (
             memo is not None
             and memo[1] is stmt.parsed
@@ -166,7 +167,7 @@ class Linter:
 
         An entry remembers the catalog it was computed with; against another catalog it is
         still valid when the tables the statement mentions have the same content in both."""
-        key = (stmt.text, search_path, stmt.catalog_ordinal)
+        key = (stmt.text, search_path, _point(document, stmt, catalog))
         entry = self._cache.get(key)
         if entry is not None:
             old_catalog, old_generation, old_deps, relative = entry
@@ -333,3 +334,11 @@ class _State:
 
 def _start(stmt: Statement) -> int:
     return stmt.start
+
+
+def _point(document: Document, stmt: Statement, catalog: Catalog) -> int:
+    """Where a statement is in the history, when its document has one (a migration): the same
+    text checked at two points may see different columns."""
+    if stmt.catalog_ordinal >= 0 or document.uri not in catalog.doc_rank:
+        return stmt.catalog_ordinal
+    return history_point(document, stmt)

@@ -188,14 +188,15 @@ class RuleContext:
         schema = fold(node.args.get("db")) if node.args.get("db") else None
         return self.catalog.table(fold(node.this), schema, self.search_path)
 
+    def history_point(self) -> int:
+        """Where this statement is in its document's history: its catalog ordinal, or the
+        number of catalog statements before it."""
+        return history_point(self.document, self.statement)
+
     def columns_at(self, table: Table) -> tuple[str, ...] | None:
         """The column names of `table` as they stand at this statement (see
         `Catalog.columns_at`), or None when that cannot be told."""
-        stmt = self.statement
-        ordinal = stmt.catalog_ordinal
-        if ordinal < 0:
-            ordinal = bisect_left(self.document.catalog_statements, stmt.start, key=_start)
-        return self.catalog.columns_at(table, self.document.uri, ordinal)
+        return self.catalog.columns_at(table, self.document.uri, self.history_point())
 
     def declared(self) -> list[Table | Index | ForeignKey]:
         """Objects of the final catalog that this statement declared."""
@@ -207,6 +208,13 @@ class RuleContext:
 
 def _start(stmt: Statement) -> int:
     return stmt.start
+
+
+def history_point(document: Document, stmt: Statement) -> int:
+    """The statement's catalog ordinal, or the number of catalog statements before it."""
+    if stmt.catalog_ordinal >= 0:
+        return stmt.catalog_ordinal
+    return bisect_left(document.catalog_statements, stmt.start, key=_start)
 
 
 @dataclass(frozen=True)

@@ -44,14 +44,16 @@ names are quoted where PostgreSQL needs it (upper case, spaces, key words).
 
 There is no fix when the result cannot be proven the same: a relation whose columns are not
 known (a table missing from the schema, a table to which the database adds columns the
-workspace does not declare, a function whose output columns are not known, `ROWS FROM`), a merged `USING` column whose name another relation of the query also has, a relation
+workspace does not declare, a function whose output columns are not known, `ROWS FROM`), a
+merged `USING` column whose name another relation of the query also has, a relation
 with two columns of the same name, or a reference PostgreSQL would call ambiguous.
 
 **Needs**
 
-Nothing for the finding; the workspace schema (or a database) for the fix. The columns of a
-table are asked for once per table, as they stand at the statement (today: at the end of the
-workspace's history).
+Nothing for the finding; the workspace schema (or a database) for the fix. History-aware: in a
+migration (a file that changes the schema), `*` expands to the columns as they stand at that
+statement, after the files before it and the statements before it in the same file; a file of
+queries sees the final schema.
 """
 
 from __future__ import annotations
@@ -73,12 +75,12 @@ def table_columns(
     offset: int,
 ) -> tuple[Table | None, list[str] | None]:
     """The catalog table `ref` names and its columns in PostgreSQL's order, as they stand at
-    the statement at `offset` of document `doc`; (None, None) for an unknown table, (table, None)
-    when its columns are not known. The one place this rule asks for a table's columns.
+    the statement at history point `offset` of document `doc` (`RuleContext.history_point`);
+    (None, None) for an unknown table, (table, None) when its columns are not known. The one
+    place this rule asks for a table's columns.
 
-    Today the catalog holds the schema at the end of the workspace's history, so `doc` and
-    `offset` are not used yet. A table whose columns come partly from the workspace and partly
-    from the database has no known order: None."""
+    A table whose columns come partly from the workspace and partly from the database has no
+    known order: None."""
     if not isinstance(ref.this, exp.Identifier):
         return None, None
     schema = fold(ref.args.get("db")) if ref.args.get("db") else None
@@ -92,7 +94,8 @@ def table_columns(
         # the workspace declares some columns and the database adds others: in which order
         # PostgreSQL lists them is not known
         return table, None
-    return table, list(table.columns)
+    at = catalog.columns_at(table, doc, offset)
+    return table, list(at) if at is not None else None
 
 
 # -- the query model: the relations a FROM clause makes and the columns `*` expands to ----------
@@ -582,7 +585,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     tree = ctx.tree
     if isinstance(tree, exp.Select) and not any(_is_star(p) for p in tree.expressions):
         return  # the common case: `count(*)` and the like
-    scope = _Scope(ctx.catalog, tuple(ctx.search_path), ctx.document.uri, ctx.statement.start)
+    scope = _Scope(ctx.catalog, tuple(ctx.search_path), ctx.document.uri, ctx.history_point())
     seen: set[int] = set()
     if isinstance(tree, exp.Create):
         kind = (tree.args.get("kind") or "").upper()

@@ -57,18 +57,6 @@ INSERT INTO child VALUES (2, 'p2', 20);
 """
 
 FIX, NOFIX, NONE = "fix", "no safe fix", "no finding"
-# the catalog does not list inherited columns yet: the fix of a `*` over an inheriting table is
-# wrong until it does (then these pass, and the mark must go)
-INHERITS = pytest.mark.xfail(
-    strict=True, reason="the DDL catalog does not list inherited columns yet"
-)
-
-# the catalog keeps only the named columns of a view with a column list (PostgreSQL keeps the
-# others under their own names)
-VIEW_COLUMN_LIST = pytest.mark.xfail(
-    strict=True, reason="the DDL catalog drops the columns after a view's column list"
-)
-
 SHAPES = [
     # one table
     ("SELECT * FROM users", FIX),
@@ -217,10 +205,8 @@ SHAPES = [
     ("SELECT * FROM active_users", FIX),
     ("SELECT * FROM user_totals t JOIN users u ON u.id = t.id", FIX),
     ("SELECT * FROM active_users JOIN users USING (id)", FIX),
-    pytest.param("SELECT * FROM short_names", FIX, marks=VIEW_COLUMN_LIST),
-    pytest.param(
-        "SELECT * FROM short_names s JOIN users u ON u.id = s.uid", FIX, marks=VIEW_COLUMN_LIST
-    ),
+    ("SELECT * FROM short_names", FIX),
+    ("SELECT * FROM short_names s JOIN users u ON u.id = s.uid", FIX),
     # quoted and schema-qualified names
     ('SELECT * FROM "Sales"."Order Lines"', FIX),
     ('SELECT * FROM "Sales"."Order Lines" ol JOIN users u ON u.id = ol.id', FIX),
@@ -241,8 +227,8 @@ SHAPES = [
     ("SELECT id FROM users WHERE id IN (SELECT user_id FROM orders)", NONE),
     # inheritance
     ("SELECT * FROM parent", FIX),
-    pytest.param("SELECT * FROM child", FIX, marks=INHERITS),
-    pytest.param("SELECT * FROM child JOIN parent USING (id)", FIX, marks=INHERITS),
+    ("SELECT * FROM child", FIX),
+    ("SELECT * FROM child JOIN parent USING (id)", FIX),
 ]
 
 
@@ -331,10 +317,6 @@ SCRIPTS = [
         "SELECT * FROM hv;\n"
         "SELECT * FROM h;\n",
         id="column-added-later",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="the catalog gives a table's final columns, not those at the statement",
-        ),
     ),
 ]
 
