@@ -16,7 +16,15 @@ Failure behaviour:
   pool; the call is retried once on a fresh connection, which recovers transparently from a
   server restart, or enters the backoff when the server is still gone.
 - Every connection goes back to the pool clean: the pool's reset hook rolls back, runs
-  `DEALLOCATE ALL` and, when HypoPG is installed, `SELECT hypopg_reset()`.
+  `SELECT hypopg_reset()` when HypoPG is installed and `DISCARD ALL` (advisory locks, prepared
+  statements, settings, temporary objects, LISTEN, the session role), and closes a connection
+  that still has a dblink connection open.
+- Two lanes (`Lane`): background work (planning whole files, loading the catalog) gets at most
+  `max_size - INTERACTIVE_RESERVED` connections at a time, so interactive work (hovers, code
+  actions, the explain command) never waits behind it.
+- Passwords: `secrets_in(url)` knows every password-like part of the settings, whatever the
+  URL's shape, and every message is scrubbed of them (`redact`, `Redactor`, `RedactingFilter`
+  for log handlers); nothing relies on libpq leaving passwords out of its messages.
 
 Call `close()` on shutdown: an open pool keeps worker tasks alive and can make process exit hang.
 """
@@ -29,6 +37,8 @@ import math
 import os
 import re
 import time
+import traceback
+import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -40,13 +50,28 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
 
-from sql_lsp.config import DatabaseSettings
+from sql_lsp.config import ENV_DATABASE_URL, DatabaseSettings
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 APPLICATION_NAME = "sql-lsp"
+
+
+class Lane(StrEnum):
+    """Who is waiting for a piece of database work.
+
+    INTERACTIVE work (a hover, a code action, the explain command) never queues behind
+    BACKGROUND work (planning a whole file, loading the catalog): background work gets at most
+    `max_size - INTERACTIVE_RESERVED` pooled connections at a time, so the others are always free
+    for interactive requests."""
+
+    INTERACTIVE = "interactive"
+    BACKGROUND = "background"
+
+
+INTERACTIVE_RESERVED = 2  # pooled connections background work never takes
 
 
 class Problem(StrEnum):
@@ -92,28 +117,133 @@ class DatabaseError(Exception):
 
 # --------------------------------------------------------------------------------------------
 # redaction
+#
+# Passwords are known from the settings (`secrets_in(url)`, PGPASSWORD) and scrubbed from every
+# text that leaves sql-lsp; libpq's own messages are never trusted to leave them out (a malformed
+# URL makes libpq echo parts of it: `invalid percent-encoded token: "50%offXyz"`, or a password
+# cut at an unencoded `@` or `/` that turns up as a host or port name).
 
-_URL_USERINFO = re.compile(r"(?P<head>\b[a-z][a-z0-9+.\-]*://[^:/@\s?#]*):(?P<pw>[^@\s/]*)@", re.I)
+_URL_HEAD = re.compile(r"\s*[a-z][a-z0-9+.\-]*://", re.I)
+_URL_USERINFO = re.compile(r"(?P<head>\b[a-z][a-z0-9+.\-]*://[^:/@\s]*):(?P<pw>\S*)@", re.I)
 _KV_PASSWORD = re.compile(
-    r"(?P<head>\bpassword\s*=\s*)"
-    r"(?P<pw>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^\s&;,'\"]+)",
+    r"(?P<head>\b(?:ssl)?password\s*=\s*)"
+    r"(?P<pw>'(?:[^'\\]|\\.)*'?|\"(?:[^\"\\]|\\.)*\"?|[^\s&;,'\"]+)",
     re.I,
 )
+_QUERY_PASSWORD = re.compile(r"[?&](?:ssl)?password=(?P<pw>[^&#]*)", re.I)
+_PIECES = re.compile(r"[@/:?#&=\s]+")
 _WORD = r"[A-Za-z0-9_]"
+_MIN_PIECE = 2  # shorter pieces of a password are too common to scrub (and say nothing)
+_SHORT = 4  # secrets shorter than this are scrubbed only where they stand alone
+
+
+def secrets_in(conninfo: str) -> set[str]:
+    """Every password-like part of a connection string, whatever its shape: the password of a
+    URL's user info (up to the last `@`, so an unencoded `@`, `/` or space in it still counts),
+    `password=` / `sslpassword=` in a URL query or in key=value conninfo (quoted or not), each
+    raw and percent-decoded, and the pieces libpq may cut such a value into."""
+    found: set[str] = set()
+    text = conninfo or ""
+
+    def add(value: str) -> None:
+        for candidate in {value, urllib.parse.unquote(value)}:
+            if not candidate:
+                continue
+            found.add(candidate)
+            found.update(p for p in _PIECES.split(candidate) if len(p) >= _MIN_PIECE)
+
+    head = _URL_HEAD.match(text)
+    if head:
+        rest = text[head.end() :]
+        at = rest.rfind("@")
+        if at >= 0 and ":" in rest[:at]:
+            add(rest[:at].split(":", 1)[1])
+        for m in _QUERY_PASSWORD.finditer(rest):
+            add(m.group("pw"))
+    for m in _KV_PASSWORD.finditer(text):
+        value = m.group("pw")
+        if value[:1] in ("'", '"'):
+            quote = value[0]
+            inner = value[1:-1] if len(value) > 1 and value.endswith(quote) else value[1:]
+            add(inner)
+            add(re.sub(r"\\(.)", r"\1", inner))
+        else:
+            add(value)
+    return found
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """`text` with every password removed: `user:pw@` in URLs, `password=...` in conninfo or URL
-    query strings, and any literal occurrence of the given secrets (passwords known to the
-    caller). Short secrets (under 4 characters) are only replaced where they stand alone."""
-    out = _URL_USERINFO.sub(lambda m: f"{m.group('head')}:***@", text)
-    out = _KV_PASSWORD.sub(lambda m: f"{m.group('head')}***", out)
+    """`text` with every password removed: any literal occurrence of the given secrets (known
+    from the settings, see `secrets_in`), and, as a second line of defence, `user:pw@` in URLs
+    and `password=...` in conninfo or URL query strings. Secrets under 4 characters are only
+    replaced where they stand alone."""
+    out = text
     for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        if len(secret) >= 4:
+        if len(secret) >= _SHORT:
             out = out.replace(secret, "***")
         else:
             out = re.sub(rf"(?<!{_WORD}){re.escape(secret)}(?!{_WORD})", "***", out)
+    out = _URL_USERINFO.sub(lambda m: f"{m.group('head')}:***@", out)
+    out = _KV_PASSWORD.sub(lambda m: f"{m.group('head')}***", out)
     return out
+
+
+class Redactor:
+    """The secrets known so far (from every connection setting seen) and the scrubbing of texts
+    with them. The language server and the command line keep one each; `add` every setting
+    that may hold a connection string, then pass every outgoing text through it."""
+
+    def __init__(self) -> None:
+        self._secrets: set[str] = set()
+
+    def add(self, *values: object) -> None:
+        """Learn the passwords in these values (strings, or dicts and lists holding strings)."""
+        for value in values:
+            if isinstance(value, str):
+                self._secrets |= secrets_in(value)
+            elif isinstance(value, Mapping):
+                self.add(*value.values())
+            elif isinstance(value, list | tuple):
+                self.add(*value)
+
+    def add_environment(self, environ: Mapping[str, str] | None = None) -> None:
+        """Learn PGPASSWORD and the connection strings of SQL_LSP_DATABASE_URL."""
+        env = os.environ if environ is None else environ
+        if env.get("PGPASSWORD"):
+            self._secrets.add(env["PGPASSWORD"])
+        self.add(env.get(ENV_DATABASE_URL, ""))
+
+    @property
+    def secrets(self) -> frozenset[str]:
+        return frozenset(self._secrets)
+
+    def __call__(self, text: str) -> str:
+        return redact(text, self._secrets)
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter (put it on every handler) that scrubs a Redactor's secrets from each
+    record: the message, its arguments and the traceback text."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: keep what there is
+            message = str(record.msg)
+        record.msg = self.redactor(message)
+        record.args = None
+        if record.exc_info:
+            record.exc_text = self.redactor("".join(traceback.format_exception(*record.exc_info)))
+            record.exc_info = None
+        elif record.exc_text:
+            record.exc_text = self.redactor(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redactor(record.stack_info)
+        return True
 
 
 def one_line(text: str) -> str:
@@ -155,6 +285,7 @@ class Database:
         self._pool: AsyncConnectionPool | None = None
         self._pool_errors_seen = 0  # the pool's connection errors before its last success
         self._lock = asyncio.Lock()
+        self._background: asyncio.Semaphore | None = None
         self._closed = False
         self._failure: Failure | None = None
         self._retry_at = 0.0
@@ -162,13 +293,16 @@ class Database:
         self.connect_attempts = 0  # connection attempts made (probes), for status and tests
         self.server_version: int | None = None  # e.g. 150018, known after the first connection
         self.hypopg_version: str | None = None  # installed HypoPG extension version, if any
+        # dblink's dblink_get_connections(), schema-qualified, when the extension is installed:
+        # its connections outlive DISCARD ALL, so the pool's reset asks whether any is open
+        self._dblink_connections: str | None = None
         self.target = "no database"
         env = os.environ if environ is None else environ
         if self._url is not None:
             self._prepare(self._url, env)
 
     def _prepare(self, url: str, env: Mapping[str, str]) -> None:
-        secrets = [env.get("PGPASSWORD", "")]
+        secrets = [env.get("PGPASSWORD", ""), *secrets_in(url)]
         try:
             params = conninfo_to_dict(url) if url else {}
             secrets.append(str(params.get("password") or ""))
@@ -181,13 +315,12 @@ class Database:
         except psycopg.Error as e:
             self._secrets = tuple(s for s in secrets if s)
             self._bad_settings = Failure(
-                Problem.BAD_SETTINGS,
-                f"invalid database.url: {one_line(redact(str(e), (*self._secrets, url)))}",
+                Problem.BAD_SETTINGS, f"invalid database.url: {self._line(e)}"
             )
             self.target = "invalid database.url"
             return
         self._secrets = tuple(s for s in secrets if s)
-        self.target = _describe(params, env)
+        self.target = self.redact(_describe(params, env))
 
     # -- state ---------------------------------------------------------------------------------
     @property
@@ -205,6 +338,11 @@ class Database:
         """The current failure (while backing off or after a bad setting), else None."""
         return self._bad_settings or self._failure
 
+    def current_failure(self) -> Failure | None:
+        """The current failure as `run` would answer it now ("... (next try in 3 s)")."""
+        failure = self.failure
+        return None if failure is None else self._with_retry(failure)
+
     def retry_in(self) -> float:
         """Seconds until the next connection attempt is allowed (0 when not backing off)."""
         if self._failure is None:
@@ -215,9 +353,9 @@ class Database:
         """One line for a status display: where it connects and whether it works."""
         if not self.configured:
             return "no database configured"
-        failure = self.failure
+        failure = self.current_failure()
         if failure is not None:
-            return self._with_retry(failure).message
+            return failure.message
         if self._pool is None:
             return f"{self.target} (not connected yet)"
         version = _version_text(self.server_version)
@@ -228,13 +366,28 @@ class Database:
         return redact(text, self._secrets)
 
     # -- running work --------------------------------------------------------------------------
-    async def run(self, work: Callable[[psycopg.AsyncConnection], Awaitable[T]]) -> T:
+    async def run(
+        self,
+        work: Callable[[psycopg.AsyncConnection], Awaitable[T]],
+        *,
+        lane: Lane = Lane.BACKGROUND,
+    ) -> T:
         """Run `work(connection)` on a pooled autocommit connection and return its result.
 
         Raises `DatabaseError` for every problem (database down, timeouts, PostgreSQL errors),
         with a one-line, password-free message. Cancelling the awaiting task cancels the query
         on the server (psycopg sends a cancel request) and returns the connection to the pool.
+        Background work waits for one of its few connections; interactive work does not wait
+        for background work (see `Lane`).
         """
+        if lane is Lane.INTERACTIVE:
+            return await self._run(work)
+        if self._background is None:
+            self._background = asyncio.Semaphore(max(1, self.max_size - INTERACTIVE_RESERVED))
+        async with self._background:
+            return await self._run(work)
+
+    async def _run(self, work: Callable[[psycopg.AsyncConnection], Awaitable[T]]) -> T:
         for attempt in (1, 2):
             pool = await self._get_pool()
             stats = pool.get_stats()
@@ -403,7 +556,9 @@ class Database:
             await self._probe()
             pool = AsyncConnectionPool(
                 self._conninfo,
-                kwargs={"autocommit": True},
+                # psycopg's automatic server-side prepared statements are off: the only ones
+                # are explain.run's own, deallocated at once
+                kwargs={"autocommit": True, "prepare_threshold": None},
                 min_size=1,
                 max_size=self.max_size,
                 open=False,
@@ -425,7 +580,9 @@ class Database:
         self.connect_attempts += 1
         try:
             async with asyncio.timeout(self.settings.connect_timeout_ms / 1000):
-                conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+                conn = await psycopg.AsyncConnection.connect(
+                    self._conninfo, autocommit=True, prepare_threshold=None
+                )
         except TimeoutError:
             raise self._fail(
                 f"database unavailable: no answer from {self.target} within "
@@ -437,12 +594,11 @@ class Database:
             raise self._fail(failure.message, failure.problem) from None
         try:
             self.server_version = conn.info.server_version
-            self.target = _describe_info(conn.info)
-            cur = await conn.execute(
-                "SELECT extversion FROM pg_extension WHERE extname = 'hypopg'", binary=True
-            )
+            self.target = self.redact(_describe_info(conn.info))
+            cur = await conn.execute(_PROBE, binary=True)
             row = await cur.fetchone()
-            self.hypopg_version = str(row[0]) if row else None
+            self.hypopg_version = str(row[0]) if row and row[0] is not None else None
+            self._dblink_connections = str(row[1]) if row and row[1] is not None else None
         except (psycopg.Error, OSError) as e:
             failure = self.classify(e)
             raise self._fail(failure.message, failure.problem) from None
@@ -466,14 +622,43 @@ class Database:
             self._pool_errors_seen = self._pool.get_stats().get("connections_errors", 0)
 
     async def _reset_connection(self, conn: psycopg.AsyncConnection) -> None:
-        """Pool reset hook: leave nothing behind (transaction, prepared statements, HypoPG)."""
+        """Pool reset hook: leave nothing behind. A function that planning ran (PostgreSQL
+        evaluates IMMUTABLE and STABLE functions while planning) may have taken a session
+        advisory lock, created a HypoPG index or opened a dblink connection; none of these is
+        undone by a rollback. So: roll back, `DISCARD ALL` (advisory locks, prepared
+        statements, settings, temporary objects, LISTEN, cursors, the session role),
+        `hypopg_reset()`; and a connection with a dblink connection still open is closed
+        (raising here makes the pool discard it)."""
         if conn.info.transaction_status != TransactionStatus.IDLE:
             await conn.rollback()
-        # our own constant text: the simple protocol lets both run in one round trip
         if self.hypopg_version is not None:
-            await conn.execute("DEALLOCATE ALL; SELECT hypopg_reset()")
-        else:
-            await conn.execute("DEALLOCATE ALL")
+            await conn.execute("SELECT hypopg_reset()")
+        if self._dblink_connections is not None:
+            # the name comes from the catalog (regprocedure output is quoted as needed)
+            fn = self._dblink_connections
+            cur = await conn.execute(
+                f"SELECT CASE WHEN has_function_privilege(%s::regprocedure, 'EXECUTE') "
+                f"THEN {fn.removesuffix('()')}() IS NOT NULL ELSE false END",
+                [fn],
+            )
+            row = await cur.fetchone()
+            if row is None or row[0] is not False:
+                raise _Dirty("a dblink connection is still open")
+        await conn.execute("DISCARD ALL")  # cannot run in a transaction: a statement alone
+
+
+# what the first connection learns: the HypoPG version and dblink_get_connections()
+_PROBE = (
+    "SELECT (SELECT extversion FROM pg_extension WHERE extname = 'hypopg'), "
+    "(SELECT to_regprocedure(quote_ident(n.nspname) || '.dblink_get_connections()')::text "
+    " FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+    " WHERE e.extname = 'dblink')"
+)
+
+
+class _Dirty(Exception):
+    """Raised by the pool's reset hook for a connection that cannot be cleaned: the pool closes
+    it."""
 
 
 class _ConnectionLost(Exception):

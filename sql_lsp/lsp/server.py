@@ -31,7 +31,7 @@ from pygls.uris import to_fs_path
 
 from sql_lsp import __version__, suppressions
 from sql_lsp.config import Config, ConfigError, load_config, merge
-from sql_lsp.database import Failure
+from sql_lsp.database import Failure, Problem
 from sql_lsp.document import Document
 from sql_lsp.explain.render import plan_document, plan_json
 from sql_lsp.explain.whatif import WhatIf, with_cost
@@ -852,25 +852,55 @@ async def hover(ls: SqlLanguageServer, params: T.HoverParams) -> T.Hover | None:
             parts.append(text)
             span = (symbol.start, symbol.end)
     stmt = doc.statement_at(offset)
-    if (
-        ls.live is not None
-        and plans.explainable(stmt)
-        and (symbol is None or symbol.kind != "rule")
-    ):
+    if plans.explainable(stmt) and (symbol is None or symbol.kind != "rule"):
         assert stmt is not None
-        if key in ls.project.open:  # what HypoPG says about the index fixes here
-            for f in ls.findings_for(key):
-                if f.start <= offset <= f.end and f.fix is not None:
-                    result, _ = await ls.what_if(doc, f, f.fix)
-                    if result is not None:
-                        parts.append(f"**{f.rule}**: {with_cost(f.fix.title, result)}")
-        explained = await ls.live.explain(stmt.text, analyze=ls.project.config.explain.analyze)
-        seq_rows = ls.project.config.rule("seq-scan-on-large-table").options.get("min_rows")
-        parts.append(plans.plan_markdown(explained, int(seq_rows or 10_000)))
+        parts += await _plan_parts(ls, key, doc, stmt, offset)
         span = span or (stmt.start, stmt.end)
     if not parts:
         return None
     return convert.hover("\n\n---\n\n".join(parts), doc, span, enc)
+
+
+async def _plan_parts(
+    ls: SqlLanguageServer, key: str, doc: Document, stmt: Any, offset: int
+) -> list[str]:
+    """The database's part of a hover: HypoPG costs of the index fixes here and the estimated
+    plan (never EXPLAIN ANALYZE), within `explain.hoverBudgetMs`; past it, one line saying why
+    there is no plan. Waits (within the budget) for the settings when they are still being
+    fetched, so a hover right after opening a file knows whether there is a database."""
+    budget_ms = ls.project.config.explain.hover_budget_ms
+    parts: list[str] = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + budget_ms / 1000
+    if not ls.config_ready.is_set():
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout_at(deadline):
+                await ls.config_ready.wait()
+    live = ls.live
+    if live is None:
+        if not ls.config_ready.is_set():
+            return [f"**EXPLAIN** — the settings are still being read (waited {budget_ms} ms)"]
+        return []
+    config = ls.project.config
+    seq_rows = int(config.rule("seq-scan-on-large-table").options.get("min_rows") or 10_000)
+    try:
+        async with asyncio.timeout_at(deadline):
+            if key in ls.project.open:  # what HypoPG says about the index fixes here
+                for f in ls.findings_for(key):
+                    if f.start <= offset <= f.end and f.fix is not None:
+                        result, _ = await ls.what_if(doc, f, f.fix)
+                        if result is not None:
+                            parts.append(f"**{f.rule}**: {with_cost(f.fix.title, result)}")
+            explained = await live.explain(stmt.text)
+    except TimeoutError:
+        outage = live.db.current_failure()
+        why = f": {outage.message}" if outage is not None else ""
+        explained = Failure(
+            Problem.TIMEOUT,
+            f"no answer from the database within {budget_ms} ms (explain.hoverBudgetMs){why}",
+        )
+    parts.append(plans.plan_markdown(explained, seq_rows))
+    return parts
 
 
 @server.feature(T.TEXT_DOCUMENT_CODE_LENS)
@@ -919,7 +949,9 @@ def code_lens(ls: SqlLanguageServer, params: T.CodeLensParams) -> list[T.CodeLen
 @server.command(plans.CMD_EXPLAIN)
 async def explain_command(ls: SqlLanguageServer, *args: Any) -> dict[str, Any]:
     """Plan the statement at `{"uri", "position"}`; answer `{"markdown", "json"}` and, with
-    `"open": true` (code lenses), show the plan as a markdown document when the client can."""
+    `"open": true` (code lenses), show the plan as a markdown document when the client can
+    (written to a private directory, see `plans.plan_file`). EXPLAIN ANALYZE only with
+    `"analyze": true` (the "Explain analyze" lens) and `explain.analyze` on."""
     arg = args[0] if args and isinstance(args[0], dict) else {}
     uri = str(arg.get("uri") or "")
     pos = arg.get("position") or {}
@@ -942,7 +974,11 @@ async def explain_command(ls: SqlLanguageServer, *args: Any) -> dict[str, Any]:
         markdown = plan_document(explained, statement=stmt.text)
         answer = {"markdown": markdown, "json": json.loads(plan_json(explained))}
     if arg.get("open") and ls.capability("window.show_document.support", False):
-        path = plans.plan_file(uri, doc.lines.line_of(stmt.start), markdown)
+        try:
+            path = plans.plan_file(uri, doc.lines.line_of(stmt.start), markdown)
+        except OSError as e:  # the answer still carries the plan
+            ls.log(f"sql-lsp: cannot write the plan document: {e}", T.MessageType.Warning)
+            return answer
         with contextlib.suppress(Exception):
             await ls.window_show_document_async(
                 T.ShowDocumentParams(uri=path.as_uri(), take_focus=True)

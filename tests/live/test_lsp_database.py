@@ -156,7 +156,6 @@ async def test_explain_analyze_lens_only_for_plain_queries_and_dml_changes_nothi
     # the hover of an UPDATE with explain.analyze on: a plan, never an execution
     text = await _hover(client, uri, 2)
     assert text.startswith("**EXPLAIN** · ")
-    assert "_EXPLAIN ANALYZE would run this UPDATE; showing the estimated plan_" in text
     assert "Index Scan using orders_pkey on orders" in text
     answer = await client.workspace_execute_command_async(
         T.ExecuteCommandParams(
@@ -165,12 +164,24 @@ async def test_explain_analyze_lens_only_for_plain_queries_and_dml_changes_nothi
         )
     )
     assert "ANALYZE" not in answer["markdown"].split("\n", 1)[0]
+    assert (
+        "_EXPLAIN ANALYZE would run this UPDATE; showing the estimated plan_"
+        in (answer["markdown"])
+    )
     async with await live_pg.admin() as conn:
         after = await (await conn.execute("SELECT total FROM orders WHERE id = 7")).fetchone()
     assert after == before
-    # a plain SELECT is analyzed
+    # a hover never analyzes, even a plain SELECT with explain.analyze on
     text = await _hover(client, uri, 0)
-    assert text.startswith("**EXPLAIN ANALYZE** · ")
+    assert text.startswith("**EXPLAIN** · ")
+    # the "Explain analyze" lens (the command with analyze) does
+    answer = await client.workspace_execute_command_async(
+        T.ExecuteCommandParams(
+            command="sql-lsp.explain",
+            arguments=[{"uri": uri, "position": {"line": 0, "character": 0}, "analyze": True}],
+        )
+    )
+    assert answer["markdown"].startswith("# EXPLAIN ANALYZE")
 
 
 async def test_index_fixes_carry_the_hypopg_cost(
