@@ -234,3 +234,23 @@ async def test_a_plain_explain_of_every_attack_changes_nothing(target: Target) -
         assert result.analyzed is False
     assert await state(target) == before
     assert await pooled_session(target) == CLEAN_SESSION
+
+
+async def test_a_connection_left_with_an_open_dblink_link_is_closed(target: Target) -> None:
+    """dblink's connections outlive DISCARD ALL: the pool closes such a connection."""
+    db = Database(target.db.settings, environ={}, max_size=1)
+
+    async def link(conn: psycopg.AsyncConnection) -> int:
+        await conn.execute("SELECT ext.dblink_connect('left_open', %s)", [target.dsn])
+        return conn.info.backend_pid
+
+    async def backend(conn: psycopg.AsyncConnection) -> tuple:
+        cur = await conn.execute("SELECT pg_backend_pid(), ext.dblink_get_connections()")
+        return tuple(await cur.fetchone())
+
+    try:
+        pid = await db.run(link)
+        other, links = await db.run(backend)
+        assert (other != pid, links) == (True, None)
+    finally:
+        await db.close()
