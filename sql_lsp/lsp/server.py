@@ -41,6 +41,7 @@ from sql_lsp.lsp import convert, plans, transport
 from sql_lsp.lsp.workspace import WATCH_GLOBS, apply_file_events, folder_paths, read_file, scan
 from sql_lsp.navigation import hover_markdown, outline, symbol_at
 from sql_lsp.project import Project, uri_of
+from sql_lsp.redaction import RedactingFilter, Redactor
 from sql_lsp.rules import RULES_BY_ID
 from sql_lsp.rules.base import Finding, Fix
 
@@ -122,6 +123,9 @@ class SqlLanguageServer(LanguageServer):
         self.live: LiveState | None = None  # the configured database, if any
         self.live_loop: asyncio.Task | None = None
         self.initialized = False
+        # the passwords of every connection setting seen, scrubbed from everything sent or logged
+        self.redactor = Redactor()
+        self.redactor.add_environment()
 
     # -- helpers ------------------------------------------------------------------------------
     @property
@@ -164,11 +168,13 @@ class SqlLanguageServer(LanguageServer):
         return task
 
     def log(self, message: str, level: T.MessageType = T.MessageType.Info) -> None:
+        message = self.redactor(message)
         log.log(logging.ERROR if level == T.MessageType.Error else logging.INFO, message)
         with contextlib.suppress(Exception):
             self.window_log_message(T.LogMessageParams(type=level, message=message))
 
     def show(self, message: str, level: T.MessageType = T.MessageType.Warning) -> None:
+        message = self.redactor(message)
         log.warning(message)
         with contextlib.suppress(Exception):
             self.window_show_message(T.ShowMessageParams(type=level, message=message))
@@ -199,6 +205,7 @@ class SqlLanguageServer(LanguageServer):
 
     # -- configuration ------------------------------------------------------------------------
     def compute_config(self) -> tuple[Config, list[str]]:
+        self.redactor.add(self.init_options, self.editor_settings)
         errors: list[str] = []
         config = Config()
         start = self.roots[0] if self.roots else None
@@ -213,6 +220,7 @@ class SqlLanguageServer(LanguageServer):
             if layer:
                 config, errs = merge(config, layer, known_rules=RULES_BY_ID, where=f"{SECTION}.")
                 errors += errs
+        self.redactor.add(config.database.url)
         return config, errors
 
     async def load_settings(self) -> None:
@@ -858,7 +866,7 @@ async def hover(ls: SqlLanguageServer, params: T.HoverParams) -> T.Hover | None:
         span = span or (stmt.start, stmt.end)
     if not parts:
         return None
-    return convert.hover("\n\n---\n\n".join(parts), doc, span, enc)
+    return convert.hover(ls.redactor("\n\n---\n\n".join(parts)), doc, span, enc)
 
 
 async def _plan_parts(
@@ -968,10 +976,10 @@ async def explain_command(ls: SqlLanguageServer, *args: Any) -> dict[str, Any]:
     analyze = bool(arg.get("analyze")) and ls.project.config.explain.analyze
     explained = await ls.live.explain(stmt.text, analyze=analyze)
     if isinstance(explained, Failure):
-        markdown = plans.plan_markdown(explained, 10_000)
+        markdown = ls.redactor(plans.plan_markdown(explained, 10_000))
         answer: dict[str, Any] = {"markdown": markdown}
     else:
-        markdown = plan_document(explained, statement=stmt.text)
+        markdown = ls.redactor(plan_document(explained, statement=stmt.text))
         answer = {"markdown": markdown, "json": json.loads(plan_json(explained))}
     if arg.get("open") and ls.capability("window.show_document.support", False):
         try:
@@ -1042,6 +1050,8 @@ def serve(tcp: str | None = None, log_file: str | None = None) -> int:
             print(
                 f"sql-lsp: cannot write the log file {log_file}: {e.strerror or e}", file=sys.stderr
             )
+    for handler in handlers:  # no password in the log, whatever logged it (psycopg, pygls)
+        handler.addFilter(RedactingFilter(server.redactor))
     logging.basicConfig(
         level=logging.WARNING,
         handlers=handlers,
