@@ -307,9 +307,12 @@ async def test_a_held_lock_delays_no_hover_and_analyze_takes_no_advisory_lock(
             )
         )
         client.text_document_did_save(T.DidSaveTextDocumentParams(T.TextDocumentIdentifier(uri)))
-        await asyncio.sleep(0.5)  # the background work is under way
         waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-        assert (await (await admin.execute(waiting)).fetchone())[0] >= 1
+
+        async def background_waits() -> bool:
+            return (await (await admin.execute(waiting)).fetchone())[0] >= 1
+
+        assert await _until(background_waits)  # the background work is under way
         started = time.monotonic()
         other = await _hover(client, uri, 300)
         other_s = time.monotonic() - started
@@ -325,6 +328,14 @@ async def test_a_held_lock_delays_no_hover_and_analyze_takes_no_advisory_lock(
         assert locked == (
             "**EXPLAIN** — another session holds a lock on a table of this statement "
             "(waited 500 ms, database.lockTimeoutMs); try again later"
+        )
+        # a budget shorter than the lock timeout: the hover gives up first, and says so
+        client.workspace_did_change_configuration(
+            T.DidChangeConfigurationParams(settings={"sqlLsp": {"explain": {"hoverBudgetMs": 200}}})
+        )
+        await asyncio.sleep(0.3)
+        assert await _hover(client, uri, 8) == (
+            "**EXPLAIN** — no answer from the database within 200 ms (explain.hoverBudgetMs)"
         )
     finally:
         await admin.execute("ROLLBACK")
