@@ -201,10 +201,13 @@ def _unquote(name: str) -> str:
     return name[1:-1].replace('""', '"') if name.startswith('"') else name.lower()
 
 
+_COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
+
+
 def called_names(expression: str) -> list[str]:
     """The names of the functions an SQL expression (or statement) calls, in order, without
-    schema, folded like PostgreSQL; words inside string literals do not count."""
-    text = _LITERAL.sub("''", expression)
+    schema, folded like PostgreSQL; words inside string literals and comments do not count."""
+    text = _COMMENT.sub(" ", _LITERAL.sub("''", expression))
     return [_unquote(m.group(1)) for m in _CALL.finditer(text)]
 
 

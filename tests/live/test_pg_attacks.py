@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,9 @@ from pathlib import Path
 import psycopg
 import pytest
 from live_support import LiveServer, url_with
+from lsprotocol import types as T
 from psycopg.conninfo import conninfo_to_dict
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from sql_lsp.database import Database, Problem
 from sql_lsp.explain.run import Explained, explain
@@ -254,3 +257,67 @@ async def test_a_connection_left_with_an_open_dblink_link_is_closed(target: Targ
         assert (other != pid, links) == (True, None)
     finally:
         await db.close()
+
+
+async def test_the_language_server_replays_the_attacks_harmlessly(
+    target: Target, live_pg: LiveServer, tmp_path: Path
+) -> None:
+    """The attacks of the report, end to end with explain.analyze on: hovers, code lenses and
+    the "Explain analyze" command on each of them; afterwards nothing has changed."""
+    attacks = [sql for sql, _ in ATTACKS if "{bystander}" not in sql]
+    attacks = [
+        s.replace("{dsn}", target.dsn).replace("{file}", str(target.server_file)) for s in attacks
+    ]
+    text = "".join(f"{sql};\n" for sql in attacks)
+    path = tmp_path / "attacks.sql"
+    path.write_text(text)
+    (tmp_path / "sql-lsp.toml").write_text("")
+    url = url_with(live_pg.admin_url, dbname=conninfo_to_dict(target.dsn)["dbname"])
+    client: LanguageClient = await ClientServerConfig(  # type: ignore[assignment]
+        server_command=[sys.executable, "-m", "sql_lsp"]
+    ).start()
+
+    @client.feature(T.CLIENT_REGISTER_CAPABILITY)
+    def register(params: T.RegistrationParams) -> None:
+        return None
+
+    before = await state(target)
+    answers: list[str] = []
+    try:
+        await client.initialize_session(
+            T.InitializeParams(
+                capabilities=client_capabilities("visual-studio-code"),
+                root_uri=tmp_path.as_uri(),
+                workspace_folders=[T.WorkspaceFolder(uri=tmp_path.as_uri(), name="w")],
+                initialization_options={"database": {"url": url}, "explain": {"analyze": True}},
+            )
+        )
+        uri = path.as_uri()
+        client.text_document_did_open(
+            T.DidOpenTextDocumentParams(T.TextDocumentItem(uri, "sql", 1, text))
+        )
+        for line in range(len(attacks)):
+            hover = await client.text_document_hover_async(
+                T.HoverParams(T.TextDocumentIdentifier(uri), T.Position(line, 0))
+            )
+            assert hover is not None and isinstance(hover.contents, T.MarkupContent)
+            assert hover.contents.value.startswith("**EXPLAIN** · "), hover.contents.value
+            answer = await client.workspace_execute_command_async(
+                T.ExecuteCommandParams(
+                    command="sql-lsp.explain",
+                    arguments=[
+                        {"uri": uri, "position": {"line": line, "character": 0}, "analyze": True}
+                    ],
+                )
+            )
+            answers.append(answer["markdown"])
+        lenses = await client.text_document_code_lens_async(
+            T.CodeLensParams(T.TextDocumentIdentifier(uri))
+        )
+        assert {lens.command.title for lens in lenses} == {"Explain", "Explain analyze"}
+    finally:
+        await client.shutdown_session()
+        await client.stop()
+    assert all(a.startswith("# EXPLAIN\n") for a in answers), answers
+    assert all("_EXPLAIN ANALYZE refused: it calls " in a for a in answers)
+    assert await state(target) == before
