@@ -136,7 +136,6 @@ def plan_file(uri: str, start_line: int, markdown: str) -> Path:
 
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_private_dirs: dict[int, Path] = {}  # uid -> a fallback directory made by mkdtemp
 
 
 def plan_directory() -> Path:
@@ -144,7 +143,7 @@ def plan_directory() -> Path:
     private directory of this user, else `<tempdir>/sql-lsp-<uid>`; created with mode 0700
     and verified to be a real directory (not a symbolic link) owned by this user and closed to
     everyone else. When the expected one is not (another user made it first), a fresh
-    `tempfile.mkdtemp` directory is used instead."""
+    `tempfile.mkdtemp` directory is made instead."""
     uid = os.getuid() if hasattr(os, "getuid") else 0
     runtime = os.environ.get("XDG_RUNTIME_DIR")
     candidates = []
@@ -161,14 +160,8 @@ def plan_directory() -> Path:
             return folder
         except OSError:
             continue
-    made = _private_dirs.get(uid)
-    if made is not None:
-        with contextlib.suppress(OSError):
-            _check_private(os.lstat(made), made)
-            return made
-    made = Path(tempfile.mkdtemp(prefix="sql-lsp-plans-"))
-    _private_dirs[uid] = made
-    return made
+    # taken by someone else: a fresh private directory (mkdtemp makes it 0700, never reused)
+    return Path(tempfile.mkdtemp(prefix="sql-lsp-plans-"))
 
 
 def _check_private(st: os.stat_result, folder: Path) -> None:
