@@ -371,6 +371,10 @@ async def slow_settings_client(lsp_client: LanguageClient):
     def register(params: T.RegistrationParams) -> None:
         return None
 
+    @lsp_client.feature(T.WORKSPACE_CODE_LENS_REFRESH)
+    def refresh(params: None) -> None:
+        return None
+
     yield lsp_client
     await lsp_client.shutdown_session()
 

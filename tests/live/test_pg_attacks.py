@@ -281,6 +281,10 @@ async def test_the_language_server_replays_the_attacks_harmlessly(
     def register(params: T.RegistrationParams) -> None:
         return None
 
+    @client.feature(T.WORKSPACE_CODE_LENS_REFRESH)
+    def refresh(params: None) -> None:
+        return None
+
     before = await state(target)
     answers: list[str] = []
     try:

@@ -175,6 +175,10 @@ async def test_the_language_server_shows_and_logs_no_secret(
     def register(params: T.RegistrationParams) -> None:
         return None
 
+    @client.feature(T.WORKSPACE_CODE_LENS_REFRESH)
+    def refresh(params: None) -> None:
+        return None
+
     hovers: list[str] = []
     try:
         (tmp_path / "sql-lsp.toml").write_text("")
