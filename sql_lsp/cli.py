@@ -34,6 +34,7 @@ from sql_lsp.document import Document
 from sql_lsp.fixes import apply_edits
 from sql_lsp.lint import Linter
 from sql_lsp.project import build_catalog, glob_files, read_sql, sql_files, uri_of
+from sql_lsp.redaction import RedactingStream, Redactor
 from sql_lsp.rules import ALL_RULES, RULES_BY_ID
 from sql_lsp.rules.base import Finding, Rule
 
@@ -53,11 +54,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or (args[0].startswith("-") and args[0] not in ("-h", "--help", "--version")):
         args = ["serve", *args]
+    redactor = Redactor()  # no password in any output, whatever the shape of the URL
+    redactor.add_environment()
+    redactor.add(*(a.split("=", 1)[-1] for a in args))
+    if not redactor.secrets:
+        return _main(args)
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout = RedactingStream(stdout, redactor)  # type: ignore[assignment]
+    sys.stderr = RedactingStream(stderr, redactor)  # type: ignore[assignment]
+    try:
+        return _main(args)
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr
+
+
+def _main(args: list[str]) -> int:
     parser = _parser()
     try:
         ns = parser.parse_args(args)
     except SystemExit as e:  # argparse already printed its message
         return EXIT_ERROR if e.code else EXIT_OK
+    return _run(ns)
+
+
+def _run(ns: argparse.Namespace) -> int:
     try:
         if ns.command == "check":
             return _check(ns)

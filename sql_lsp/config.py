@@ -124,6 +124,14 @@ SETTINGS: tuple[Setting, ...] = (
         "that is rolled back).",
     ),
     Setting(
+        "explain.hoverBudgetMs",
+        "integer",
+        2000,
+        "A hover waits this long for the database at most, then says in one line why it has no "
+        "plan (lock wait, timeout, outage).",
+        minimum=100,
+    ),
+    Setting(
         "explain.minImprovementPercent",
         "integer",
         30,
@@ -191,6 +199,7 @@ class DatabaseSettings:
 @dataclass(frozen=True)
 class ExplainSettings:
     analyze: bool = False
+    hover_budget_ms: int = 2000
     min_improvement_percent: int = 30
     hypopg: bool = True
     code_lens: bool = True

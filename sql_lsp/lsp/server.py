@@ -31,7 +31,7 @@ from pygls.uris import to_fs_path
 
 from sql_lsp import __version__, suppressions
 from sql_lsp.config import Config, ConfigError, load_config, merge
-from sql_lsp.database import Failure
+from sql_lsp.database import Failure, Problem
 from sql_lsp.document import Document
 from sql_lsp.explain.render import plan_document, plan_json
 from sql_lsp.explain.whatif import WhatIf, with_cost
@@ -41,6 +41,7 @@ from sql_lsp.lsp import convert, plans, transport
 from sql_lsp.lsp.workspace import WATCH_GLOBS, apply_file_events, folder_paths, read_file, scan
 from sql_lsp.navigation import hover_markdown, outline, symbol_at
 from sql_lsp.project import Project, uri_of
+from sql_lsp.redaction import RedactingFilter, Redactor
 from sql_lsp.rules import RULES_BY_ID
 from sql_lsp.rules.base import Finding, Fix
 
@@ -122,6 +123,9 @@ class SqlLanguageServer(LanguageServer):
         self.live: LiveState | None = None  # the configured database, if any
         self.live_loop: asyncio.Task | None = None
         self.initialized = False
+        # the passwords of every connection setting seen, scrubbed from everything sent or logged
+        self.redactor = Redactor()
+        self.redactor.add_environment()
 
     # -- helpers ------------------------------------------------------------------------------
     @property
@@ -164,11 +168,13 @@ class SqlLanguageServer(LanguageServer):
         return task
 
     def log(self, message: str, level: T.MessageType = T.MessageType.Info) -> None:
+        message = self.redactor(message)
         log.log(logging.ERROR if level == T.MessageType.Error else logging.INFO, message)
         with contextlib.suppress(Exception):
             self.window_log_message(T.LogMessageParams(type=level, message=message))
 
     def show(self, message: str, level: T.MessageType = T.MessageType.Warning) -> None:
+        message = self.redactor(message)
         log.warning(message)
         with contextlib.suppress(Exception):
             self.window_show_message(T.ShowMessageParams(type=level, message=message))
@@ -199,6 +205,7 @@ class SqlLanguageServer(LanguageServer):
 
     # -- configuration ------------------------------------------------------------------------
     def compute_config(self) -> tuple[Config, list[str]]:
+        self.redactor.add(self.init_options, self.editor_settings)
         errors: list[str] = []
         config = Config()
         start = self.roots[0] if self.roots else None
@@ -213,6 +220,7 @@ class SqlLanguageServer(LanguageServer):
             if layer:
                 config, errs = merge(config, layer, known_rules=RULES_BY_ID, where=f"{SECTION}.")
                 errors += errs
+        self.redactor.add(config.database.url)
         return config, errors
 
     async def load_settings(self) -> None:
@@ -852,25 +860,55 @@ async def hover(ls: SqlLanguageServer, params: T.HoverParams) -> T.Hover | None:
             parts.append(text)
             span = (symbol.start, symbol.end)
     stmt = doc.statement_at(offset)
-    if (
-        ls.live is not None
-        and plans.explainable(stmt)
-        and (symbol is None or symbol.kind != "rule")
-    ):
+    if plans.explainable(stmt) and (symbol is None or symbol.kind != "rule"):
         assert stmt is not None
-        if key in ls.project.open:  # what HypoPG says about the index fixes here
-            for f in ls.findings_for(key):
-                if f.start <= offset <= f.end and f.fix is not None:
-                    result, _ = await ls.what_if(doc, f, f.fix)
-                    if result is not None:
-                        parts.append(f"**{f.rule}**: {with_cost(f.fix.title, result)}")
-        explained = await ls.live.explain(stmt.text, analyze=ls.project.config.explain.analyze)
-        seq_rows = ls.project.config.rule("seq-scan-on-large-table").options.get("min_rows")
-        parts.append(plans.plan_markdown(explained, int(seq_rows or 10_000)))
+        parts += await _plan_parts(ls, key, doc, stmt, offset)
         span = span or (stmt.start, stmt.end)
     if not parts:
         return None
-    return convert.hover("\n\n---\n\n".join(parts), doc, span, enc)
+    return convert.hover(ls.redactor("\n\n---\n\n".join(parts)), doc, span, enc)
+
+
+async def _plan_parts(
+    ls: SqlLanguageServer, key: str, doc: Document, stmt: Any, offset: int
+) -> list[str]:
+    """The database's part of a hover: HypoPG costs of the index fixes here and the estimated
+    plan (never EXPLAIN ANALYZE), within `explain.hoverBudgetMs`; past it, one line saying why
+    there is no plan. Waits (within the budget) for the settings when they are still being
+    fetched, so a hover right after opening a file knows whether there is a database."""
+    budget_ms = ls.project.config.explain.hover_budget_ms
+    parts: list[str] = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + budget_ms / 1000
+    if not ls.config_ready.is_set():
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout_at(deadline):
+                await ls.config_ready.wait()
+    live = ls.live
+    if live is None:
+        if not ls.config_ready.is_set():
+            return [f"**EXPLAIN** — the settings are still being read (waited {budget_ms} ms)"]
+        return []
+    config = ls.project.config
+    seq_rows = int(config.rule("seq-scan-on-large-table").options.get("min_rows") or 10_000)
+    try:
+        async with asyncio.timeout_at(deadline):
+            if key in ls.project.open:  # what HypoPG says about the index fixes here
+                for f in ls.findings_for(key):
+                    if f.start <= offset <= f.end and f.fix is not None:
+                        result, _ = await ls.what_if(doc, f, f.fix)
+                        if result is not None:
+                            parts.append(f"**{f.rule}**: {with_cost(f.fix.title, result)}")
+            explained = await live.explain(stmt.text)
+    except TimeoutError:
+        outage = live.db.current_failure()
+        why = f": {outage.message}" if outage is not None else ""
+        explained = Failure(
+            Problem.TIMEOUT,
+            f"no answer from the database within {budget_ms} ms (explain.hoverBudgetMs){why}",
+        )
+    parts.append(plans.plan_markdown(explained, seq_rows))
+    return parts
 
 
 @server.feature(T.TEXT_DOCUMENT_CODE_LENS)
@@ -919,7 +957,9 @@ def code_lens(ls: SqlLanguageServer, params: T.CodeLensParams) -> list[T.CodeLen
 @server.command(plans.CMD_EXPLAIN)
 async def explain_command(ls: SqlLanguageServer, *args: Any) -> dict[str, Any]:
     """Plan the statement at `{"uri", "position"}`; answer `{"markdown", "json"}` and, with
-    `"open": true` (code lenses), show the plan as a markdown document when the client can."""
+    `"open": true` (code lenses), show the plan as a markdown document when the client can
+    (written to a private directory, see `plans.plan_file`). EXPLAIN ANALYZE only with
+    `"analyze": true` (the "Explain analyze" lens) and `explain.analyze` on."""
     arg = args[0] if args and isinstance(args[0], dict) else {}
     uri = str(arg.get("uri") or "")
     pos = arg.get("position") or {}
@@ -936,13 +976,17 @@ async def explain_command(ls: SqlLanguageServer, *args: Any) -> dict[str, Any]:
     analyze = bool(arg.get("analyze")) and ls.project.config.explain.analyze
     explained = await ls.live.explain(stmt.text, analyze=analyze)
     if isinstance(explained, Failure):
-        markdown = plans.plan_markdown(explained, 10_000)
+        markdown = ls.redactor(plans.plan_markdown(explained, 10_000))
         answer: dict[str, Any] = {"markdown": markdown}
     else:
-        markdown = plan_document(explained, statement=stmt.text)
+        markdown = ls.redactor(plan_document(explained, statement=stmt.text))
         answer = {"markdown": markdown, "json": json.loads(plan_json(explained))}
     if arg.get("open") and ls.capability("window.show_document.support", False):
-        path = plans.plan_file(uri, doc.lines.line_of(stmt.start), markdown)
+        try:
+            path = plans.plan_file(uri, doc.lines.line_of(stmt.start), markdown)
+        except OSError as e:  # the answer still carries the plan
+            ls.log(f"sql-lsp: cannot write the plan document: {e}", T.MessageType.Warning)
+            return answer
         with contextlib.suppress(Exception):
             await ls.window_show_document_async(
                 T.ShowDocumentParams(uri=path.as_uri(), take_focus=True)
@@ -1006,6 +1050,8 @@ def serve(tcp: str | None = None, log_file: str | None = None) -> int:
             print(
                 f"sql-lsp: cannot write the log file {log_file}: {e.strerror or e}", file=sys.stderr
             )
+    for handler in handlers:  # no password in the log, whatever logged it (psycopg, pygls)
+        handler.addFilter(RedactingFilter(server.redactor))
     logging.basicConfig(
         level=logging.WARNING,
         handlers=handlers,
