@@ -176,6 +176,13 @@ def test_other_dialects() -> None:
         ("psql", "DELIMITER ;"),
         ("sql", "SELECT 2"),
     ]
+    # `;;` (mysqldump's delimiter) starts with the default one: it must not swallow the file
+    dump = "DELIMITER ;;\nCREATE TRIGGER t BEFORE INSERT ON x FOR EACH ROW BEGIN SET NEW.a = 1; END;;\nDELIMITER ;\nSELECT 2;\nSELECT 3;"
+    assert sql_of(dump, "mysql") == [
+        "CREATE TRIGGER t BEFORE INSERT ON x FOR EACH ROW BEGIN SET NEW.a = 1; END",
+        "SELECT 2",
+        "SELECT 3",
+    ]
 
 
 def sql_of(text: str, dialect: str) -> list[str]:
