@@ -1,29 +1,39 @@
 """A set of SQL documents seen together: which files belong to a project, and their catalog.
 
-The catalog is built from every document, in path order, statement by statement, so the rules
-see the final state of the schema (an index created in a later migration counts). Both the command
-line and the language server build their catalog here.
+The catalog is built from every document, in the order the project's migration tool applies them
+(`migrations.plan_files`: natural order, tool layouts, rollback files and sections left out,
+`catalog.exclude` and `catalog.order`), statement by statement, so the rules see the final state
+of the schema (an index created in a later migration counts). Both the command line and the
+language server build their catalog here.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import os
-from collections.abc import Iterable, Iterator
+import stat
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 from sql_lsp.catalog.ddl import DdlBuilder
 from sql_lsp.catalog.model import Catalog, Origin
-from sql_lsp.config import Config
+from sql_lsp.config import CatalogSettings, Config
 from sql_lsp.document import Document
 from sql_lsp.lint import Linter
 from sql_lsp.live import DatabaseFacts
+from sql_lsp.migrations import down_sections, plan_files
 from sql_lsp.rules.base import Finding
 
 SKIP_DIRS = frozenset(
     {"node_modules", "venv", "env", "site-packages", "__pycache__", "dist", "build", "target"}
 )
-MAX_FILE_BYTES = 20_000_000  # larger files are not read for the catalog
+MAX_FILE_BYTES = 20_000_000  # larger files are neither checked nor read for the catalog
+
+
+class SkippedFile(Exception):
+    """A file that is not read: not a regular file (a FIFO, a device, a socket) or too large."""
 
 
 def skip_dir(name: str) -> bool:
@@ -31,9 +41,18 @@ def skip_dir(name: str) -> bool:
     return name.startswith(".") or name in SKIP_DIRS or name.endswith(".egg-info")
 
 
+def is_regular(path: Path) -> bool:
+    """Whether `path` is a regular file (following symlinks), without opening it."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 def sql_files(root: Path) -> Iterator[Path]:
-    """Every *.sql file under `root` (or `root` itself), skipping hidden folders, node_modules
-    and virtual environments, in sorted order."""
+    """Every *.sql regular file under `root` (or `root` itself), skipping hidden folders,
+    node_modules and virtual environments, in sorted order. FIFOs, devices and sockets named
+    *.sql are left out (opening a FIFO blocks)."""
     if root.is_file():
         yield root
         return
@@ -43,7 +62,7 @@ def sql_files(root: Path) -> Iterator[Path]:
             d for d in dirs if not skip_dir(d) and not (Path(folder) / d / "pyvenv.cfg").exists()
         )
         for name in files:
-            if name.lower().endswith(".sql"):
+            if name.lower().endswith(".sql") and is_regular(Path(folder) / name):
                 found.append(Path(folder) / name)
     yield from sorted(found)
 
@@ -65,17 +84,63 @@ def matches(path: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatch(path, p) for p in patterns)
 
 
-def read_sql(path: Path) -> str:
-    """The text of a SQL file. Undecodable bytes are replaced, never fatal. Raises OSError."""
-    data = path.read_bytes()
+def read_sql(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
+    """The text of a SQL file. Undecodable bytes are replaced, never fatal. Raises OSError, and
+    SkippedFile for what is not a regular file (never opened) or is larger than `max_bytes`."""
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise SkippedFile("not a regular file")
+    # non-blocking: should it have been swapped for a FIFO since, opening does not wait
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise SkippedFile("not a regular file")
+        if st.st_size > max_bytes:
+            raise SkippedFile(f"larger than {max_bytes // 1_000_000} MB")
+        data = f.read()
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     return data.decode("utf-8", errors="replace")
 
 
+def path_of(uri: str) -> Path | None:
+    """The path of a file: URI, or None for other schemes (untitled buffers, stdin)."""
+    if not uri.startswith("file:"):
+        return None
+    return Path(unquote(urlparse(uri).path))
+
+
+def catalog_order(
+    documents: Iterable[Document],
+    settings: CatalogSettings | None = None,
+    roots: Sequence[Path] = (),
+) -> list[Document]:
+    """The documents that feed the catalog, in the order the migration tool applies them (see
+    `migrations.plan_files`); documents that are not files (stdin, untitled) come last."""
+    settings = settings or CatalogSettings()
+    files: dict[Path, Document] = {}
+    others: list[Document] = []
+    for doc in documents:
+        path = path_of(doc.uri)
+        if path is None:
+            others.append(doc)
+        else:
+            files[path] = doc
+    plans = plan_files(list(files), roots=roots, exclude=settings.exclude, order=settings.order)
+    return [files[p.path] for p in plans if p.applied] + sorted(others, key=lambda d: d.uri)
+
+
+def anchors(config: Config, roots: Iterable[Path]) -> list[Path]:
+    """The folders relative `catalog.*` globs are matched from: the settings file's folder and
+    the project's (or workspace's) roots."""
+    out = [config.source.resolve().parent] if config.source is not None else []
+    out += [r.resolve() for r in roots if r.resolve() not in out]
+    return out
+
+
 def build_catalog(documents: Iterable[Document]) -> Catalog:
-    """The catalog of `documents`, applied in the order given (callers sort by path); statements
-    about tables declared only in a later file are applied at the end."""
+    """The catalog of `documents`, applied in the order given (`catalog_order` gives the
+    project's); statements about tables declared only in a later file are applied at the end."""
     builder = DdlBuilder()
     for doc in documents:
         apply_document(builder, doc)
@@ -84,9 +149,16 @@ def build_catalog(documents: Iterable[Document]) -> Catalog:
 
 def apply_document(builder: DdlBuilder, doc: Document) -> None:
     """Apply one document's catalog statements (each file starts with the default search_path,
-    as each migration runs in its own session)."""
+    as each migration runs in its own session), except those in its rollback sections
+    (`-- migrate:down`, `-- +goose Down`): they are checked, never applied."""
     builder.search_path = ["public"]
+    skip = down_sections(doc.text)
+    starts = [a for a, _ in skip]
     for stmt in doc.catalog_statements:
+        if skip:
+            i = bisect_right(starts, stmt.start) - 1
+            if i >= 0 and stmt.start < skip[i][1]:
+                continue
         if stmt.parsed is not None:
             builder.apply(doc.uri, stmt.catalog_ordinal, stmt.parsed)
 
@@ -109,12 +181,15 @@ class Project:
         self.disk: dict[str, Document] = {}
         self.open: dict[str, Document] = {}
         self.facts: DatabaseFacts | None = None  # what the configured database says
+        self.roots: list[Path] = []  # workspace folders: anchor catalog.exclude / catalog.order
         self._catalog: Catalog | None = None
         self._live_generation = -1  # the live catalog generation merged into _catalog
 
     # -- configuration ------------------------------------------------------------------------
     def set_config(self, config: Config) -> None:
         dialect_changed = config.dialect != self.config.dialect
+        if config.catalog != self.config.catalog or config.source != self.config.source:
+            self._catalog = None  # other files, or another order
         self.config = config
         self.linter = Linter(config)
         if dialect_changed:
@@ -124,6 +199,13 @@ class Project:
             self.open = {
                 u: Document(u, d.text, d.version, config.dialect) for u, d in self.open.items()
             }
+            self._catalog = None
+
+    def set_roots(self, roots: Iterable[Path]) -> None:
+        """The workspace folders (relative `catalog.exclude` / `catalog.order` globs)."""
+        resolved = [r.resolve() for r in roots]
+        if resolved != self.roots:
+            self.roots = resolved
             self._catalog = None
 
     def set_database(self, facts: DatabaseFacts | None) -> None:
@@ -195,7 +277,11 @@ class Project:
     def catalog(self) -> Catalog:
         generation = self.facts.generation if self.facts is not None else -1
         if self._catalog is None or generation != self._live_generation:
-            catalog = build_catalog(self.documents())
+            catalog = build_catalog(
+                catalog_order(
+                    self.documents(), self.config.catalog, anchors(self.config, self.roots)
+                )
+            )
             live = self.facts.catalog if self.facts is not None else None
             if live is not None:
                 catalog = catalog.merge(live)

@@ -1,0 +1,320 @@
+"""Migration layouts: in which order a project's SQL files are applied to the catalog, and which
+of them (and which parts of them) are not applied at all.
+
+A whole-repository run must build the schema the project's migration tool would build, so:
+
+- files are ordered naturally, path component by path component (`V2__x.sql` before
+  `V10__x.sql`, `9_a.up.sql` before `10_b.up.sql`, timestamps and `2024-01-02-…` folders in
+  time order);
+- Flyway folders apply `V<version>__*.sql` in version order, then `R__*.sql` repeatables in name
+  order; sqitch `deploy/` scripts follow `sqitch.plan` when there is one;
+- rollback files are not applied: Flyway `U<version>__*.sql`, `*.down.sql` (golang-migrate),
+  `down.sql` (diesel), `*_down.sql`, `*rollback*`, `Drop*.sql`, files under `down/` or
+  `rollback/` folders, sqitch `revert/` (and `verify/`) scripts;
+- rollback *sections* of a file are not applied: dbmate's `-- migrate:down` and goose's
+  `-- +goose Down` up to the next up marker (`down_sections`);
+- `catalog.exclude` globs drop files from the catalog and `catalog.order` globs put files first,
+  in the order of the list.
+
+Every file is still checked: only what feeds the catalog is decided here. This module knows paths
+and texts only; `project.py` applies the result.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import PurePath
+
+Chunk = tuple[int, int] | tuple[int, str]
+Key = tuple  # a sort key made of (rank, chunks) components
+
+_CHUNKS = re.compile(r"\d+|\D+")
+_FLYWAY = re.compile(r"(?P<kind>[VUR])(?P<version>\d+(?:[._]\d+)*)?__(?P<rest>.*)\.sql\Z", re.I)
+_DROP = re.compile(r"(?i:drop)(?![a-z])")
+_ROLLBACK_DIRS = frozenset({"down", "downs", "rollback", "rollbacks"})
+_SECTION = re.compile(
+    r"^[ \t]*--[ \t]*(?:migrate:(up|down)|\+goose[ \t]+(up|down))\b", re.IGNORECASE | re.MULTILINE
+)
+
+
+def natural_key(name: str) -> tuple[Chunk, ...]:
+    """Runs of digits compare as numbers, the rest case-insensitively: `a2` < `a10` < `B1`."""
+    return tuple(
+        (0, int(run)) if run[0].isdigit() else (1, run.casefold()) for run in _CHUNKS.findall(name)
+    )
+
+
+@dataclass(frozen=True)
+class FilePlan:
+    """What happens to one file: its place in the order, and whether it feeds the catalog."""
+
+    path: PurePath
+    applied: bool
+    reason: str = ""  # why it is not applied ("rollback file", "excluded by catalog.exclude")
+
+
+def down_sections(text: str) -> list[tuple[int, int]]:
+    """The character ranges of a file's rollback sections: from a `-- migrate:down` (dbmate) or
+    `-- +goose Down` (goose) line to the next up marker or the end of the text."""
+    if "migrate:" not in text and "+goose" not in text:
+        return []
+    out: list[tuple[int, int]] = []
+    down_from = -1
+    for m in _SECTION.finditer(text):
+        direction = (m.group(1) or m.group(2)).lower()
+        if direction == "down" and down_from < 0:
+            down_from = m.start()
+        elif direction == "up" and down_from >= 0:
+            out.append((down_from, m.start()))
+            down_from = -1
+    if down_from >= 0:
+        out.append((down_from, len(text)))
+    return out
+
+
+def rollback_reason(parts: Sequence[str]) -> str:
+    """Why a file (its path components below the project root) is a rollback file, or ""."""
+    name = parts[-1]
+    lower = name.lower()
+    flyway = _FLYWAY.match(name)
+    if flyway and flyway.group("kind") == "U" and flyway.group("version"):
+        return "Flyway undo migration"
+    if lower == "down.sql" or lower.endswith((".down.sql", "_down.sql", "-down.sql")):
+        return "rollback file (down migration)"
+    if "rollback" in lower:
+        return "rollback file (name contains rollback)"
+    if _DROP.match(name):
+        return "rollback file (Drop*.sql)"
+    for folder in parts[:-1]:
+        if folder.lower() in _ROLLBACK_DIRS:
+            return f"rollback file (under {folder}/)"
+    return ""
+
+
+def _file_key(name: str) -> Key:
+    flyway = _FLYWAY.match(name)
+    if flyway and flyway.group("kind") == "V" and flyway.group("version"):
+        version = tuple((0, int(v)) for v in re.split(r"[._]", flyway.group("version")))
+        return (0, version)
+    if flyway and flyway.group("kind") == "R" and not flyway.group("version"):
+        return (1, natural_key(flyway.group("rest")))  # repeatables after the versioned ones
+    return (0, natural_key(name))
+
+
+def _component_key(name: str) -> Key:
+    return (0, natural_key(name))
+
+
+def sqitch_plan_order(plan: str, deploy_files: Iterable[str]) -> dict[str, int]:
+    """The position of each `deploy/` script (path relative to `deploy/`, without `.sql`) in a
+    sqitch plan. A reworked change's earlier versions are the `name@tag` scripts (the first tag
+    after that occurrence whose script exists); pragmas, tags and comments are skipped."""
+    files = set(deploy_files)
+    entries: list[tuple[str, list[str]]] = []  # change name, tags that follow it
+    for raw in plan.splitlines():
+        line = raw.strip()
+        if not line or line[0] in "%#":
+            continue
+        if line[0] == "@":
+            tag = line[1:].split()[0] if len(line) > 1 else ""
+            for _, tags in entries:
+                tags.append(tag)
+            continue
+        if line[0] == "-":  # a change reverted at this point of the plan
+            continue
+        name = line.lstrip("+").split()[0] if line.lstrip("+") else ""
+        if name:
+            entries.append((name, []))
+    last: dict[str, int] = {}
+    for i, (name, _) in enumerate(entries):
+        last[name] = i
+    order: dict[str, int] = {}
+    for i, (name, tags) in enumerate(entries):
+        if last[name] == i:
+            order.setdefault(name, i)
+            continue
+        for tag in tags:
+            candidate = f"{name}@{tag}"
+            if candidate in files:
+                order.setdefault(candidate, i)
+                break
+    return order
+
+
+def _relative(path: PurePath, roots: Sequence[PurePath]) -> PurePath | None:
+    best: PurePath | None = None
+    for root in roots:
+        try:
+            rel = path.relative_to(root)
+        except ValueError:
+            continue
+        if best is None or len(rel.parts) < len(best.parts):
+            best = rel
+    return best
+
+
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif pattern[i] == "[" and (close := pattern.find("]", i + 2)) > 0:
+            body = pattern[i + 1 : close]
+            if body.startswith("!"):
+                body = "^" + body[1:]
+            out.append("[" + body.replace("\\", "\\\\") + "]")
+            i = close + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+class Globs:
+    """`catalog.exclude` / `catalog.order` patterns. A pattern is matched against the path
+    relative to each root (and against the absolute path); one without a `/` matches a file or
+    folder name at any depth; a pattern matching a folder matches every file below it."""
+
+    def __init__(self, patterns: Iterable[str]) -> None:
+        self.patterns: list[tuple[re.Pattern[str], bool, bool]] = []
+        for p in patterns:
+            p = p.strip()
+            if p.startswith("./"):
+                p = p[2:]
+            p = p.rstrip("/")
+            if p:
+                self.patterns.append((_glob_regex(p), "/" in p, p.startswith("/")))
+
+    def __bool__(self) -> bool:
+        return bool(self.patterns)
+
+    def first_match(self, rel: PurePath | None, absolute: PurePath) -> int:
+        """The index of the first pattern matching the file or one of its folders, or -1.
+        Relative patterns see the path below the root (`rel`; the absolute path when the file
+        is under no root), absolute ones the absolute path."""
+        for i, (regex, anchored, is_absolute) in enumerate(self.patterns):
+            path = absolute if rel is None or is_absolute else rel
+            parts = path.parts
+            for end in range(len(parts), 0, -1):
+                if anchored:
+                    if regex.match(PurePath(*parts[:end]).as_posix()):
+                        return i
+                elif regex.match(parts[end - 1]):
+                    return i
+        return -1
+
+
+def _read_text(path: PurePath) -> str | None:
+    """A small regular text file (sqitch.plan), or None; never opens a FIFO or a device."""
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > 5_000_000:
+            return None
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def plan_files(
+    paths: Sequence[PurePath],
+    *,
+    roots: Sequence[PurePath] = (),
+    exclude: Iterable[str] = (),
+    order: Iterable[str] = (),
+    read: Callable[[PurePath], str | None] = _read_text,
+) -> list[FilePlan]:
+    """Every path, in the order the catalog applies them, each saying whether it is applied.
+
+    `paths` are absolute; `roots` (project or workspace folders) anchor the relative globs and
+    the folder names that mark rollback files (folders above a root do not count). `read` reads
+    a `sqitch.plan` (None when there is none).
+    """
+    excluded, ordered = Globs(exclude), Globs(order)
+    root_list = sorted(set(roots), key=lambda r: len(r.parts))
+    rels: dict[PurePath, PurePath | None] = {p: _relative(p, root_list) for p in paths}
+
+    # sqitch projects: a folder whose deploy/ holds scripts and that has a plan or revert/verify
+    deploy_tops: dict[PurePath, set[str]] = {}
+    tops_with_siblings: set[PurePath] = set()
+    for p in paths:
+        parts = p.parts
+        for k in range(len(parts) - 2, 0, -1):
+            if parts[k] == "deploy":
+                top = PurePath(*parts[:k])
+                deploy_tops.setdefault(top, set()).add(
+                    PurePath(*parts[k + 1 :]).as_posix().removesuffix(".sql")
+                )
+                break
+        for k in range(len(parts) - 2, 0, -1):
+            if parts[k] in ("revert", "verify"):
+                tops_with_siblings.add(PurePath(*parts[:k]))
+                break
+    sqitch: dict[PurePath, dict[str, int]] = {}
+    for top, scripts in deploy_tops.items():
+        plan = read(top / "sqitch.plan")
+        if plan is not None:
+            sqitch[top] = sqitch_plan_order(plan, scripts)
+        elif top in tops_with_siblings:
+            sqitch[top] = {}
+
+    def sqitch_place(path: PurePath) -> tuple[PurePath, int, str] | None:
+        """(sqitch top, index of deploy/revert/verify in the parts, that folder's name)."""
+        parts = path.parts
+        for k in range(len(parts) - 2, 0, -1):
+            if parts[k] in ("deploy", "revert", "verify"):
+                top = PurePath(*parts[:k])
+                if top in sqitch:
+                    return top, k, parts[k]
+        return None
+
+    plans: list[tuple[tuple, FilePlan]] = []
+    for path in paths:
+        rel = rels[path]
+        below = (rel if rel is not None else path).parts
+        where = sqitch_place(path)
+        reason = ""
+        if where is not None and where[2] != "deploy":
+            reason = f"sqitch {where[2]} script"
+        if not reason:
+            reason = rollback_reason(below if len(below) else path.parts)
+        if excluded and excluded.first_match(rel, path) >= 0:
+            reason = "excluded by catalog.exclude"
+        parts = path.parts
+        if where is not None and where[2] == "deploy":
+            top, k, _ = where
+            script = PurePath(*parts[k + 1 :]).as_posix().removesuffix(".sql")
+            index = sqitch[top].get(script)
+            head = [_component_key(c) for c in parts[: k + 1]]
+            tail = (
+                [(0, ((0, index),))]
+                if index is not None
+                else [
+                    (1, ()),
+                    *(_component_key(c) for c in parts[k + 1 : -1]),
+                    _file_key(parts[-1]),
+                ]
+            )
+            key = (*head, *tail)
+        else:
+            key = (*(_component_key(c) for c in parts[:-1]), _file_key(parts[-1]))
+        group = ordered.first_match(rel, path) if ordered else -1
+        sort = ((0, group) if group >= 0 else (1, 0), key, path.as_posix())
+        plans.append((sort, FilePlan(path, not reason, reason)))
+    plans.sort(key=lambda item: item[0])
+    return [plan for _, plan in plans]
