@@ -36,6 +36,7 @@ _CHUNKS = re.compile(r"\d+|\D+")
 _FLYWAY = re.compile(r"(?P<kind>[VUR])(?P<version>\d+(?:[._]\d+)*)?__(?P<rest>.*)\.sql\Z", re.I)
 _DROP = re.compile(r"(?i:drop)(?![a-z])")
 _ROLLBACK_DIRS = frozenset({"down", "downs", "rollback", "rollbacks"})
+SECTION_MARKS = ("migrate:", "+goose")  # every rollback section marker holds one of these
 _SECTION = re.compile(
     r"^[ \t]*--[ \t]*(?:migrate:(up|down)|\+goose[ \t]+(up|down))\b", re.IGNORECASE | re.MULTILINE
 )
@@ -60,7 +61,7 @@ class FilePlan:
 def down_sections(text: str) -> list[tuple[int, int]]:
     """The character ranges of a file's rollback sections: from a `-- migrate:down` (dbmate) or
     `-- +goose Down` (goose) line to the next up marker or the end of the text."""
-    if "migrate:" not in text and "+goose" not in text:
+    if not any(m in text for m in SECTION_MARKS):
         return []
     out: list[tuple[int, int]] = []
     down_from = -1
@@ -105,10 +106,6 @@ def _file_key(name: str) -> Key:
     return (0, natural_key(name))
 
 
-def _component_key(name: str) -> Key:
-    return (0, natural_key(name))
-
-
 def sqitch_plan_order(plan: str, deploy_files: Iterable[str]) -> dict[str, int]:
     """The position of each `deploy/` script (path relative to `deploy/`, without `.sql`) in a
     sqitch plan. A reworked change's earlier versions are the `name@tag` scripts (the first tag
@@ -145,19 +142,7 @@ def sqitch_plan_order(plan: str, deploy_files: Iterable[str]) -> dict[str, int]:
     return order
 
 
-def _relative(path: PurePath, roots: Sequence[PurePath]) -> PurePath | None:
-    best: PurePath | None = None
-    for root in roots:
-        try:
-            rel = path.relative_to(root)
-        except ValueError:
-            continue
-        if best is None or len(rel.parts) < len(best.parts):
-            best = rel
-    return best
-
-
-def _glob_regex(pattern: str) -> re.Pattern[str]:
+def _glob_regex(pattern: str) -> str:
     out: list[str] = []
     i, n = 0, len(pattern)
     while i < n:
@@ -182,40 +167,38 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
         else:
             out.append(re.escape(pattern[i]))
             i += 1
-    return re.compile("".join(out) + r"\Z")
+    return "".join(out)
 
 
 class Globs:
-    """`catalog.exclude` / `catalog.order` patterns. A pattern is matched against the path
-    relative to each root (and against the absolute path); one without a `/` matches a file or
-    folder name at any depth; a pattern matching a folder matches every file below it."""
+    """`catalog.exclude` / `catalog.order` patterns. A relative pattern is matched against the
+    path below the root (an absolute one against the absolute path); one without a `/` matches
+    a file or folder name at any depth; a pattern matching a folder matches every file below
+    it. `*` and `?` stay within a name, `**` crosses folders."""
 
     def __init__(self, patterns: Iterable[str]) -> None:
-        self.patterns: list[tuple[re.Pattern[str], bool, bool]] = []
+        self.patterns: list[tuple[re.Pattern[str], bool]] = []
         for p in patterns:
             p = p.strip()
-            if p.startswith("./"):
+            while p.startswith("./"):
                 p = p[2:]
-            p = p.rstrip("/")
-            if p:
-                self.patterns.append((_glob_regex(p), "/" in p, p.startswith("/")))
+            p = p.rstrip("/") if p != "/" else p
+            if not p:
+                continue
+            body = _glob_regex(p)
+            if "/" not in p:
+                body = "(?:.*/)?" + body  # a name at any depth
+            self.patterns.append((re.compile(body + r"(?:/.*)?\Z"), p.startswith("/")))
 
     def __bool__(self) -> bool:
         return bool(self.patterns)
 
-    def first_match(self, rel: PurePath | None, absolute: PurePath) -> int:
+    def first_match(self, rel: str | None, absolute: str) -> int:
         """The index of the first pattern matching the file or one of its folders, or -1.
-        Relative patterns see the path below the root (`rel`; the absolute path when the file
-        is under no root), absolute ones the absolute path."""
-        for i, (regex, anchored, is_absolute) in enumerate(self.patterns):
-            path = absolute if rel is None or is_absolute else rel
-            parts = path.parts
-            for end in range(len(parts), 0, -1):
-                if anchored:
-                    if regex.match(PurePath(*parts[:end]).as_posix()):
-                        return i
-                elif regex.match(parts[end - 1]):
-                    return i
+        `rel` is the posix path below the root (None when the file is under no root)."""
+        for i, (regex, is_absolute) in enumerate(self.patterns):
+            if regex.match(absolute if rel is None or is_absolute else rel):
+                return i
         return -1
 
 
@@ -246,75 +229,77 @@ def plan_files(
     a `sqitch.plan` (None when there is none).
     """
     excluded, ordered = Globs(exclude), Globs(order)
-    root_list = sorted(set(roots), key=lambda r: len(r.parts))
-    rels: dict[PurePath, PurePath | None] = {p: _relative(p, root_list) for p in paths}
+    root_strs = sorted({r.as_posix().rstrip("/") + "/" for r in roots}, key=len, reverse=True)
+    memo: dict[str, Key] = {}
+
+    def component(name: str) -> Key:
+        key = memo.get(name)
+        if key is None:
+            key = memo[name] = (0, natural_key(name))
+        return key
 
     # sqitch projects: a folder whose deploy/ holds scripts and that has a plan or revert/verify
-    deploy_tops: dict[PurePath, set[str]] = {}
-    tops_with_siblings: set[PurePath] = set()
+    deploy_tops: dict[tuple[str, ...], set[str]] = {}
+    tops_with_siblings: set[tuple[str, ...]] = set()
     for p in paths:
+        text = p.as_posix()
+        if "/deploy/" not in text and "/revert/" not in text and "/verify/" not in text:
+            continue
         parts = p.parts
         for k in range(len(parts) - 2, 0, -1):
             if parts[k] == "deploy":
-                top = PurePath(*parts[:k])
-                deploy_tops.setdefault(top, set()).add(
-                    PurePath(*parts[k + 1 :]).as_posix().removesuffix(".sql")
+                deploy_tops.setdefault(parts[:k], set()).add(
+                    "/".join(parts[k + 1 :]).removesuffix(".sql")
                 )
                 break
         for k in range(len(parts) - 2, 0, -1):
             if parts[k] in ("revert", "verify"):
-                tops_with_siblings.add(PurePath(*parts[:k]))
+                tops_with_siblings.add(parts[:k])
                 break
-    sqitch: dict[PurePath, dict[str, int]] = {}
+    sqitch: dict[tuple[str, ...], dict[str, int]] = {}
     for top, scripts in deploy_tops.items():
-        plan = read(top / "sqitch.plan")
+        plan = read(PurePath(*top, "sqitch.plan"))
         if plan is not None:
             sqitch[top] = sqitch_plan_order(plan, scripts)
         elif top in tops_with_siblings:
             sqitch[top] = {}
 
-    def sqitch_place(path: PurePath) -> tuple[PurePath, int, str] | None:
-        """(sqitch top, index of deploy/revert/verify in the parts, that folder's name)."""
-        parts = path.parts
+    def sqitch_place(parts: tuple[str, ...]) -> tuple[int, str, dict[str, int]] | None:
+        """(index of deploy/revert/verify in the parts, that folder's name, the plan order)."""
         for k in range(len(parts) - 2, 0, -1):
             if parts[k] in ("deploy", "revert", "verify"):
-                top = PurePath(*parts[:k])
-                if top in sqitch:
-                    return top, k, parts[k]
+                found = sqitch.get(parts[:k])
+                if found is not None:
+                    return k, parts[k], found
         return None
 
     plans: list[tuple[tuple, FilePlan]] = []
     for path in paths:
-        rel = rels[path]
-        below = (rel if rel is not None else path).parts
-        where = sqitch_place(path)
-        reason = ""
-        if where is not None and where[2] != "deploy":
-            reason = f"sqitch {where[2]} script"
-        if not reason:
-            reason = rollback_reason(below if len(below) else path.parts)
-        if excluded and excluded.first_match(rel, path) >= 0:
-            reason = "excluded by catalog.exclude"
+        absolute = path.as_posix()
+        rel = next((absolute[len(r) :] for r in root_strs if absolute.startswith(r)), None)
         parts = path.parts
-        if where is not None and where[2] == "deploy":
-            top, k, _ = where
-            script = PurePath(*parts[k + 1 :]).as_posix().removesuffix(".sql")
-            index = sqitch[top].get(script)
-            head = [_component_key(c) for c in parts[: k + 1]]
+        where = sqitch_place(parts) if sqitch else None
+        reason = ""
+        if where is not None and where[1] != "deploy":
+            reason = f"sqitch {where[1]} script"
+        if not reason:
+            reason = rollback_reason(rel.split("/") if rel else parts)
+        if excluded and excluded.first_match(rel, absolute) >= 0:
+            reason = "excluded by catalog.exclude"
+        if where is not None and where[1] == "deploy":
+            k, _, positions = where
+            index = positions.get("/".join(parts[k + 1 :]).removesuffix(".sql"))
+            head = [component(c) for c in parts[: k + 1]]
             tail = (
                 [(0, ((0, index),))]
                 if index is not None
-                else [
-                    (1, ()),
-                    *(_component_key(c) for c in parts[k + 1 : -1]),
-                    _file_key(parts[-1]),
-                ]
+                else [(1, ()), *(component(c) for c in parts[k + 1 : -1]), _file_key(parts[-1])]
             )
             key = (*head, *tail)
         else:
-            key = (*(_component_key(c) for c in parts[:-1]), _file_key(parts[-1]))
-        group = ordered.first_match(rel, path) if ordered else -1
-        sort = ((0, group) if group >= 0 else (1, 0), key, path.as_posix())
+            key = (*(component(c) for c in parts[:-1]), _file_key(parts[-1]))
+        group = ordered.first_match(rel, absolute) if ordered else -1
+        sort = ((0, group) if group >= 0 else (1, 0), key, absolute)
         plans.append((sort, FilePlan(path, not reason, reason)))
     plans.sort(key=lambda item: item[0])
     return [plan for _, plan in plans]

@@ -20,10 +20,10 @@ from urllib.parse import unquote, urlparse
 from sql_lsp.catalog.ddl import DdlBuilder
 from sql_lsp.catalog.model import Catalog, Origin
 from sql_lsp.config import CatalogSettings, Config
-from sql_lsp.document import Document
+from sql_lsp.document import Document, Statement
 from sql_lsp.lint import Linter
 from sql_lsp.live import DatabaseFacts
-from sql_lsp.migrations import down_sections, plan_files
+from sql_lsp.migrations import SECTION_MARKS, down_sections, plan_files
 from sql_lsp.rules.base import Finding
 
 SKIP_DIRS = frozenset(
@@ -149,18 +149,35 @@ def build_catalog(documents: Iterable[Document]) -> Catalog:
 
 def apply_document(builder: DdlBuilder, doc: Document) -> None:
     """Apply one document's catalog statements (each file starts with the default search_path,
-    as each migration runs in its own session), except those in its rollback sections
-    (`-- migrate:down`, `-- +goose Down`): they are checked, never applied."""
+    as each migration runs in its own session)."""
     builder.search_path = ["public"]
-    skip = down_sections(doc.text)
-    starts = [a for a, _ in skip]
-    for stmt in doc.catalog_statements:
-        if skip:
-            i = bisect_right(starts, stmt.start) - 1
-            if i >= 0 and stmt.start < skip[i][1]:
-                continue
+    for stmt in applied_statements(doc):
         if stmt.parsed is not None:
             builder.apply(doc.uri, stmt.catalog_ordinal, stmt.parsed)
+
+
+def applied_statements(doc: Document) -> list[Statement]:
+    """A document's catalog statements except those in its rollback sections
+    (`-- migrate:down`, `-- +goose Down`): those are checked, never applied."""
+    skip = down_sections(doc.text)
+    if not skip:
+        return doc.catalog_statements
+    starts = [a for a, _ in skip]
+    out = []
+    for stmt in doc.catalog_statements:
+        i = bisect_right(starts, stmt.start) - 1
+        if i < 0 or stmt.start >= skip[i][1]:
+            out.append(stmt)
+    return out
+
+
+def touches_section_marker(text: str, start: int, end: int, new_text: str) -> bool:
+    """Whether replacing [start, end) of `text` with `new_text` may add, remove or change a
+    rollback section marker (it edits a line holding one, or writes one)."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line = text[line_start : line_end if line_end >= 0 else len(text)]
+    return any(m in line or m in new_text for m in SECTION_MARKS)
 
 
 def uri_of(path: Path) -> str:
@@ -184,6 +201,7 @@ class Project:
         self.roots: list[Path] = []  # workspace folders: anchor catalog.exclude / catalog.order
         self._catalog: Catalog | None = None
         self._live_generation = -1  # the live catalog generation merged into _catalog
+        self._layout: tuple[tuple, list[str]] | None = None  # (inputs, catalog order of uris)
 
     # -- configuration ------------------------------------------------------------------------
     def set_config(self, config: Config) -> None:
@@ -218,6 +236,23 @@ class Project:
     def document(self, uri: str) -> Document | None:
         return self.open.get(uri) or self.disk.get(uri)
 
+    def forget_layout(self) -> None:
+        """A file that decides the order changed (a sqitch.plan): plan the order again."""
+        self._layout = None
+        self._catalog = None
+
+    def catalog_documents(self) -> list[Document]:
+        """The documents that feed the catalog, in the migration tool's order. The order is
+        planned again only when the set of files or the catalog settings change."""
+        merged = {**self.disk, **self.open}
+        inputs = (tuple(sorted(merged)), self.config.catalog, self.config.source, *self.roots)
+        if self._layout is None or self._layout[0] != inputs:
+            docs = catalog_order(
+                merged.values(), self.config.catalog, anchors(self.config, self.roots)
+            )
+            self._layout = (inputs, [d.uri for d in docs])
+        return [merged[u] for u in self._layout[1]]
+
     def documents(self) -> list[Document]:
         """Every document, open buffers winning over disk, in path order."""
         merged = {**self.disk, **self.open}
@@ -251,11 +286,13 @@ class Project:
             return False
         before = doc.catalog_statements
         texts = [s.text for s in before]
+        sections = False
         for start, end, text in edits:
+            sections = sections or touches_section_marker(doc.text, start, end, text)
             doc = doc.edit(start, end, text, version)
         self.open[uri] = doc
         after = doc.catalog_statements
-        if after is before or [s.text for s in after] == texts:
+        if not sections and (after is before or [s.text for s in after] == texts):
             return False
         self._catalog = None
         return True
@@ -265,8 +302,8 @@ class Project:
         return before is not None and self._ddl_changed(before, self.disk.get(uri))
 
     def _ddl_changed(self, old: Document | None, new: Document | None) -> bool:
-        a = [s.text for s in old.catalog_statements] if old is not None else []
-        b = [s.text for s in new.catalog_statements] if new is not None else []
+        a = [s.text for s in applied_statements(old)] if old is not None else []
+        b = [s.text for s in applied_statements(new)] if new is not None else []
         if a != b:
             self._catalog = None
             return True
@@ -277,11 +314,7 @@ class Project:
     def catalog(self) -> Catalog:
         generation = self.facts.generation if self.facts is not None else -1
         if self._catalog is None or generation != self._live_generation:
-            catalog = build_catalog(
-                catalog_order(
-                    self.documents(), self.config.catalog, anchors(self.config, self.roots)
-                )
-            )
+            catalog = build_catalog(self.catalog_documents())
             live = self.facts.catalog if self.facts is not None else None
             if live is not None:
                 catalog = catalog.merge(live)

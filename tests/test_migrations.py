@@ -586,3 +586,25 @@ def test_uri_paths_round_trip(tmp_path: Path) -> None:
     path.write_text(USERS, encoding="utf-8")
     doc = Document(uri_of(path), USERS)
     assert catalog_order([doc], CatalogSettings(exclude=("a b%.sql",)), [tmp_path]) == []
+
+
+def test_editing_a_section_marker_changes_the_catalog() -> None:
+    uri = "file:///p/0002_o.sql"
+    project = Project()
+    project.set_file("file:///p/0001_users.sql", SCHEMA + INDEX)
+    text = "-- migrate:up\nSELECT 1;\nDROP INDEX orders_user_id_idx;\n"
+    assert project.open_document(uri, text, 1) is True
+    assert [i.name for i in project.catalog.tables[("public", "orders")].indexes] == ["orders_pkey"]
+    where = text.index("DROP")
+    assert project.edit_document(uri, [(where, where, "-- migrate:down\n")], 2) is True
+    assert [i.name for i in project.catalog.tables[("public", "orders")].indexes] == [
+        "orders_pkey",
+        "orders_user_id_idx",
+    ]
+    # typing elsewhere, away from the markers, leaves the catalog alone
+    one = text.index("1;")
+    assert project.edit_document(uri, [(one, one + 1, "2")], 3) is False
+    # and the marker line edited back to an up marker applies the DROP again
+    at = project.open[uri].text.index("down")
+    assert project.edit_document(uri, [(at, at + 4, "up")], 4) is True
+    assert [i.name for i in project.catalog.tables[("public", "orders")].indexes] == ["orders_pkey"]

@@ -646,7 +646,7 @@ async def refresh_catalog(ls: SqlLanguageServer, *args: Any) -> dict[str, Any]:
     count = await scan(
         ls, ls.project, ls.roots, ls.project.config.catalog.paths, False, lambda _changed: None
     )
-    ls.project._catalog = None
+    ls.project.forget_layout()
     result: dict[str, Any] = {"files": count}
     live = ls.live
     if live is not None:

@@ -17,7 +17,7 @@ from sql_lsp.project import Project, SkippedFile, glob_files, read_sql, sql_file
 
 log = logging.getLogger(__name__)
 
-WATCH_GLOBS = ("**/*.sql", "**/sql-lsp.toml", "**/pyproject.toml")
+WATCH_GLOBS = ("**/*.sql", "**/sql-lsp.toml", "**/pyproject.toml", "**/sqitch.plan")
 REPORT_EVERY = 25
 
 
@@ -122,6 +122,10 @@ def apply_file_events(project: Project, changes: Iterable[T.FileEvent]) -> tuple
         path = Path(path_str)
         if path.name in ("sql-lsp.toml", "pyproject.toml"):
             settings_changed = True
+            continue
+        if path.name == "sqitch.plan":  # the order of a sqitch project's deploy scripts
+            project.forget_layout()
+            catalog_changed = True
             continue
         if path.suffix.lower() != ".sql":
             continue
