@@ -78,7 +78,12 @@ def down_sections(text: str) -> list[tuple[int, int]]:
 
 
 def rollback_reason(parts: Sequence[str]) -> str:
-    """Why a file (its path components below the project root) is a rollback file, or ""."""
+    """Why a file (its path components below the project root) is a rollback file, or "".
+
+    Down markers count for every file (`down.sql`, `*.down.sql`, `*_down.sql`, Flyway `U1__`,
+    a `down/` folder); the looser name patterns (`*rollback*`, `Drop*`) only for files without a
+    version (a name starting with a digit, Flyway `V`/`R`) or an up marker: `0003_rollback_x.sql`
+    and `V3__drop_legacy.sql` are forward migrations."""
     name = parts[-1]
     lower = name.lower()
     flyway = _FLYWAY.match(name)
@@ -86,13 +91,16 @@ def rollback_reason(parts: Sequence[str]) -> str:
         return "Flyway undo migration"
     if lower == "down.sql" or lower.endswith((".down.sql", "_down.sql", "-down.sql")):
         return "rollback file (down migration)"
+    for folder in parts[:-1]:
+        if folder.lower() in _ROLLBACK_DIRS:
+            return f"rollback file (under {folder}/)"
+    versioned = name[:1].isdigit() or (flyway is not None and flyway.group("kind") in "VR")
+    if versioned or lower == "up.sql" or lower.endswith((".up.sql", "_up.sql", "-up.sql")):
+        return ""
     if "rollback" in lower:
         return "rollback file (name contains rollback)"
     if _DROP.match(name):
         return "rollback file (Drop*.sql)"
-    for folder in parts[:-1]:
-        if folder.lower() in _ROLLBACK_DIRS:
-            return f"rollback file (under {folder}/)"
     return ""
 
 

@@ -187,13 +187,20 @@ def test_rollback_file_names_and_folders(tmp_path: Path) -> None:
             "admin/001_init.sql",
             "admin/down/001.sql",
             "admin/downtime.sql",
+            # versioned or up files are forward migrations, whatever they are called
+            "admin/003_rollback_feature.sql",
+            "admin/V4__drop_legacy.sql",
+            "admin/drop_users.up.sql",
         ],
     )
     assert applied == [
         "admin/001_init.sql",
+        "admin/003_rollback_feature.sql",
+        "admin/V4__drop_legacy.sql",  # Flyway files sort by their version
         "admin/backdrop.sql",
         "admin/CreateTables.sql",
         "admin/downtime.sql",
+        "admin/drop_users.up.sql",
         "admin/dropdown_items.sql",
     ]
     assert skipped == {
