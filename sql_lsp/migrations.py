@@ -9,8 +9,9 @@ A whole-repository run must build the schema the project's migration tool would 
 - Flyway folders apply `V<version>__*.sql` in version order, then `R__*.sql` repeatables in name
   order; sqitch `deploy/` scripts follow `sqitch.plan` when there is one;
 - rollback files are not applied: Flyway `U<version>__*.sql`, `*.down.sql` (golang-migrate),
-  `down.sql` (diesel), `*_down.sql`, `*rollback*`, `Drop*.sql`, files under `down/` or
-  `rollback/` folders, sqitch `revert/` (and `verify/`) scripts;
+  `down.sql` (diesel), `*_down.sql`, files under `down/` or `rollback/` folders, sqitch
+  `revert/` (and `verify/`) scripts, and files without a version named `*rollback*` or
+  `Drop*.sql`;
 - rollback *sections* of a file are not applied: dbmate's `-- migrate:down` and goose's
   `-- +goose Down` up to the next up marker (`down_sections`);
 - `catalog.exclude` globs drop files from the catalog and `catalog.order` globs put files first,
@@ -23,8 +24,10 @@ and texts only; `project.py` applies the result.
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 import stat
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -119,33 +122,29 @@ def sqitch_plan_order(plan: str, deploy_files: Iterable[str]) -> dict[str, int]:
     sqitch plan. A reworked change's earlier versions are the `name@tag` scripts (the first tag
     after that occurrence whose script exists); pragmas, tags and comments are skipped."""
     files = set(deploy_files)
-    entries: list[tuple[str, list[str]]] = []  # change name, tags that follow it
+    names: list[str] = []
+    tags: list[tuple[int, str]] = []  # (how many changes come before it, tag)
     for raw in plan.splitlines():
         line = raw.strip()
         if not line or line[0] in "%#":
             continue
         if line[0] == "@":
-            tag = line[1:].split()[0] if len(line) > 1 else ""
-            for _, tags in entries:
-                tags.append(tag)
+            tags.append((len(names), line[1:].split()[0] if len(line) > 1 else ""))
             continue
         if line[0] == "-":  # a change reverted at this point of the plan
             continue
-        name = line.lstrip("+").split()[0] if line.lstrip("+") else ""
-        if name:
-            entries.append((name, []))
-    last: dict[str, int] = {}
-    for i, (name, _) in enumerate(entries):
-        last[name] = i
+        words = line.lstrip("+").split()
+        if words:
+            names.append(words[0])
+    last = {name: i for i, name in enumerate(names)}
     order: dict[str, int] = {}
-    for i, (name, tags) in enumerate(entries):
+    for i, name in enumerate(names):
         if last[name] == i:
             order.setdefault(name, i)
             continue
-        for tag in tags:
-            candidate = f"{name}@{tag}"
-            if candidate in files:
-                order.setdefault(candidate, i)
+        for _, tag in tags[bisect_right(tags, (i, "\uffff")) :]:  # the tags after it
+            if f"{name}@{tag}" in files:
+                order.setdefault(f"{name}@{tag}", i)
                 break
     return order
 
@@ -180,33 +179,44 @@ def _glob_regex(pattern: str) -> str:
 
 class Globs:
     """`catalog.exclude` / `catalog.order` patterns. A relative pattern is matched against the
-    path below the root (an absolute one against the absolute path); one without a `/` matches
-    a file or folder name at any depth; a pattern matching a folder matches every file below
-    it. `*` and `?` stay within a name, `**` crosses folders."""
+    path below each root holding the file (one with `..` is made absolute from each root; an
+    absolute one is matched against the absolute path); one without a `/` matches a file or
+    folder name at any depth; a pattern matching a folder matches every file below it. `*` and
+    `?` stay within a name, `**` crosses folders."""
 
-    def __init__(self, patterns: Iterable[str]) -> None:
-        self.patterns: list[tuple[re.Pattern[str], bool]] = []
-        for p in patterns:
-            p = p.strip()
+    def __init__(self, patterns: Iterable[str], roots: Sequence[str] = ()) -> None:
+        self.patterns: list[tuple[int, re.Pattern[str], bool]] = []  # (index, regex, absolute)
+        for index, raw in enumerate(patterns):
+            p = raw.strip()
             while p.startswith("./"):
                 p = p[2:]
             p = p.rstrip("/") if p != "/" else p
             if not p:
                 continue
-            body = _glob_regex(p)
-            if "/" not in p:
-                body = "(?:.*/)?" + body  # a name at any depth
-            self.patterns.append((re.compile(body + r"(?:/.*)?\Z"), p.startswith("/")))
+            if not p.startswith("/") and ".." in p.split("/"):
+                for root in roots:
+                    self._add(index, posixpath.normpath(posixpath.join(root, p)))
+                continue
+            self._add(index, p)
+
+    def _add(self, index: int, p: str) -> None:
+        body = _glob_regex(p)
+        if "/" not in p:
+            body = "(?:.*/)?" + body  # a name at any depth
+        self.patterns.append((index, re.compile(body + r"(?:/.*)?\Z"), p.startswith("/")))
 
     def __bool__(self) -> bool:
         return bool(self.patterns)
 
-    def first_match(self, rel: str | None, absolute: str) -> int:
+    def first_match(self, rels: Sequence[str], absolute: str) -> int:
         """The index of the first pattern matching the file or one of its folders, or -1.
-        `rel` is the posix path below the root (None when the file is under no root)."""
-        for i, (regex, is_absolute) in enumerate(self.patterns):
-            if regex.match(absolute if rel is None or is_absolute else rel):
-                return i
+        `rels` are the posix paths of the file below each root holding it."""
+        for index, regex, is_absolute in self.patterns:
+            if is_absolute or not rels:
+                if regex.match(absolute):
+                    return index
+            elif any(regex.match(rel) for rel in rels):
+                return index
         return -1
 
 
@@ -236,8 +246,9 @@ def plan_files(
     the folder names that mark rollback files (folders above a root do not count). `read` reads
     a `sqitch.plan` (None when there is none).
     """
-    excluded, ordered = Globs(exclude), Globs(order)
     root_strs = sorted({r.as_posix().rstrip("/") + "/" for r in roots}, key=len, reverse=True)
+    excluded = Globs(exclude, [r.rstrip("/") for r in root_strs])
+    ordered = Globs(order, [r.rstrip("/") for r in root_strs])
     memo: dict[str, Key] = {}
 
     def component(name: str) -> Key:
@@ -284,7 +295,8 @@ def plan_files(
     plans: list[tuple[tuple, FilePlan]] = []
     for path in paths:
         absolute = path.as_posix()
-        rel = next((absolute[len(r) :] for r in root_strs if absolute.startswith(r)), None)
+        rels = [absolute[len(r) :] for r in root_strs if absolute.startswith(r)]
+        rel = rels[0] if rels else None  # below the deepest root
         parts = path.parts
         where = sqitch_place(parts) if sqitch else None
         reason = ""
@@ -292,7 +304,7 @@ def plan_files(
             reason = f"sqitch {where[1]} script"
         if not reason:
             reason = rollback_reason(rel.split("/") if rel else parts)
-        if excluded and excluded.first_match(rel, absolute) >= 0:
+        if excluded and excluded.first_match(rels, absolute) >= 0:
             reason = "excluded by catalog.exclude"
         if where is not None and where[1] == "deploy":
             k, _, positions = where
@@ -306,7 +318,7 @@ def plan_files(
             key = (*head, *tail)
         else:
             key = (*(component(c) for c in parts[:-1]), _file_key(parts[-1]))
-        group = ordered.first_match(rel, absolute) if ordered else -1
+        group = ordered.first_match(rels, absolute) if ordered else -1
         sort = ((0, group) if group >= 0 else (1, 0), key, absolute)
         plans.append((sort, FilePlan(path, not reason, reason)))
     plans.sort(key=lambda item: item[0])

@@ -347,6 +347,25 @@ def test_absolute_patterns(tmp_path: Path) -> None:
     assert applied == ["b.sql"]
 
 
+def test_patterns_from_every_root_and_outside_them(tmp_path: Path) -> None:
+    # settings in the repository root, the editor opened on a subfolder, a catalog.paths file
+    # beside the repository
+    repo, outside = tmp_path / "repo", tmp_path / "shared"
+    paths = _tree(tmp_path, ["repo/svc/db/legacy.sql", "repo/svc/db/new.sql", "shared/x.sql"])
+    plans = plan_files(
+        paths,
+        roots=[repo, repo / "svc"],
+        exclude=["svc/db/legacy.sql", "../shared/*.sql"],
+        order=["db/new.sql"],
+    )
+    assert [(p.path.relative_to(tmp_path).as_posix(), p.applied) for p in plans] == [
+        ("repo/svc/db/new.sql", True),
+        ("repo/svc/db/legacy.sql", False),
+        ("shared/x.sql", False),
+    ]
+    assert outside.is_dir()
+
+
 def test_bad_catalog_settings_warn_and_keep_the_defaults() -> None:
     config, errors = merge(
         Config(),
