@@ -30,6 +30,7 @@ SKIP_DIRS = frozenset(
     {"node_modules", "venv", "env", "site-packages", "__pycache__", "dist", "build", "target"}
 )
 MAX_FILE_BYTES = 20_000_000  # larger files are neither checked nor read for the catalog
+MARKER_REACH = 200  # characters around an edit looked at for a rollback section marker
 
 
 class SkippedFile(Exception):
@@ -173,11 +174,10 @@ def applied_statements(doc: Document) -> list[Statement]:
 
 def touches_section_marker(text: str, start: int, end: int, new_text: str) -> bool:
     """Whether replacing [start, end) of `text` with `new_text` may add, remove or change a
-    rollback section marker (it edits a line holding one, or writes one)."""
-    line_start = text.rfind("\n", 0, start) + 1
-    line_end = text.find("\n", end)
-    line = text[line_start : line_end if line_end >= 0 else len(text)]
-    return any(m in line or m in new_text for m in SECTION_MARKS)
+    rollback section marker: one is written, or one is near the edit (a marker sits at the start
+    of its line, so an edit further into a line than `MARKER_REACH` cannot change it)."""
+    window = text[max(0, start - MARKER_REACH) : end + MARKER_REACH]
+    return any(m in window or m in new_text for m in SECTION_MARKS)
 
 
 def uri_of(path: Path) -> str:

@@ -618,7 +618,8 @@ def test_editing_a_section_marker_changes_the_catalog() -> None:
     uri = "file:///p/0002_o.sql"
     project = Project()
     project.set_file("file:///p/0001_users.sql", SCHEMA + INDEX)
-    text = "-- migrate:up\nSELECT 1;\nDROP INDEX orders_user_id_idx;\n"
+    filler = "SELECT '" + "x" * 600 + "';\n"
+    text = "-- migrate:up\n" + filler + "DROP INDEX orders_user_id_idx;\n"
     assert project.open_document(uri, text, 1) is True
     assert [i.name for i in project.catalog.tables[("public", "orders")].indexes] == ["orders_pkey"]
     where = text.index("DROP")
@@ -628,8 +629,8 @@ def test_editing_a_section_marker_changes_the_catalog() -> None:
         "orders_user_id_idx",
     ]
     # typing elsewhere, away from the markers, leaves the catalog alone
-    one = text.index("1;")
-    assert project.edit_document(uri, [(one, one + 1, "2")], 3) is False
+    middle = text.index("x" * 300) + 300
+    assert project.edit_document(uri, [(middle, middle + 1, "y")], 3) is False
     # and the marker line edited back to an up marker applies the DROP again
     at = project.open[uri].text.index("down")
     assert project.edit_document(uri, [(at, at + 4, "up")], 4) is True
