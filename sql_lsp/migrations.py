@@ -12,8 +12,9 @@ A whole-repository run must build the schema the project's migration tool would 
   `down.sql` (diesel), `*_down.sql`, files under `down/` or `rollback/` folders, sqitch
   `revert/` (and `verify/`) scripts, and files without a version named `*rollback*` or
   `Drop*.sql`;
-- rollback *sections* of a file are not applied: dbmate's `-- migrate:down` and goose's
-  `-- +goose Down` up to the next up marker (`down_sections`);
+- rollback *sections* of a file are not applied: dbmate's `-- migrate:down`, goose's
+  `-- +goose Down` and sql-migrate's `-- +migrate Down`, up to the next up marker
+  (`down_sections`);
 - `catalog.exclude` globs drop files from the catalog and `catalog.order` globs put files first,
   in the order of the list.
 
@@ -38,10 +39,16 @@ Key = tuple  # a sort key made of (rank, chunks) components
 _CHUNKS = re.compile(r"\d+|\D+")
 _FLYWAY = re.compile(r"(?P<kind>[VUR])(?P<version>\d+(?:[._]\d+)*)?__(?P<rest>.*)\.sql\Z", re.I)
 _DROP = re.compile(r"(?i:drop)(?![a-z])")
+_DOWN_SUFFIXES = tuple(f"{sep}{word}.sql" for word in ("down", "rollback") for sep in "._-")
 _ROLLBACK_DIRS = frozenset({"down", "downs", "rollback", "rollbacks"})
-SECTION_MARKS = ("migrate:", "+goose")  # every rollback section marker holds one of these
+SECTION_MARKS = (
+    "migrate:",
+    "+goose",
+    "+migrate",
+)  # every rollback section marker holds one of these
 _SECTION = re.compile(
-    r"^[ \t]*--[ \t]*(?:migrate:(up|down)|\+goose[ \t]+(up|down))\b", re.IGNORECASE | re.MULTILINE
+    r"^[ \t]*--[ \t]*(?:migrate:(up|down)|\+(?:goose|migrate)[ \t]+(up|down))\b",
+    re.IGNORECASE | re.MULTILINE,
 )
 
 
@@ -62,8 +69,9 @@ class FilePlan:
 
 
 def down_sections(text: str) -> list[tuple[int, int]]:
-    """The character ranges of a file's rollback sections: from a `-- migrate:down` (dbmate) or
-    `-- +goose Down` (goose) line to the next up marker or the end of the text."""
+    """The character ranges of a file's rollback sections: from a `-- migrate:down` (dbmate),
+    `-- +goose Down` (goose) or `-- +migrate Down` (sql-migrate) line to the next up marker or
+    the end of the text."""
     if not any(m in text for m in SECTION_MARKS):
         return []
     out: list[tuple[int, int]] = []
@@ -83,8 +91,8 @@ def down_sections(text: str) -> list[tuple[int, int]]:
 def rollback_reason(parts: Sequence[str]) -> str:
     """Why a file (its path components below the project root) is a rollback file, or "".
 
-    Down markers count for every file (`down.sql`, `*.down.sql`, `*_down.sql`, Flyway `U1__`,
-    a `down/` folder); the looser name patterns (`*rollback*`, `Drop*`) only for files without a
+    Down markers count for every file (`down.sql`, `*.down.sql`, `*_down.sql`,
+    `*.rollback.sql`, Flyway `U1__`, a `down/` folder); the looser name patterns (`*rollback*`, `Drop*`) only for files without a
     version (a name starting with a digit, Flyway `V`/`R`) or an up marker: `0003_rollback_x.sql`
     and `V3__drop_legacy.sql` are forward migrations."""
     name = parts[-1]
@@ -92,7 +100,7 @@ def rollback_reason(parts: Sequence[str]) -> str:
     flyway = _FLYWAY.match(name)
     if flyway and flyway.group("kind") == "U" and flyway.group("version"):
         return "Flyway undo migration"
-    if lower == "down.sql" or lower.endswith((".down.sql", "_down.sql", "-down.sql")):
+    if lower in ("down.sql", "rollback.sql") or lower.endswith(_DOWN_SUFFIXES):
         return "rollback file (down migration)"
     for folder in parts[:-1]:
         if folder.lower() in _ROLLBACK_DIRS:

@@ -159,7 +159,7 @@ def apply_document(builder: DdlBuilder, doc: Document) -> None:
 
 def applied_statements(doc: Document) -> list[Statement]:
     """A document's catalog statements except those in its rollback sections
-    (`-- migrate:down`, `-- +goose Down`): those are checked, never applied."""
+    (`-- migrate:down`, `-- +goose Down`, `-- +migrate Down`): checked, never applied."""
     skip = down_sections(doc.text)
     if not skip:
         return doc.catalog_statements

@@ -212,6 +212,34 @@ def test_rollback_file_names_and_folders(tmp_path: Path) -> None:
     }
 
 
+def test_yoyo_rollback_files(tmp_path: Path) -> None:
+    applied, skipped = _plan(
+        tmp_path, ["m/0001_init.sql", "m/0001_init.rollback.sql", "m/0002_x_rollback.sql"]
+    )
+    assert applied == ["m/0001_init.sql"]
+    assert skipped == dict.fromkeys(
+        ["m/0001_init.rollback.sql", "m/0002_x_rollback.sql"], "rollback file (down migration)"
+    )
+
+
+def test_prisma_and_supabase_folders(tmp_path: Path) -> None:
+    applied, _ = _plan(
+        tmp_path,
+        [
+            "prisma/migrations/20240110000000_b/migration.sql",
+            "prisma/migrations/20240102000000_a/migration.sql",
+            "supabase/migrations/20240110000000_b.sql",
+            "supabase/migrations/20240102000000_a.sql",
+        ],
+    )
+    assert applied == [
+        "prisma/migrations/20240102000000_a/migration.sql",
+        "prisma/migrations/20240110000000_b/migration.sql",
+        "supabase/migrations/20240102000000_a.sql",
+        "supabase/migrations/20240110000000_b.sql",
+    ]
+
+
 def test_folders_above_the_root_do_not_mark_rollbacks(tmp_path: Path) -> None:
     root = tmp_path / "down" / "project"
     applied, skipped = _plan(root, ["schema.sql"])
@@ -415,6 +443,8 @@ def test_down_sections() -> None:
     assert down_sections(DBMATE) == [(start, end)]
     assert down_sections(GOOSE) == [(GOOSE.index("-- +goose Down"), len(GOOSE))]
     assert down_sections("-- +GOOSE down\nx;") == []  # the marker itself is spelt +goose
+    sql_migrate = "-- +migrate Up\nCREATE TABLE t (id int);\n-- +migrate Down\nDROP TABLE t;\n"
+    assert down_sections(sql_migrate) == [(sql_migrate.index("-- +migrate Down"), len(sql_migrate))]
     assert down_sections("SELECT '-- migrate:down';\n") == []  # not at the start of a line
     assert down_sections(USERS) == []
 
