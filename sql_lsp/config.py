@@ -84,7 +84,8 @@ SETTINGS: tuple[Setting, ...] = (
         [],
         "Glob patterns or paths giving the order in which files are applied to the catalog: files "
         "matching the first pattern first, and so on; the other files after them, in the default "
-        "(migration tool) order. See docs/catalog.md.",
+        "(migration tool) order. A file named by its path is applied even if it looks like a "
+        "rollback. See docs/catalog.md.",
         globs=True,
     ),
     Setting(

@@ -194,6 +194,7 @@ class Globs:
 
     def __init__(self, patterns: Iterable[str], roots: Sequence[str] = ()) -> None:
         self.patterns: list[tuple[int, re.Pattern[str], bool]] = []  # (index, regex, absolute)
+        self.literals: set[str] = set()  # the patterns that are plain paths
         for index, raw in enumerate(patterns):
             p = raw.strip()
             while p.startswith("./"):
@@ -208,6 +209,8 @@ class Globs:
             self._add(index, p)
 
     def _add(self, index: int, p: str) -> None:
+        if not any(c in p for c in "*?["):
+            self.literals.add(p)
         body = _glob_regex(p)
         if "/" not in p:
             body = "(?:.*/)?" + body  # a name at any depth
@@ -215,6 +218,10 @@ class Globs:
 
     def __bool__(self) -> bool:
         return bool(self.patterns)
+
+    def names(self, rels: Sequence[str], absolute: str) -> bool:
+        """Whether a pattern is this very file's path (no wildcard, not one of its folders)."""
+        return absolute in self.literals or any(rel in self.literals for rel in rels)
 
     def first_match(self, rels: Sequence[str], absolute: str) -> int:
         """The index of the first pattern matching the file or one of its folders, or -1.
@@ -312,6 +319,8 @@ def plan_files(
             reason = f"sqitch {where[1]} script"
         if not reason:
             reason = rollback_reason(rel.split("/") if rel else parts)
+        if reason and ordered.names(rels, absolute):
+            reason = ""  # named in catalog.order, path and all: the user says it is applied
         if excluded and excluded.first_match(rels, absolute) >= 0:
             reason = "excluded by catalog.exclude"
         if where is not None and where[1] == "deploy":

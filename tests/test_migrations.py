@@ -364,6 +364,17 @@ def test_catalog_order_unmatched_files_follow_in_default_order(tmp_path: Path) -
     assert applied == ["types/enums.sql", "m/9_a.sql", "m/10_b.sql", "seed.sql"]
 
 
+def test_a_rollback_named_in_catalog_order_is_applied(tmp_path: Path) -> None:
+    applied, skipped = _plan(
+        tmp_path,
+        ["db/drop_shipping_tables.sql", "db/drop_old.sql", "db/1.down.sql", "db/2.down.sql"],
+        order=["db/drop_shipping_tables.sql", "1.down.sql", "db/*.down.sql", "db"],
+    )
+    # only a path names a file: a bare name or a glob orders, it does not bring a rollback in
+    assert applied == ["db/drop_shipping_tables.sql"]
+    assert sorted(skipped) == ["db/1.down.sql", "db/2.down.sql", "db/drop_old.sql"]
+
+
 def test_exclude_wins_over_order(tmp_path: Path) -> None:
     applied, skipped = _plan(tmp_path, ["a.sql", "b.sql"], order=["b.sql"], exclude=["b.sql"])
     assert applied == ["a.sql"]
