@@ -33,7 +33,17 @@ from sql_lsp.config import ENV_DATABASE_URL, Config, ConfigError, find_project_r
 from sql_lsp.document import Document
 from sql_lsp.fixes import apply_edits
 from sql_lsp.lint import Linter
-from sql_lsp.project import build_catalog, glob_files, read_sql, sql_files, uri_of
+from sql_lsp.project import (
+    SkippedFile,
+    anchors,
+    build_catalog,
+    catalog_order,
+    glob_files,
+    is_regular,
+    read_sql,
+    sql_files,
+    uri_of,
+)
 from sql_lsp.redaction import RedactingStream, Redactor
 from sql_lsp.rules import ALL_RULES, RULES_BY_ID
 from sql_lsp.rules.base import Finding, Rule
@@ -146,13 +156,17 @@ def _check(ns: argparse.Namespace) -> int:
     targets = _targets(paths)
     use_stdin = "-" in paths
     stdin_text = sys.stdin.read() if use_stdin else None
-    catalog_files = _catalog_files(targets, paths, config)
+    roots = _roots(paths)
+    catalog_files = _catalog_files(targets, roots, config)
     docs: dict[str, Document] = {}
     shown: dict[str, str] = {}
     for path in catalog_files:
         uri = uri_of(path)
         try:
             text = read_sql(path)
+        except SkippedFile as e:
+            _note(f"{_display(path)}: {e}; skipped")
+            continue
         except OSError as e:
             if path in targets:
                 raise UsageError(f"{path}: cannot read: {e.strerror or e}") from e
@@ -165,7 +179,7 @@ def _check(ns: argparse.Namespace) -> int:
         uri = uri_of(Path(name)) if ns.stdin_filename else "stdin:-"
         docs[uri] = Document(uri, stdin_text, dialect=config.dialect)
         shown[uri] = name
-    order = sorted(docs, key=lambda u: (u.startswith("stdin:"), u))
+    order = [d.uri for d in catalog_order(docs.values(), config.catalog, anchors(config, roots))]
     live = _database(config)
     try:
         database_catalog = live.load() if live is not None else None
@@ -228,6 +242,8 @@ def _targets(paths: list[str]) -> list[Path]:
             out.extend(sql_files(path))
         elif not os.access(path, os.R_OK):
             raise UsageError(f"{p}: permission denied")
+        elif not is_regular(path):  # a FIFO, a device: opening it could block
+            _note(f"{p}: not a regular file; skipped (use - to read standard input)")
         else:
             out.append(path)
     seen: set[Path] = set()
@@ -240,17 +256,28 @@ def _targets(paths: list[str]) -> list[Path]:
     return unique
 
 
-def _catalog_files(targets: list[Path], paths: list[str], config: Config) -> list[Path]:
-    """The files whose DDL makes the catalog: the targets, every *.sql of their project roots
-    (or of their folders when there is no project root), and `catalog.paths`."""
-    files: dict[Path, Path] = {t.resolve(): t for t in targets}
-    roots: set[Path] = set()
+def _note(message: str) -> None:
+    print(f"sql-lsp: note: {message}", file=sys.stderr)
+
+
+def _roots(paths: list[str]) -> list[Path]:
+    """The project roots of the paths (or their folders when there is no project root): where
+    the catalog's files are found."""
+    roots: list[Path] = []
     starts = [Path(p) for p in paths if p != "-"] or [Path.cwd()]
     for start in starts:
         root = find_project_root(start)
         if root is None:
             root = start.resolve() if start.is_dir() else start.resolve().parent
-        roots.add(root)
+        if root not in roots:
+            roots.append(root)
+    return roots
+
+
+def _catalog_files(targets: list[Path], roots: list[Path], config: Config) -> list[Path]:
+    """The files whose DDL makes the catalog: the targets, every *.sql of the project roots,
+    and `catalog.paths`."""
+    files: dict[Path, Path] = {t.resolve(): t for t in targets}
     for root in sorted(roots):
         for f in sql_files(root):
             files.setdefault(f.resolve(), f)

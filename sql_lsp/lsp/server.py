@@ -445,6 +445,7 @@ def guarded(default: Any = None) -> Callable:
 @guarded()
 def initialize(ls: SqlLanguageServer, params: T.InitializeParams) -> None:
     ls.roots = folder_paths(params)
+    ls.project.set_roots(ls.roots)
     options = params.initialization_options
     if isinstance(options, dict):
         ls.init_options = (
@@ -643,6 +644,7 @@ def did_change_folders(ls: SqlLanguageServer, params: T.DidChangeWorkspaceFolder
     removed = {to_fs_path(f.uri) for f in params.event.removed}
     ls.roots = [r for r in ls.roots if str(r) not in removed]
     ls.roots += [Path(p) for p in (to_fs_path(f.uri) for f in params.event.added) if p]
+    ls.project.set_roots(ls.roots)
     ls.spawn(_scan(ls))
 
 
@@ -652,7 +654,7 @@ async def refresh_catalog(ls: SqlLanguageServer, *args: Any) -> dict[str, Any]:
     count = await scan(
         ls, ls.project, ls.roots, ls.project.config.catalog.paths, False, lambda _changed: None
     )
-    ls.project._catalog = None
+    ls.project.forget_layout()
     result: dict[str, Any] = {"files": count}
     live = ls.live
     if live is not None:
