@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 from bisect import bisect_right
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from lsprotocol import types as T
 
+from sql_lsp.completion import Completion
 from sql_lsp.document import Document, LineIndex
 from sql_lsp.navigation import OutlineItem
 from sql_lsp.rules import RULES_BY_ID
@@ -255,3 +257,74 @@ def document_symbol(doc: Document, item: OutlineItem, encoding: str) -> T.Docume
         range=rng,
         selection_range=selection,
     )
+
+
+# -- completion -----------------------------------------------------------------------------------
+
+COMPLETION_KIND = {
+    "column": T.CompletionItemKind.Field,
+    "table": T.CompletionItemKind.Class,
+    "view": T.CompletionItemKind.Interface,
+    "cte": T.CompletionItemKind.Struct,
+    "schema": T.CompletionItemKind.Module,
+    "function": T.CompletionItemKind.Function,
+    "keyword": T.CompletionItemKind.Keyword,
+    "join": T.CompletionItemKind.Snippet,
+}
+
+
+@dataclass(frozen=True)
+class CompletionSupport:
+    """What the client declared it takes in completion answers."""
+
+    snippets: bool = False
+    insert_replace: bool = False
+    item_defaults: frozenset[str] = frozenset()
+    lazy_documentation: bool = False  # documentation may come from completionItem/resolve
+
+
+def completion_list(
+    doc: Document,
+    result: Completion,
+    encoding: str,
+    support: CompletionSupport,
+    documentation: Callable[[tuple[str, ...]], str] | None = None,
+) -> T.CompletionList:
+    """An LSP completion list for `result`: the edit range once in `itemDefaults` when the
+    client takes it, else on every item (an insert/replace pair when the client takes those);
+    snippets only for clients that take them."""
+    insert = to_range(doc, result.start, result.cursor, encoding)
+    replace = to_range(doc, result.start, result.end, encoding)
+    edit_range: T.Range | T.EditRangeWithInsertReplace = insert
+    if support.insert_replace and replace != insert:
+        edit_range = T.EditRangeWithInsertReplace(insert=insert, replace=replace)
+    defaults = None
+    if "editRange" in support.item_defaults:
+        defaults = T.CompletionItemDefaults(edit_range=edit_range)
+    items = []
+    for n, item in enumerate(result.items):
+        snippet = support.snippets and item.snippet is not None
+        new_text = item.snippet if snippet and item.snippet is not None else item.insert
+        ci = T.CompletionItem(
+            label=item.label,
+            kind=COMPLETION_KIND.get(item.kind, T.CompletionItemKind.Text),
+            detail=item.detail or None,
+            sort_text=f"{n:05d}",
+            filter_text=item.filter or None,
+            insert_text_format=T.InsertTextFormat.Snippet if snippet else None,
+        )
+        if defaults is not None:
+            ci.text_edit_text = new_text if new_text != item.label else None
+        elif isinstance(edit_range, T.EditRangeWithInsertReplace):
+            ci.text_edit = T.InsertReplaceEdit(new_text=new_text, insert=insert, replace=replace)
+        else:
+            ci.text_edit = T.TextEdit(range=insert, new_text=new_text)
+        if item.ref:
+            if support.lazy_documentation:
+                ci.data = {"ref": list(item.ref)}
+            elif documentation is not None:
+                text = documentation(item.ref)
+                if text:
+                    ci.documentation = T.MarkupContent(kind=T.MarkupKind.Markdown, value=text)
+        items.append(ci)
+    return T.CompletionList(is_incomplete=False, items=items, item_defaults=defaults)

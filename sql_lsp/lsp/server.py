@@ -30,6 +30,7 @@ from pygls.protocol.language_server import lsp_method
 from pygls.uris import to_fs_path
 
 from sql_lsp import __version__, suppressions
+from sql_lsp.completion import complete, documentation
 from sql_lsp.config import Config, ConfigError, load_config, merge
 from sql_lsp.database import Failure, Problem
 from sql_lsp.document import Document
@@ -50,6 +51,8 @@ log = logging.getLogger("sql_lsp")
 SECTION = "sqlLsp"
 CMD_REFRESH_CATALOG = "sql-lsp.refreshCatalog"
 SCAN_WAIT_S = 1.0
+# completion items carry their documentation inline (clients that do not resolve it) up to this many
+INLINE_DOCS_MAX = 100
 _PENDING_WRITES: set[asyncio.Future] = set()
 
 
@@ -1027,6 +1030,55 @@ def document_symbol(
         return []
     enc = ls.encoding
     return [convert.document_symbol(doc, item, enc) for item in outline(doc)]
+
+
+@server.feature(
+    T.TEXT_DOCUMENT_COMPLETION,
+    T.CompletionOptions(trigger_characters=["."], resolve_provider=True),
+)
+@guarded()
+def completion(ls: SqlLanguageServer, params: T.CompletionParams) -> T.CompletionList | None:
+    doc = ls.project.document(ls.key(params.text_document.uri))
+    if doc is None:
+        return None
+    enc = ls.encoding
+    offset = doc.lines.offset(params.position.line, params.position.character, enc)
+    catalog = ls.project.catalog
+    result = complete(doc, offset, catalog)
+    support = convert.CompletionSupport(
+        snippets=bool(ls.capability("text_document.completion.completion_item.snippet_support")),
+        insert_replace=bool(
+            ls.capability("text_document.completion.completion_item.insert_replace_support")
+        ),
+        item_defaults=frozenset(
+            ls.capability("text_document.completion.completion_list.item_defaults") or ()
+        ),
+        lazy_documentation="documentation"
+        in (
+            ls.capability("text_document.completion.completion_item.resolve_support.properties")
+            or ()
+        ),
+    )
+    inline = (
+        None
+        if len(result.items) > INLINE_DOCS_MAX
+        else (lambda ref: ls.redactor(documentation(ref, catalog, ls.project.locate)))
+    )
+    return convert.completion_list(doc, result, enc, support, inline)
+
+
+@server.feature(T.COMPLETION_ITEM_RESOLVE)
+@guarded()
+def completion_resolve(ls: SqlLanguageServer, item: T.CompletionItem) -> T.CompletionItem:
+    """The documentation of a table or column item (what its hover shows)."""
+    ref = item.data.get("ref") if isinstance(item.data, dict) else None
+    if isinstance(ref, list) and all(isinstance(r, str) for r in ref):
+        text = documentation(tuple(ref), ls.project.catalog, ls.project.locate)
+        if text:
+            item.documentation = T.MarkupContent(
+                kind=T.MarkupKind.Markdown, value=ls.redactor(text)
+            )
+    return item
 
 
 # -- entry point ----------------------------------------------------------------------------------
