@@ -16,9 +16,9 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from sql_lsp import pg
-from sql_lsp.catalog.model import Catalog, Table, qualified_name, quote_ident
+from sql_lsp.catalog.ddl import search_path_of
+from sql_lsp.catalog.model import DEFAULT_SEARCH_PATH, Catalog, Table, qualified_name, quote_ident
 from sql_lsp.document import Document, Statement
-from sql_lsp.navigation import search_path_at
 from sql_lsp.rules.base import history_point
 
 # sort groups: sources in scope first, then the rest
@@ -58,6 +58,7 @@ class Completion:
     cursor: int
     end: int
     items: list[Item] = field(default_factory=list)
+    incomplete: bool = False  # more items matched than were kept
 
 
 @dataclass(frozen=True)
@@ -280,8 +281,45 @@ FUNCTIONS: tuple[tuple[str, str], ...] = (
 _NO_PARENS = frozenset({"current_date", "current_timestamp", "exists"})
 
 
-def complete(document: Document, offset: int, catalog: Catalog) -> Completion:
-    """The proposals for the cursor at `offset` of `document`."""
+MAX_ITEMS = 200  # past this many matches the list is cut and marked incomplete
+
+
+class CompletionCache:
+    """What completion reuses between requests (held by its caller, e.g. the language server):
+    the table items of a catalog, and the `SET search_path` statements of a document."""
+
+    def __init__(self) -> None:
+        self._tables: tuple[tuple[int, int, tuple[str, ...]], list[Item]] | None = None
+        self._paths: dict[str, tuple[Document, list[tuple[int, tuple[str, ...]]]]] = {}
+
+    def tables(self, key: tuple[int, int, tuple[str, ...]], build) -> list[Item]:
+        if self._tables is None or self._tables[0] != key:
+            self._tables = (key, build())
+        return self._tables[1]
+
+    def search_path(self, document: Document, offset: int) -> tuple[str, ...]:
+        """The search_path in force at `offset` (see `navigation.search_path_at`)."""
+        cached = self._paths.get(document.uri)
+        if cached is None or cached[0] is not document:
+            sets = []
+            for s in document.statements:
+                if s.kind == "sql":
+                    p = search_path_of(s.text)
+                    if p is not None:
+                        sets.append((s.start, tuple(p)))
+            self._paths = {document.uri: (document, sets)}
+            cached = self._paths[document.uri]
+        sets = cached[1]
+        i = bisect_right(sets, offset, key=lambda e: e[0]) - 1
+        return sets[i][1] if i >= 0 else DEFAULT_SEARCH_PATH
+
+
+def complete(
+    document: Document, offset: int, catalog: Catalog, cache: CompletionCache | None = None
+) -> Completion:
+    """The proposals for the cursor at `offset` of `document`: the ones that match the word
+    typed so far (its letters in order), best first, at most MAX_ITEMS."""
+    cache = cache or CompletionCache()
     text = document.text
     before = _WORD_CHARS.search(text, max(0, offset - 200), offset)
     start = before.start() if before else offset
@@ -292,16 +330,39 @@ def complete(document: Document, offset: int, catalog: Catalog) -> Completion:
         return out
     stmt = _statement(document, start)
     if stmt is None:
-        out.items = _keywords(STATEMENT_KEYWORDS)
-        return out
-    rel = start - stmt.start
-    scan = _scan(stmt.text, rel)
-    if scan.refused or _in_literal(scan.tokens, rel):
-        return out
-    path = search_path_at(document, offset)
-    ctx = _Context(document, stmt, catalog, path, scan)
-    out.items = sorted(ctx.items(rel), key=lambda i: i.rank)  # stable: keeps the order in a rank
+        items = _keywords(STATEMENT_KEYWORDS)
+    else:
+        rel = start - stmt.start
+        scan = _scan(stmt.text, rel)
+        if scan.refused or _in_literal(scan.tokens, rel):
+            return out
+        path = cache.search_path(document, offset)
+        items = _Context(document, stmt, catalog, path, scan, cache).items(rel)
+    typed = text[start:offset].lstrip('"').lower()
+    if typed:
+        items = [i for i in items if _matches(typed, i)]
+    # stable: the order within a rank is kept, words that start with what was typed first
+    items.sort(key=lambda i: (i.rank, bool(typed) and not _key(i).startswith(typed)))
+    out.incomplete = len(items) > MAX_ITEMS
+    out.items = items[:MAX_ITEMS]
     return out
+
+
+def _key(item: Item) -> str:
+    return (item.filter or item.label).lstrip('"').lower()
+
+
+def _matches(typed: str, item: Item) -> bool:
+    """Are the letters of `typed` in the item's name, in order (how editors filter)?"""
+    key = _key(item)
+    if key.startswith(typed):
+        return True
+    at = 0
+    for ch in typed:
+        at = key.find(ch, at) + 1
+        if at == 0:
+            return False
+    return True
 
 
 def _statement(document: Document, offset: int) -> Statement | None:
@@ -581,7 +642,9 @@ class _Context:
         catalog: Catalog,
         path: tuple[str, ...],
         scan: _Scan,
+        cache: CompletionCache,
     ) -> None:
+        self.cache = cache
         self.document = document
         self.stmt = stmt
         self.catalog = catalog
@@ -771,6 +834,11 @@ class _Context:
             )
             for name, cols in self.scan.ctes.items()
         ]
+        key = (id(self.catalog), self.catalog.generation, self.path)
+        return items + self.cache.tables(key, self._catalog_relations)
+
+    def _catalog_relations(self) -> list[Item]:
+        items = []
         for t in sorted(self.catalog.tables.values(), key=lambda t: (t.name, t.schema)):
             visible = t.schema in self.path and self.catalog.table(t.name, None, self.path) is t
             items.append(self._table_item(t, RANK_TABLE if visible else RANK_OTHER_TABLE))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sql_lsp.completion import STATEMENT_KEYWORDS, complete
+from sql_lsp.completion import MAX_ITEMS, STATEMENT_KEYWORDS, complete
 from sql_lsp.project import Project
 
 SCHEMA = """CREATE TABLE users (
@@ -57,7 +57,7 @@ def test_alias_dot_gives_that_source_columns_only(project) -> None:
 def test_word_range_covers_the_whole_word(project) -> None:
     r = at(project, "SELECT u.em|ail FROM users u")
     assert (r.start, r.cursor, r.end) == (9, 11, 14)
-    assert labels(r)[:2] == ["id", "email"]
+    assert labels(r) == ["email"]
 
 
 def test_quoted_identifiers(project) -> None:
@@ -77,9 +77,11 @@ def test_tables_after_from_join_update_insert_delete(project) -> None:
         "INSERT INTO |",
         "DELETE FROM |",
         "SELECT * FROM users u, |",
-        "SELECT * FROM us|",
     ):
         assert labels(at(project, text)) == expected, text
+    # what was typed filters (its letters in order); names that start with it first
+    assert labels(at(project, "SELECT * FROM us|")) == ["users", "active_users"]
+    assert labels(at(project, "SELECT * FROM bil|")) == ["billing", "billing.invoices"]
     r = at(project, "SELECT * FROM |")
     view = r.items[0]
     assert (view.kind, view.detail) == ("view", "view (id, email)")
@@ -203,3 +205,17 @@ def test_columns_as_they_stand_at_the_statement() -> None:
     assert labels(at(p, migration, "file:///m.sql"), "column") == ["a"]
     later = migration.replace("SELECT | FROM t;", "SELECT 1;").replace("SELECT *", "SELECT |")
     assert labels(at(p, later, "file:///m.sql"), "column") == ["a", "b"]
+
+
+def test_long_lists_are_cut_and_marked_incomplete() -> None:
+    p = Project()
+    ddl = "".join(f"CREATE TABLE t{i:03d} (id int);\n" for i in range(MAX_ITEMS + 50))
+    p.open_document("file:///s.sql", ddl, 1)
+    r = at(p, "SELECT * FROM |")
+    assert r.incomplete is True
+    assert len(r.items) == MAX_ITEMS
+    assert r.items[0].label == "t000"
+    r = at(p, "SELECT * FROM t24|")
+    assert r.incomplete is False
+    assert labels(r)[:10] == [f"t24{i}" for i in range(10)]  # starting with it first
+    assert labels(r)[10:12] == ["t024", "t124"]  # then the others with its letters in order

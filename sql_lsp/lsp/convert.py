@@ -327,4 +327,4 @@ def completion_list(
                 if text:
                     ci.documentation = T.MarkupContent(kind=T.MarkupKind.Markdown, value=text)
         items.append(ci)
-    return T.CompletionList(is_incomplete=False, items=items, item_defaults=defaults)
+    return T.CompletionList(is_incomplete=result.incomplete, items=items, item_defaults=defaults)

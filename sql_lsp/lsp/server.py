@@ -30,7 +30,7 @@ from pygls.protocol.language_server import lsp_method
 from pygls.uris import to_fs_path
 
 from sql_lsp import __version__, suppressions
-from sql_lsp.completion import complete, documentation
+from sql_lsp.completion import CompletionCache, complete, documentation
 from sql_lsp.config import Config, ConfigError, load_config, merge
 from sql_lsp.database import Failure, Problem
 from sql_lsp.document import Document
@@ -125,6 +125,7 @@ class SqlLanguageServer(LanguageServer):
         self.log_file: Path | None = None
         self.live: LiveState | None = None  # the configured database, if any
         self.live_loop: asyncio.Task | None = None
+        self.completion_cache = CompletionCache()
         self.initialized = False
         # the passwords of every connection setting seen, scrubbed from everything sent or logged
         self.redactor = Redactor()
@@ -1044,7 +1045,7 @@ def completion(ls: SqlLanguageServer, params: T.CompletionParams) -> T.Completio
     enc = ls.encoding
     offset = doc.lines.offset(params.position.line, params.position.character, enc)
     catalog = ls.project.catalog
-    result = complete(doc, offset, catalog)
+    result = complete(doc, offset, catalog, ls.completion_cache)
     support = convert.CompletionSupport(
         snippets=bool(ls.capability("text_document.completion.completion_item.snippet_support")),
         insert_replace=bool(
