@@ -19,6 +19,7 @@ EXPECTED = {
     ("examples/queries/orders.sql", 11, "syntax-error"),
     ("examples/queries/users.sql", 3, "select-star"),
     ("examples/queries/users.sql", 7, "function-on-indexed-column"),
+    ("examples/queries/users.sql", 14, "unknown-column"),
 }
 # rules that need a live database and stay silent offline
 DATABASE_RULES = {r.id for r in ALL_RULES if r.needs == "database"}

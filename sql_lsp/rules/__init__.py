@@ -10,6 +10,7 @@ from sql_lsp.rules import (
     select_star,
     seq_scan_on_large_table,
     syntax_error,
+    unknown_column,
     unused_index,
 )
 from sql_lsp.rules.base import Rule
@@ -23,6 +24,7 @@ ALL_RULES: tuple[Rule, ...] = (
     unused_index.RULE,
     seq_scan_on_large_table.RULE,
     analysis_skipped.RULE,
+    unknown_column.RULE,
 )
 
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in ALL_RULES}

@@ -1,0 +1,218 @@
+"""
+**What it does**
+
+Flags a column that the table it is read from does not have, as the table stands at that
+statement (a migration sees the columns that the statements before it left), with the close
+match when there is one: ``users` has no column `emial`; did you mean `email`?``.
+
+It checks a column qualified by a table or alias of its own query (`u.emial`), and an unqualified
+column of a query that reads one table only. It says nothing whenever the catalog cannot know:
+a table it does not know or whose columns it cannot derive (views it could not read, tables that
+inherit), sources that are subqueries, CTEs or functions, columns of an enclosing query, system
+columns (`ctid`, `xmin`…), output names of the select list in `ORDER BY` / `GROUP BY`, a whole-row
+reference (`SELECT u FROM users u`), `excluded.` and `NEW` / `OLD`, and any statement with a psql
+variable.
+
+**Why is this bad?**
+
+PostgreSQL rejects the statement when it runs (`column u.emial does not exist`): in a migration,
+halfway through a deployment; in application code, on the first request that takes that path.
+
+**Example**
+
+```sql
+CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);
+SELECT u.emial FROM users u;
+```
+
+**Use instead**
+
+```sql
+CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);
+SELECT u.email FROM users u;
+```
+
+**Fix safety**
+
+Offered only when exactly one column of that table is close to the name: the fix writes that
+column's name instead. A statement that named a missing column never ran, so the fix changes no
+behaviour that worked; it is safe.
+
+**Needs**
+
+The workspace schema (or a database).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator
+
+from sqlglot import exp
+from sqlglot.optimizer.scope import Scope, traverse_scope
+
+from sql_lsp.catalog.model import Table, fold, quote_ident
+from sql_lsp.rules.base import SAFE, Edit, Finding, Fix, Rule, RuleContext
+
+SYSTEM_COLUMNS = frozenset({"ctid", "xmin", "xmax", "cmin", "cmax", "tableoid", "oid"})
+# words PostgreSQL reads as values, not columns, that a tree may hold as columns
+NOT_COLUMNS = frozenset(
+    {
+        "current_user",
+        "session_user",
+        "user",
+        "current_role",
+        "current_catalog",
+        "current_schema",
+        "localtime",
+        "localtimestamp",
+        "current_date",
+        "current_time",
+        "current_timestamp",
+        "default",
+        "true",
+        "false",
+        "null",
+        "excluded",
+        "new",
+        "old",
+    }
+)
+_PSQL_VARIABLE = re.compile(r"(?<![:\w]):(?=['\"A-Za-z_{])")
+
+
+def has_psql_variable(text: str) -> bool:
+    """Does the statement use a psql variable (`:name`, `:'name'`, `:"name"`)?"""
+    return _PSQL_VARIABLE.search(text) is not None
+
+
+def closest(name: str, candidates: list[str]) -> str | None:
+    """The one candidate close to `name`, or None when there is none or more than one."""
+    close = difflib.get_close_matches(name, candidates, n=2, cutoff=0.75)
+    return close[0] if len(close) == 1 else None
+
+
+def _plain_table(node: exp.Expression) -> bool:
+    return isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier)
+
+
+def _scope_tables(scope: Scope) -> dict[str, exp.Table] | None:
+    """The scope's sources by folded alias or name, when every source of its FROM and JOINs is
+    a plain table (None: a subquery, CTE, function or VALUES is among them)."""
+    select = scope.expression
+    if not isinstance(select, exp.Select):
+        return None
+    from_ = select.args.get("from_")
+    if from_ is None:
+        return None
+    nodes = [from_.this, *from_.expressions] + [j.this for j in select.args.get("joins") or []]
+    out: dict[str, exp.Table] = {}
+    for node in nodes:
+        if not _plain_table(node):
+            return None
+        name = node.this.name
+        if name in scope.sources and not isinstance(scope.sources[name], exp.Table):
+            return None  # a CTE
+        alias = node.args.get("alias")
+        if alias is not None and alias.args.get("columns"):
+            return None  # users AS u (a, b): columns renamed
+        key = fold(alias.this) if alias is not None and alias.this is not None else fold(node.this)
+        out[key] = node
+    return out
+
+
+def _known_columns(ctx: RuleContext, table: Table) -> tuple[str, ...] | None:
+    if not table.columns_known or table.parents or table.like_sources:
+        return None
+    if "view" in table.kind:
+        return None
+    return ctx.columns_at(table)
+
+
+def check(ctx: RuleContext) -> Iterator[Finding]:
+    tree = ctx.tree
+    if tree is None or isinstance(tree, exp.Command) or has_psql_variable(ctx.statement.text):
+        return
+    if not ctx.catalog.tables:
+        return
+    try:
+        scopes = traverse_scope(tree)
+    except Exception:  # a tree the scope builder cannot walk: say nothing
+        return
+    for scope in scopes:
+        tables = _scope_tables(scope)
+        if not tables:
+            continue
+        outputs = {
+            fold(s.args["alias"].this)
+            for s in scope.expression.selects
+            if isinstance(s, exp.Alias) and s.args.get("alias") is not None
+        }
+        single = len(tables) == 1 and scope.parent is None
+        for col in scope.columns:
+            if col.find_ancestor(exp.Select) is not scope.expression:
+                continue  # a subquery's column that sqlglot counts as outer too
+            yield from _check_column(ctx, col, tables, outputs, single)
+
+
+def _check_column(
+    ctx: RuleContext,
+    col: exp.Column,
+    tables: dict[str, exp.Table],
+    outputs: set[str],
+    single: bool,
+) -> Iterator[Finding]:
+    ident = col.this
+    if not isinstance(ident, exp.Identifier) or col.args.get("db") is not None:
+        return
+    name = fold(ident)
+    if name in SYSTEM_COLUMNS:
+        return
+    qualifier = col.args.get("table")
+    if qualifier is not None:
+        node = tables.get(fold(qualifier))
+        if node is None:
+            return  # an enclosing query's source, or something the catalog does not hold
+    else:
+        if not single or name in outputs or name in NOT_COLUMNS or name in tables:
+            return
+        if not ident.quoted and name != ident.this.lower():
+            return
+        node = next(iter(tables.values()))
+    table = ctx.table(node)
+    if table is None:
+        return
+    names = _known_columns(ctx, table)
+    if names is None or name in names:
+        return
+    span = ctx.locate(ident)
+    if span is None:
+        return
+    start, end = span
+    suggestion = closest(name, list(names))
+    table_name = quote_ident(table.name)
+    message = f"`{table_name}` has no column `{quote_ident(name)}`"
+    fixes: tuple[Fix, ...] = ()
+    if suggestion is not None:
+        message += f"; did you mean `{quote_ident(suggestion)}`?"
+        fixes = (
+            Fix(
+                f"Change to {quote_ident(suggestion)}",
+                (Edit(start, end, quote_ident(suggestion)),),
+                SAFE,
+            ),
+        )
+    yield ctx.finding(start, end, message, fixes)
+
+
+RULE = Rule(
+    id="unknown-column",
+    summary="A column that the table it is read from does not have",
+    check=check,
+    docs=__doc__ or "",
+    severity="error",
+    needs="catalog",
+    fix="safe",
+    dialects=("postgres",),
+)
