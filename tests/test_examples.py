@@ -17,6 +17,7 @@ EXPECTED = {
     ("examples/migrations/002_orders.sql", 7, "missing-fk-index"),
     ("examples/queries/orders.sql", 3, "function-on-indexed-column"),
     ("examples/queries/orders.sql", 11, "syntax-error"),
+    ("examples/queries/orders.sql", 22, "unknown-table"),
     ("examples/queries/users.sql", 3, "select-star"),
     ("examples/queries/users.sql", 7, "function-on-indexed-column"),
     ("examples/queries/users.sql", 14, "unknown-column"),

@@ -16,3 +16,7 @@ JOIN order_items AS i ON i.order_id = o.id
 JOIN products AS p ON p.id = i.product_id
 WHERE o.user_id = $1
 ORDER BY o.created_at DESC;
+
+-- unknown-table: the migrations create products, not prodcts; PostgreSQL would
+-- reject this when it runs. `--fix` writes the one close table name, products.
+SELECT id FROM prodcts WHERE id = $1;

@@ -11,6 +11,7 @@ from sql_lsp.rules import (
     seq_scan_on_large_table,
     syntax_error,
     unknown_column,
+    unknown_table,
     unused_index,
 )
 from sql_lsp.rules.base import Rule
@@ -25,6 +26,7 @@ ALL_RULES: tuple[Rule, ...] = (
     seq_scan_on_large_table.RULE,
     analysis_skipped.RULE,
     unknown_column.RULE,
+    unknown_table.RULE,
 )
 
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in ALL_RULES}
