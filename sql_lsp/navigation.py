@@ -27,6 +27,7 @@ from sql_lsp.catalog.model import (
 )
 from sql_lsp.document import Document, Statement
 from sql_lsp.rules import RULES_BY_ID
+from sql_lsp.rules.base import Finding
 
 
 @dataclass(frozen=True)
@@ -476,3 +477,20 @@ def _describe(s: Statement) -> tuple[str, str]:
         names = ", ".join(t.sql(dialect="postgres") for t in tree.args.get("tables") or [])
         return f"DROP {(tree.args.get('kind') or '').upper()} {names}", "other"
     return head, "other"
+
+
+# -- findings -----------------------------------------------------------------------------------
+
+
+def findings_markdown(findings: list[Finding]) -> str:
+    """What a hover on a diagnostic shows: each finding, its rule's summary and its fixes."""
+    blocks = []
+    for f in findings:
+        rule = RULES_BY_ID.get(f.rule)
+        lines = [f"**{f.rule}** ({f.severity}): {f.message}"]
+        if rule is not None:
+            lines += ["", f"{rule.summary}. [Documentation]({rule.url})"]
+        if f.fixes:
+            lines += [""] + [f"- Fix ({fix.safety}): {fix.title}" for fix in f.fixes]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n" if blocks else ""

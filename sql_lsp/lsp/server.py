@@ -40,7 +40,7 @@ from sql_lsp.fixes import apply_edits
 from sql_lsp.live import LiveState
 from sql_lsp.lsp import convert, plans, transport
 from sql_lsp.lsp.workspace import WATCH_GLOBS, apply_file_events, folder_paths, read_file, scan
-from sql_lsp.navigation import hover_markdown, outline, symbol_at
+from sql_lsp.navigation import findings_markdown, hover_markdown, outline, symbol_at
 from sql_lsp.project import Project, uri_of
 from sql_lsp.redaction import RedactingFilter, Redactor
 from sql_lsp.rules import RULES_BY_ID
@@ -859,12 +859,16 @@ async def hover(ls: SqlLanguageServer, params: T.HoverParams) -> T.Hover | None:
     catalog = ls.project.catalog
     parts: list[str] = []
     span: tuple[int, int] | None = None
+    here = [f for f in ls.findings_for(key) if f.start <= offset <= f.end]
+    if here:
+        parts.append(findings_markdown(here))
+        span = (min(f.start for f in here), max(f.end for f in here))
     symbol = symbol_at(doc, offset, catalog)
     if symbol is not None:
         text = hover_markdown(symbol, catalog, ls.project.locate)
         if text:
             parts.append(text)
-            span = (symbol.start, symbol.end)
+            span = span or (symbol.start, symbol.end)
     stmt = doc.statement_at(offset)
     if plans.explainable(stmt) and (symbol is None or symbol.kind != "rule"):
         assert stmt is not None
