@@ -494,3 +494,97 @@ def findings_markdown(findings: list[Finding]) -> str:
             lines += [""] + [f"- Fix ({fix.safety}): {fix.title}" for fix in f.fixes]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + "\n" if blocks else ""
+
+
+# -- folding and workspace symbols --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fold:
+    """Lines to fold: from `start_line` to `end_line` (0-based, inclusive)."""
+
+    start_line: int
+    end_line: int
+    kind: str  # "region" (a statement or a $$ body) or "comment"
+
+
+def folding_ranges(document: Document) -> list[Fold]:
+    """Statements over several lines, their multi-line `$$` bodies, and runs of two or more
+    `--` comment lines (or a `/* */` comment over several lines)."""
+    from sql_lsp import pg
+
+    lines = document.lines
+    out: list[Fold] = []
+    for s in document.statements:
+        if s.kind == "copydata":
+            continue
+        first, last = lines.line_of(s.start), lines.line_of(max(s.start, s.stop - 1))
+        if last > first:
+            out.append(Fold(first, last, "region"))
+        if s.kind == "sql" and "$" in s.text and last > first:
+            for tok in pg.scan(s.text):
+                if tok.name == "SCONST" and s.text[tok.start] == "$":
+                    a = lines.line_of(s.start + tok.start)
+                    b = lines.line_of(s.start + tok.end)
+                    if b - 1 > a:  # the lines between the opening and closing quotes
+                        out.append(Fold(a, b - 1, "region"))
+    out += _comment_folds(document.text)
+    return sorted(set(out), key=lambda f: (f.start_line, -f.end_line, f.kind))
+
+
+def _comment_folds(text: str) -> list[Fold]:
+    out = []
+    run_start = -1
+    block_start = -1
+    lines = text.split("\n")
+    for n, line in enumerate([*lines, ""]):
+        stripped = line.lstrip()
+        if block_start >= 0:
+            if "*/" in stripped:
+                if n > block_start:
+                    out.append(Fold(block_start, n, "comment"))
+                block_start = -1
+            continue
+        if stripped.startswith("--"):
+            if run_start < 0:
+                run_start = n
+            continue
+        if run_start >= 0 and n - 1 > run_start:
+            out.append(Fold(run_start, n - 1, "comment"))
+        run_start = -1
+        if stripped.startswith("/*") and "*/" not in stripped:
+            block_start = n
+    return out
+
+
+@dataclass(frozen=True)
+class CatalogSymbol:
+    name: str
+    kind: str  # "table", "view", "index"
+    container: str  # the schema (tables, views) or the table (indexes)
+    origin: Origin
+
+
+def workspace_symbols(catalog: Catalog, query: str, limit: int = 500) -> list[CatalogSymbol]:
+    """Tables, views and indexes declared in the workspace whose name has the letters of
+    `query` in order (case-insensitive), names starting with it first."""
+    q = query.lower()
+
+    def matches(name: str) -> bool:
+        at = 0
+        for ch in q:
+            at = name.find(ch, at) + 1
+            if at == 0:
+                return False
+        return True
+
+    found: list[CatalogSymbol] = []
+    for t in catalog.tables.values():
+        if t.origin is not None and matches(t.name.lower()):
+            kind = "view" if "view" in t.kind else "table"
+            found.append(CatalogSymbol(t.name, kind, t.schema, t.origin))
+        for i in t.indexes:
+            if i.origin is not None and matches(i.name.lower()):
+                found.append(CatalogSymbol(i.name, "index", t.name, i.origin))
+    found.sort(key=lambda s: (not s.name.lower().startswith(q), s.name, s.container))
+    return found[:limit]

@@ -15,7 +15,7 @@ from lsprotocol import types as T
 
 from sql_lsp.completion import Completion
 from sql_lsp.document import Document, LineIndex
-from sql_lsp.navigation import OutlineItem
+from sql_lsp.navigation import CatalogSymbol, Fold, OutlineItem
 from sql_lsp.rules import RULES_BY_ID
 from sql_lsp.rules.base import Edit, Finding, Fix
 
@@ -256,6 +256,22 @@ def document_symbol(doc: Document, item: OutlineItem, encoding: str) -> T.Docume
         kind=SYMBOL_KIND.get(item.kind, T.SymbolKind.Object),
         range=rng,
         selection_range=selection,
+    )
+
+
+def folding_range(fold: Fold) -> T.FoldingRange:
+    kind = T.FoldingRangeKind.Comment if fold.kind == "comment" else T.FoldingRangeKind.Region
+    return T.FoldingRange(start_line=fold.start_line, end_line=fold.end_line, kind=kind)
+
+
+def workspace_symbol(
+    symbol: CatalogSymbol, doc: Document, start: int, end: int, uri: str, encoding: str
+) -> T.SymbolInformation:
+    return T.SymbolInformation(
+        name=symbol.name,
+        kind=SYMBOL_KIND.get(symbol.kind, T.SymbolKind.Object),
+        location=T.Location(uri=uri, range=to_range(doc, start, end, encoding)),
+        container_name=symbol.container,
     )
 
 

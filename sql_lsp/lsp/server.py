@@ -40,7 +40,14 @@ from sql_lsp.fixes import apply_edits
 from sql_lsp.live import LiveState
 from sql_lsp.lsp import convert, plans, transport
 from sql_lsp.lsp.workspace import WATCH_GLOBS, apply_file_events, folder_paths, read_file, scan
-from sql_lsp.navigation import findings_markdown, hover_markdown, outline, symbol_at
+from sql_lsp.navigation import (
+    findings_markdown,
+    folding_ranges,
+    hover_markdown,
+    outline,
+    symbol_at,
+    workspace_symbols,
+)
 from sql_lsp.project import Project, uri_of
 from sql_lsp.redaction import RedactingFilter, Redactor
 from sql_lsp.rules import RULES_BY_ID
@@ -1084,6 +1091,31 @@ def completion_resolve(ls: SqlLanguageServer, item: T.CompletionItem) -> T.Compl
                 kind=T.MarkupKind.Markdown, value=ls.redactor(text)
             )
     return item
+
+
+@server.feature(T.TEXT_DOCUMENT_FOLDING_RANGE)
+@guarded(default=[])
+def folding_range(ls: SqlLanguageServer, params: T.FoldingRangeParams) -> list[T.FoldingRange]:
+    doc = ls.project.document(ls.key(params.text_document.uri))
+    if doc is None:
+        return []
+    return [convert.folding_range(f) for f in folding_ranges(doc)]
+
+
+@server.feature(T.WORKSPACE_SYMBOL)
+@guarded(default=[])
+def workspace_symbol(
+    ls: SqlLanguageServer, params: T.WorkspaceSymbolParams
+) -> list[T.SymbolInformation]:
+    """Tables, views and indexes declared in the workspace's files."""
+    out = []
+    for symbol in workspace_symbols(ls.project.catalog, params.query):
+        found = ls.project.locate(symbol.origin)
+        if found is not None:
+            doc, start, end = found
+            uri = ls.client_uri(doc.uri)
+            out.append(convert.workspace_symbol(symbol, doc, start, end, uri, ls.encoding))
+    return out
 
 
 # -- entry point ----------------------------------------------------------------------------------
