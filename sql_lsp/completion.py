@@ -102,10 +102,12 @@ class _Scan:
         return out
 
 
-_WORD_CHARS = re.compile(r'(?:"(?:[^"]|"")*"?|[A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*)$')
+_WORD_CHARS = re.compile(r'(?:"(?:[^".]|"")*"?|[A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*)$')
 _WORD_AFTER = re.compile(r"[\w$\u0080-\uffff]*")
 
-_TABLE_AFTER = frozenset({"from", "join", "update", "into", "table", "only"})
+_TABLE_AFTER = frozenset(
+    {"from", "join", "update", "into", "table", "only", "references", "truncate"}
+)
 _JOIN_WORDS = frozenset({"join", "left", "right", "full", "inner", "outer", "cross", "natural"})
 _CLAUSES = frozenset(
     {
@@ -486,7 +488,7 @@ def _sources(
                     i += 1
                     continue
                 in_from.add(t.group)
-                src, i = _source_at(tokens, i + 1, t.group, parents)
+                src, i = _source_at(tokens, i + 1, t.group, parents, t.text != "into")
                 if src is not None:
                     sources.append(src)
                 continue
@@ -581,7 +583,7 @@ def _output_name(item: list[_Tok]) -> str | None:
 
 
 def _source_at(
-    tokens: list[_Tok], j: int, group: int, parents: dict[int, int]
+    tokens: list[_Tok], j: int, group: int, parents: dict[int, int], calls: bool = True
 ) -> tuple[_Source | None, int]:
     """A relation `[ONLY] [schema.]name [*] [[AS] alias]` starting at `j`."""
     n = len(tokens)
@@ -605,7 +607,7 @@ def _source_at(
     if k + 1 < n and tokens[k].text == "." and _is_name(tokens[k + 1]):
         schema, name = name, tokens[k + 1].text
         k += 2
-    if k < n and tokens[k].text == "(":  # a function in FROM: its columns are not known
+    if calls and k < n and tokens[k].text == "(":  # a function in FROM: columns not known
         depth_group = tokens[k].group
         k += 1
         while k < n and not (tokens[k].text == ")" and tokens[k].group == depth_group):
@@ -679,6 +681,9 @@ class _Context:
             return self._relations()
         if prev.text == "," and self._clause(before, group) in ("from", "using"):
             return self._relations()
+        on = prev.kind == "keyword" and prev.text == "on"
+        if on and before[0].text == "create" and _has(before, "index"):
+            return self._relations()  # CREATE INDEX … ON
         if (
             prev.kind == "keyword"
             and prev.text == "on"
@@ -709,6 +714,8 @@ class _Context:
             return self._columns(scope) + self._functions() + _keywords(_EXPRESSION_KEYWORDS)
         if prev.kind == "op" or prev.text in ("(", "=", "<", ">", "+", "-", "*", "/"):
             return self._columns(scope) + self._functions()
+        if prev.text == "," and group != 0 and clause is None:
+            return self._columns(scope) + self._functions()  # arguments, a column list
         return _keywords(_EXPRESSION_KEYWORDS)
 
     def _clause(self, before: list[_Tok], group: int) -> str | None:

@@ -219,3 +219,19 @@ def test_long_lists_are_cut_and_marked_incomplete() -> None:
     assert r.incomplete is False
     assert labels(r)[:10] == [f"t24{i}" for i in range(10)]  # starting with it first
     assert labels(r)[10:12] == ["t024", "t124"]  # then the others with its letters in order
+
+
+def test_insert_column_list_and_ddl_places(project) -> None:
+    assert labels(at(project, "INSERT INTO orders (|"), "column") == ["id", "user_id", "status"]
+    text = "INSERT INTO orders (id, |) VALUES (1, 2)"
+    assert labels(at(project, text), "column") == ["id", "user_id", "status"]
+    tables = ["active_users", "orders", "users", "billing", "public", "billing.invoices"]
+    assert labels(at(project, "CREATE INDEX ON |")) == tables
+    assert labels(at(project, "CREATE TABLE x (id int REFERENCES |")) == tables
+    assert labels(at(project, "TRUNCATE |")) == tables
+
+
+def test_quoted_qualifier(project) -> None:
+    r = at(project, 'SELECT "o".| FROM orders "o"')
+    assert labels(r) == ["id", "user_id", "status"]
+    assert r.start == r.cursor
