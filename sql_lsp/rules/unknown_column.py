@@ -3,7 +3,7 @@
 
 Flags a column that the table it is read from does not have, as the table stands at that
 statement (a migration sees the columns that the statements before it left), with the close
-match when there is one: ``users` has no column `emial`; did you mean `email`?``.
+match when there is one (a misspelling: one or two edits away): ``users` has no column `emial`; did you mean `email`?``.
 
 It checks a column qualified by a table or alias of its own query (`u.emial`), and an unqualified
 column of a query that reads one table only. It says nothing whenever the catalog cannot know:
@@ -45,7 +45,6 @@ The workspace schema (or a database).
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterator
 
@@ -88,9 +87,47 @@ def has_psql_variable(text: str) -> bool:
 
 
 def closest(name: str, candidates: list[str]) -> str | None:
-    """The one candidate close to `name`, or None when there is none or more than one."""
-    close = difflib.get_close_matches(name, candidates, n=2, cutoff=0.75)
-    return close[0] if len(close) == 1 else None
+    """The one candidate that `name` looks like a misspelling of, or None when there is none
+    or more than one: at most one edit away for short names, two for longer ones (a swap of two
+    neighbouring letters counts as one), and not the name with a `_` part added or removed
+    (`orders_log` is another table, not a misspelt `orders`)."""
+    limit = 1 if len(name) <= 4 else 2
+    scored = []
+    for c in candidates:
+        if c == name or abs(len(c) - len(name)) > limit or _extends(name, c):
+            continue
+        d = _distance(name, c, limit)
+        if d <= limit:
+            scored.append((d, c))
+    if not scored:
+        return None
+    best = min(d for d, _ in scored)
+    near = [c for d, c in scored if d == best]
+    return near[0] if len(near) == 1 else None
+
+
+def _extends(a: str, b: str) -> bool:
+    return (
+        a.startswith(b + "_") or b.startswith(a + "_") or a.endswith("_" + b) or b.endswith("_" + a)
+    )
+
+
+def _distance(a: str, b: str, limit: int) -> int:
+    """Edit distance with swaps of neighbouring letters (optimal string alignment); anything
+    over `limit` is reported as limit + 1."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        if min(cur) > limit:
+            return limit + 1
+        prev2, prev = prev, cur
+    return min(prev[len(b)], limit + 1)
 
 
 def _plain_table(node: exp.Expression) -> bool:

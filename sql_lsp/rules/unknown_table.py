@@ -2,7 +2,8 @@
 **What it does**
 
 Flags a table or view that a query or DML statement reads or writes (`FROM`, `JOIN`, `UPDATE`,
-`INSERT INTO`, `DELETE FROM`) and that the catalog does not have, with the close match:
+`INSERT INTO`, `DELETE FROM`) and that the catalog does not have, with the close match (a
+misspelling: one or two edits away, not the name with a `_` part added or removed):
 ``no table `usres`; did you mean `users`?``.
 
 Precision first, so it says nothing whenever the catalog cannot know:
@@ -16,6 +17,8 @@ Precision first, so it says nothing whenever the catalog cannot know:
 * `pg_catalog` and `information_schema` names (and unqualified `pg_*`), a schema the catalog
   does not know, a `search_path` naming a schema the catalog does not know, a name that exists in
   another schema (the search path at run time may reach it);
+* a name that may be a sequence (the catalog holds tables and views, not sequences): one ending in
+  `_seq`, or a statement reading `last_value` / `is_called`;
 * any statement with a psql variable.
 
 **Why is this bad?**
@@ -61,6 +64,9 @@ from sql_lsp.rules.base import SAFE, Edit, Finding, Fix, Rule, RuleContext
 from sql_lsp.rules.unknown_column import closest, has_psql_variable
 
 SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema", "pg_toast"})
+# the catalog holds tables and views, not sequences: a name that may be one is left alone
+_SEQUENCE_NAME = re.compile(r"(?:^|_)seq(?:uence)?s?$|_id_seq")
+_SEQUENCE_COLUMNS = re.compile(r"(?i)\b(?:last_value|is_called|log_cnt)\b")
 
 
 def _references(tree: exp.Expression) -> Iterator[exp.Table]:
@@ -106,7 +112,9 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             continue
         if name in known_names or ctx.table(node) is not None:
             continue  # exists, existed, or exists in another schema
-        if _created_here(ctx.document.text, name):
+        if _created_here(ctx.document.text, name) or _SEQUENCE_NAME.search(name):
+            continue
+        if _SEQUENCE_COLUMNS.search(ctx.statement.text):
             continue
         path = (schema,) if schema else ctx.search_path
         visible = sorted({t.name for t in catalog.tables.values() if t.schema in path})
