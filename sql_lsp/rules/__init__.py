@@ -5,6 +5,7 @@ from __future__ import annotations
 from sql_lsp.rules import (
     function_on_indexed_column,
     missing_fk_index,
+    null_comparison,
     redundant_index,
     select_star,
     seq_scan_on_large_table,
@@ -21,6 +22,7 @@ ALL_RULES: tuple[Rule, ...] = (
     redundant_index.RULE,
     unused_index.RULE,
     seq_scan_on_large_table.RULE,
+    null_comparison.RULE,
 )
 
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in ALL_RULES}

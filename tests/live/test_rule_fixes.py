@@ -1,0 +1,52 @@
+"""Differential tests of the fixes that rewrite queries: the original and the fixed statement
+run on the suite's PostgreSQL (shop.sql, with data) and their results are compared.
+
+A safe fix must give the same columns and the same rows; an unsafe fix is shown to change
+them in the way its documentation says.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from live_support import HERE, LiveServer
+
+from sql_lsp.document import Document
+from sql_lsp.fixes import apply_edits
+from sql_lsp.lint import Linter
+from sql_lsp.project import build_catalog
+
+SHOP = (HERE / "shop.sql").read_text()
+
+
+def _fix(rule: str, query: str, safety: str) -> str:
+    """`query` after the fixes of `rule` with the given safety (at least one must apply)."""
+    doc = Document("file:///shop/q.sql", query)
+    catalog = build_catalog([Document("file:///shop/shop.sql", SHOP), doc])
+    findings = [f for f in Linter().lint(doc, catalog) if f.rule == rule]
+    fixes = [(f.rule, f.fix) for f in findings if f.fix is not None and f.fix.safety == safety]
+    assert fixes, f"{rule} offers no {safety} fix for {query!r}"
+    text, applied = apply_edits(query, fixes)
+    assert len(applied) == len(fixes)
+    return text
+
+
+def _run(url: str, sql: str) -> tuple[list[str], list[tuple]]:
+    """Columns and rows (sorted) of `sql`, in a transaction that is rolled back."""
+    with psycopg.connect(url) as conn:
+        try:
+            cur = conn.execute(sql)
+            columns = [d.name for d in cur.description or []]
+            rows = sorted(cur.fetchall(), key=repr) if cur.description else []
+            return columns, rows
+        finally:
+            conn.rollback()
+
+
+def test_null_comparison_fix_finds_the_rows_the_original_missed(live_pg: LiveServer) -> None:
+    query = "SELECT id, email FROM users WHERE deleted_at = NULL AND id <= 5"
+    fixed = _fix("null-comparison", query, "unsafe")
+    assert fixed == "SELECT id, email FROM users WHERE deleted_at IS NULL AND id <= 5"
+    before = _run(live_pg.admin_url, query)
+    after = _run(live_pg.admin_url, fixed)
+    assert before == (["id", "email"], [])
+    assert after == (["id", "email"], [(i, f"user{i}@example.com") for i in range(1, 6)])

@@ -1,0 +1,56 @@
+"""Exact messages, ranges and fixes of the anti-pattern rules (the fixtures check the lines)."""
+
+from __future__ import annotations
+
+from sql_lsp.document import Document
+from sql_lsp.fixes import apply_edits
+from sql_lsp.lint import Linter
+from sql_lsp.project import build_catalog
+
+SCHEMA = """\
+CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL, deleted_at timestamptz);
+CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint NOT NULL, note text);
+"""
+
+
+def found(rule: str, text: str, schema: str = SCHEMA) -> list[tuple[str, str, str | None]]:
+    """(flagged text, message, fix safety) of `rule`'s findings on `text`."""
+    doc = Document("file:///project/q.sql", text)
+    docs = [Document("file:///project/schema.sql", schema), doc] if schema else [doc]
+    findings = [f for f in Linter().lint(doc, build_catalog(docs)) if f.rule == rule]
+    return [(text[f.start : f.end], f.message, f.fix_safety) for f in findings]
+
+
+def fixed(rule: str, text: str, schema: str = SCHEMA, unsafe: bool = False) -> str:
+    doc = Document("file:///project/q.sql", text)
+    docs = [Document("file:///project/schema.sql", schema), doc] if schema else [doc]
+    findings = [f for f in Linter().lint(doc, build_catalog(docs)) if f.rule == rule]
+    fixes = [(f.rule, f.fix) for f in findings if f.fix and (f.fix.safe or unsafe)]
+    return apply_edits(text, fixes)[0]
+
+
+def test_null_comparison() -> None:
+    text = "SELECT id FROM users WHERE deleted_at = NULL OR NULL <> email"
+    assert found("null-comparison", text) == [
+        (
+            "deleted_at = NULL",
+            "`deleted_at = NULL` is never true (a comparison with NULL yields NULL); "
+            "use `deleted_at IS NULL`",
+            "unsafe",
+        ),
+        (
+            "NULL <> email",
+            "`NULL <> email` is never true (a comparison with NULL yields NULL); "
+            "use `email IS NOT NULL`",
+            "unsafe",
+        ),
+    ]
+    assert fixed("null-comparison", text) == text
+    assert (
+        fixed("null-comparison", text, unsafe=True)
+        == "SELECT id FROM users WHERE deleted_at IS NULL OR email IS NOT NULL"
+    )
+    assert fixed("null-comparison", "SELECT 1 FROM orders WHERE id % 2 != NULL", unsafe=True) == (
+        "SELECT 1 FROM orders WHERE (id % 2) IS NOT NULL"
+    )
+    assert found("null-comparison", "UPDATE users SET deleted_at = NULL WHERE id = 1") == []
