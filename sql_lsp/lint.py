@@ -164,7 +164,8 @@ class Linter:
 
         An entry remembers the catalog it was computed with; against another catalog it is
         still valid when the tables the statement mentions have the same content in both."""
-        key = (stmt.text, search_path, stmt.catalog_ordinal)
+        # the uri too: some rules read what the statement's own file did before it
+        key = (stmt.text, search_path, stmt.catalog_ordinal, document.uri)
         entry = self._cache.get(key)
         if entry is not None:
             old_catalog, old_generation, old_deps, relative = entry

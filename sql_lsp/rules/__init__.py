@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sql_lsp.rules import (
+    delete_without_where,
     function_on_indexed_column,
     missing_fk_index,
     null_comparison,
@@ -11,6 +12,7 @@ from sql_lsp.rules import (
     seq_scan_on_large_table,
     syntax_error,
     unused_index,
+    update_without_where,
 )
 from sql_lsp.rules.base import Rule
 
@@ -23,6 +25,8 @@ ALL_RULES: tuple[Rule, ...] = (
     unused_index.RULE,
     seq_scan_on_large_table.RULE,
     null_comparison.RULE,
+    update_without_where.RULE,
+    delete_without_where.RULE,
 )
 
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in ALL_RULES}

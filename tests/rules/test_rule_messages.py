@@ -54,3 +54,41 @@ def test_null_comparison() -> None:
         "SELECT 1 FROM orders WHERE (id % 2) IS NOT NULL"
     )
     assert found("null-comparison", "UPDATE users SET deleted_at = NULL WHERE id = 1") == []
+
+
+def test_update_without_where() -> None:
+    text = "WITH x AS (UPDATE ONLY public.users u SET email = '' RETURNING id) SELECT 1"
+    assert found("update-without-where", text) == [
+        (
+            "UPDATE ONLY public.users u",
+            "UPDATE of public.users has no WHERE clause: it rewrites every row of the table",
+            None,
+        )
+    ]
+    temp = "CREATE TEMP TABLE t (a int);\nUPDATE t SET a = 1;\nUPDATE users SET email = ''"
+    assert [m for _, m, _ in found("update-without-where", temp)] == [
+        "UPDATE of users has no WHERE clause: it rewrites every row of the table"
+    ]
+
+
+def test_delete_without_where() -> None:
+    assert found("delete-without-where", "DELETE\n  FROM orders AS o") == [
+        (
+            "DELETE\n  FROM orders AS o",
+            "DELETE FROM orders has no WHERE clause: it deletes every row of the table "
+            "(use TRUNCATE if that is the intent)",
+            None,
+        )
+    ]
+    assert found("delete-without-where", "TRUNCATE orders") == []
+
+
+def test_findings_that_depend_on_the_file_are_not_shared_between_files() -> None:
+    """The same statement text in two files: only the file that created the temporary table
+    is silent (the linter's cache must not carry one file's answer to the other)."""
+    linter = Linter()
+    a = Document("file:///project/a.sql", "CREATE TEMP TABLE t (x int);\nDELETE FROM t;")
+    b = Document("file:///project/b.sql", "CREATE TABLE t (x int);\nDELETE FROM t;")
+    catalog = build_catalog([a, b])
+    for doc, expected in ((a, []), (b, ["delete-without-where"]), (a, [])):
+        assert [f.rule for f in linter.lint(doc, catalog) if f.rule.endswith("-where")] == expected
