@@ -6,6 +6,7 @@ from sql_lsp.rules import (
     delete_without_where,
     function_on_indexed_column,
     missing_fk_index,
+    not_in_subquery,
     null_comparison,
     redundant_index,
     select_star,
@@ -27,6 +28,7 @@ ALL_RULES: tuple[Rule, ...] = (
     null_comparison.RULE,
     update_without_where.RULE,
     delete_without_where.RULE,
+    not_in_subquery.RULE,
 )
 
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in ALL_RULES}

@@ -92,3 +92,31 @@ def test_findings_that_depend_on_the_file_are_not_shared_between_files() -> None
     catalog = build_catalog([a, b])
     for doc, expected in ((a, []), (b, ["delete-without-where"]), (a, [])):
         assert [f.rule for f in linter.lint(doc, catalog) if f.rule.endswith("-where")] == expected
+
+
+def test_not_in_subquery() -> None:
+    anti_join = (
+        "NOT IN (SELECT …) cannot be planned as an anti-join (the subquery is hashed in "
+        "memory, or rescanned for every row); use NOT EXISTS"
+    )
+    null_trap = (
+        "NOT IN (SELECT …) is never true once the subquery returns a NULL, and cannot be "
+        "planned as an anti-join; use NOT EXISTS"
+    )
+    text = "SELECT id FROM users WHERE id NOT IN (SELECT user_id FROM orders) AND true"
+    assert found("not-in-subquery", text) == [
+        ("id NOT IN (SELECT user_id FROM orders)", anti_join, "safe")
+    ]
+    assert fixed("not-in-subquery", text) == (
+        "SELECT id FROM users WHERE NOT EXISTS "
+        "(SELECT 1 FROM orders WHERE orders.user_id = users.id) AND true"
+    )
+    # orders.note may be NULL: the rewrite changes the result when it is
+    text = "SELECT u.id FROM users u WHERE u.email NOT IN (SELECT o.note FROM orders o)"
+    assert found("not-in-subquery", text) == [
+        ("u.email NOT IN (SELECT o.note FROM orders o)", null_trap, "unsafe")
+    ]
+    assert fixed("not-in-subquery", text) == text
+    # `users.id` inside the subquery would name the subquery's `orders users`: no rewrite
+    text = "SELECT id FROM users WHERE id NOT IN (SELECT user_id FROM orders users)"
+    assert found("not-in-subquery", text) == [(text[27:], anti_join, None)]
