@@ -8,6 +8,7 @@ from sql_lsp.rules import (
     missing_fk_index,
     not_in_subquery,
     null_comparison,
+    order_by_random,
     redundant_index,
     select_star,
     seq_scan_on_large_table,
@@ -29,6 +30,7 @@ ALL_RULES: tuple[Rule, ...] = (
     update_without_where.RULE,
     delete_without_where.RULE,
     not_in_subquery.RULE,
+    order_by_random.RULE,
 )
 
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in ALL_RULES}

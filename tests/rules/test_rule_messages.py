@@ -120,3 +120,16 @@ def test_not_in_subquery() -> None:
     # `users.id` inside the subquery would name the subquery's `orders users`: no rewrite
     text = "SELECT id FROM users WHERE id NOT IN (SELECT user_id FROM orders users)"
     assert found("not-in-subquery", text) == [(text[27:], anti_join, None)]
+
+
+def test_order_by_random() -> None:
+    text = "SELECT id FROM users u JOIN public.orders o ON o.user_id = u.id ORDER BY random ( )"
+    assert found("order-by-random", text) == [
+        (
+            "random ( )",
+            "ORDER BY random ( ) sorts every row the query reads from users, public.orders, "
+            "whatever the LIMIT, and no index can help; sample with TABLESAMPLE or look up "
+            "random keys",
+            None,
+        )
+    ]
