@@ -5,6 +5,7 @@ from __future__ import annotations
 from sql_lsp.rules import (
     delete_without_where,
     function_on_indexed_column,
+    large_offset,
     missing_fk_index,
     not_in_subquery,
     null_comparison,
@@ -31,6 +32,7 @@ ALL_RULES: tuple[Rule, ...] = (
     delete_without_where.RULE,
     not_in_subquery.RULE,
     order_by_random.RULE,
+    large_offset.RULE,
 )
 
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in ALL_RULES}

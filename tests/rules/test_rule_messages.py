@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sql_lsp.config import Config, merge
 from sql_lsp.document import Document
 from sql_lsp.fixes import apply_edits
 from sql_lsp.lint import Linter
@@ -13,11 +14,13 @@ CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint NOT NULL, note text);
 """
 
 
-def found(rule: str, text: str, schema: str = SCHEMA) -> list[tuple[str, str, str | None]]:
+def found(
+    rule: str, text: str, schema: str = SCHEMA, config: Config | None = None
+) -> list[tuple[str, str, str | None]]:
     """(flagged text, message, fix safety) of `rule`'s findings on `text`."""
     doc = Document("file:///project/q.sql", text)
     docs = [Document("file:///project/schema.sql", schema), doc] if schema else [doc]
-    findings = [f for f in Linter().lint(doc, build_catalog(docs)) if f.rule == rule]
+    findings = [f for f in Linter(config).lint(doc, build_catalog(docs)) if f.rule == rule]
     return [(text[f.start : f.end], f.message, f.fix_safety) for f in findings]
 
 
@@ -133,3 +136,19 @@ def test_order_by_random() -> None:
             None,
         )
     ]
+
+
+def test_large_offset_and_its_threshold() -> None:
+    text = "SELECT id FROM users ORDER BY id LIMIT 10 OFFSET 1500"
+    message = (
+        "OFFSET 1500 produces and discards 1,500 rows before the first one returned, and each "
+        "later page costs more; paginate with a keyset condition "
+        "(WHERE key > last key seen ORDER BY key LIMIT n)"
+    )
+    assert found("large-offset", text) == [("OFFSET 1500", message, None)]
+    config, errors = merge(Config(), {"rules": {"large-offset": {"threshold": 2000}}})
+    assert errors == []
+    assert found("large-offset", text, config=config) == []
+    lower = "SELECT id FROM users ORDER BY id LIMIT 10 OFFSET 200"
+    config, _ = merge(Config(), {"rules": {"large-offset": {"threshold": 200}}})
+    assert [t for t, _, _ in found("large-offset", lower, config=config)] == ["OFFSET 200"]
