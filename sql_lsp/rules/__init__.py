@@ -6,6 +6,7 @@ from sql_lsp.rules import (
     delete_without_where,
     function_on_indexed_column,
     large_offset,
+    limit_without_order_by,
     missing_fk_index,
     not_in_subquery,
     null_comparison,
@@ -33,6 +34,7 @@ ALL_RULES: tuple[Rule, ...] = (
     not_in_subquery.RULE,
     order_by_random.RULE,
     large_offset.RULE,
+    limit_without_order_by.RULE,
 )
 
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in ALL_RULES}

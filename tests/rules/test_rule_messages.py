@@ -152,3 +152,16 @@ def test_large_offset_and_its_threshold() -> None:
     lower = "SELECT id FROM users ORDER BY id LIMIT 10 OFFSET 200"
     config, _ = merge(Config(), {"rules": {"large-offset": {"threshold": 200}}})
     assert [t for t, _, _ in found("large-offset", lower, config=config)] == ["OFFSET 200"]
+
+
+def test_limit_without_order_by() -> None:
+    text = "SELECT id FROM (SELECT id FROM orders ORDER BY id LIMIT 5) o\nFETCH NEXT 2 ROWS ONLY"
+    assert found("limit-without-order-by", text) == [
+        (
+            "FETCH NEXT 2",
+            "FETCH NEXT 2 without ORDER BY returns whichever rows the plan produces first: "
+            "which ones can change from run to run; add an ORDER BY on a unique key",
+            None,
+        )
+    ]
+    assert found("limit-without-order-by", "SELECT email FROM users WHERE id = 3 LIMIT 1") == []
