@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sql_lsp.rules import (
+    count_for_existence,
     delete_without_where,
     function_on_indexed_column,
     large_offset,
@@ -35,6 +36,7 @@ ALL_RULES: tuple[Rule, ...] = (
     order_by_random.RULE,
     large_offset.RULE,
     limit_without_order_by.RULE,
+    count_for_existence.RULE,
 )
 
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in ALL_RULES}

@@ -67,3 +67,21 @@ def test_not_in_subquery_safe_fix_keeps_the_result(live_pg: LiveServer) -> None:
         before = _run(live_pg.admin_url, query)
         assert before[1], query  # the comparison means something only with rows
         assert _run(live_pg.admin_url, fixed) == before, fixed
+
+
+def test_count_for_existence_fix_keeps_the_result(live_pg: LiveServer) -> None:
+    queries = [
+        "SELECT u.id FROM users u WHERE u.id <= 400 AND "
+        "(SELECT count(*) FROM orders o WHERE o.user_id = u.id AND o.status = 'paid') > 0",
+        "SELECT u.id FROM users u WHERE u.id <= 400 AND "
+        "(SELECT count(*) FROM orders o WHERE o.user_id = u.id AND o.status = 'paid') = 0",
+        "SELECT p.id, (SELECT count(1) FROM order_items i WHERE i.product_id = p.id "
+        "AND i.quantity = 20 AND i.order_id < 3000) >= 1 AS sold FROM products p",
+        "SELECT CASE WHEN 0 <> (SELECT count(*) FROM audit.events) THEN 'some' ELSE 'none' END",
+    ]
+    for query in queries:
+        fixed = _fix("count-for-existence", query, "safe")
+        assert "EXISTS (SELECT 1 FROM" in fixed and "count(" not in fixed
+        before = _run(live_pg.admin_url, query)
+        assert before[1], query
+        assert _run(live_pg.admin_url, fixed) == before, fixed

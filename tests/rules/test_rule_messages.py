@@ -165,3 +165,22 @@ def test_limit_without_order_by() -> None:
         )
     ]
     assert found("limit-without-order-by", "SELECT email FROM users WHERE id = 3 LIMIT 1") == []
+
+
+def test_count_for_existence() -> None:
+    text = "SELECT id FROM users u WHERE 1 > (SELECT count(*) FROM orders WHERE user_id = u.id)"
+    assert found("count-for-existence", text) == [
+        (
+            "1 > (SELECT count(*) FROM orders WHERE user_id = u.id)",
+            "`1 > count(*)` counts every matching row only to test whether there is one; "
+            "use NOT EXISTS (…), which stops at the first",
+            "safe",
+        )
+    ]
+    assert fixed("count-for-existence", text) == (
+        "SELECT id FROM users u WHERE NOT EXISTS (SELECT 1 FROM orders WHERE user_id = u.id)"
+    )
+    text = "SELECT coalesce((SELECT count(*) FROM orders) = 0, false) AS empty"
+    assert fixed("count-for-existence", text) == (
+        "SELECT coalesce((NOT EXISTS (SELECT 1 FROM orders)), false) AS empty"
+    )
