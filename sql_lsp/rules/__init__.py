@@ -6,6 +6,7 @@ from sql_lsp.rules import (
     count_for_existence,
     delete_without_where,
     function_on_indexed_column,
+    insert_without_columns,
     large_offset,
     limit_without_order_by,
     missing_fk_index,
@@ -37,6 +38,7 @@ ALL_RULES: tuple[Rule, ...] = (
     large_offset.RULE,
     limit_without_order_by.RULE,
     count_for_existence.RULE,
+    insert_without_columns.RULE,
 )
 
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in ALL_RULES}

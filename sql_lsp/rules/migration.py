@@ -60,10 +60,36 @@ def created_earlier(
     """Does a statement before this one in the same file create table `schema.name` (with
     `temporary`: as a temporary table)? (`schema` None: the table was named without one; any
     schema matches.)"""
+    return creation(ctx, schema, name, temporary) is not None
+
+
+def creation(
+    ctx: RuleContext, schema: str | None, name: str, temporary: bool = False
+) -> Statement | None:
+    """The last statement before this one in the same file that creates table `schema.name`
+    (see `created_earlier`), or None."""
     ordinal = _ordinal(ctx)
+    found = None
     for at, s, n, temp in _created(ctx.document):
         if at >= ordinal:
             break
         if n == name and (schema is None or s is None or s == schema) and (temp or not temporary):
-            return True
-    return False
+            found = at
+    return ctx.document.catalog_statements[found] if found is not None else None
+
+
+def declared_columns(stmt: Statement) -> tuple[str, ...] | None:
+    """The column names a `CREATE TABLE (…)` statement declares, in order; None when it takes
+    columns from elsewhere (`LIKE`, `INHERITS`, `PARTITION OF`, `AS SELECT`)."""
+    parsed = stmt.parsed
+    kind, fields = pg.node(parsed.pg if parsed is not None else None)
+    if kind != "CreateStmt" or fields.get("inhRelations") or fields.get("partbound"):
+        return None
+    names = []
+    for element in fields.get("tableElts") or []:
+        ekind, efields = pg.node(element)
+        if ekind == "ColumnDef":
+            names.append(efields.get("colname", ""))
+        elif ekind != "Constraint":
+            return None
+    return tuple(names)

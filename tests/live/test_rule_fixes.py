@@ -85,3 +85,18 @@ def test_count_for_existence_fix_keeps_the_result(live_pg: LiveServer) -> None:
         before = _run(live_pg.admin_url, query)
         assert before[1], query
         assert _run(live_pg.admin_url, fixed) == before, fixed
+
+
+def test_insert_without_columns_fix_inserts_the_same_rows(live_pg: LiveServer) -> None:
+    statements = [
+        "INSERT INTO products VALUES (900001, 'SKU-X1', 'Lamp', 12.50), "
+        "(900002, 'SKU-X2', 'Desk', 99.00) RETURNING *",
+        "INSERT INTO order_items SELECT order_id, line + 10, product_id, quantity "
+        "FROM order_items WHERE order_id <= 3 RETURNING *",
+    ]
+    for statement in statements:
+        fixed = _fix("insert-without-columns", statement, "safe")
+        assert fixed != statement
+        before = _run(live_pg.admin_url, statement)  # rolled back
+        assert before[1], statement
+        assert _run(live_pg.admin_url, fixed) == before, fixed

@@ -184,3 +184,25 @@ def test_count_for_existence() -> None:
     assert fixed("count-for-existence", text) == (
         "SELECT coalesce((NOT EXISTS (SELECT 1 FROM orders)), false) AS empty"
     )
+
+
+def test_insert_without_columns() -> None:
+    text = "INSERT INTO orders SELECT 1, 2, NULL UNION ALL SELECT 3, 4, 'x'"
+    message = (
+        "INSERT INTO orders without a column list depends on the order of its columns: a column "
+        "added, dropped or reordered makes it fail or fill the wrong columns; list them"
+    )
+    assert found("insert-without-columns", text) == [("INSERT INTO orders", message, "safe")]
+    assert fixed("insert-without-columns", text) == text.replace(
+        "orders", "orders (id, user_id, note)"
+    )
+    # the schema file declares orders; a later migration adds a column: the fix lists it
+    migration = (
+        "ALTER TABLE orders ADD COLUMN paid boolean;\nINSERT INTO orders VALUES (1, 2, '', true)"
+    )
+    assert fixed("insert-without-columns", migration) == migration.replace(
+        "orders VALUES", "orders (id, user_id, note, paid) VALUES"
+    )
+    assert found("insert-without-columns", "INSERT INTO orders VALUES (1, 2)") == [
+        ("INSERT INTO orders", message, None)
+    ]
