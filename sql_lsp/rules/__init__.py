@@ -6,6 +6,7 @@ from sql_lsp.rules import (
     count_for_existence,
     delete_without_where,
     function_on_indexed_column,
+    implicit_cross_join,
     insert_without_columns,
     large_offset,
     limit_without_order_by,
@@ -39,6 +40,7 @@ ALL_RULES: tuple[Rule, ...] = (
     limit_without_order_by.RULE,
     count_for_existence.RULE,
     insert_without_columns.RULE,
+    implicit_cross_join.RULE,
 )
 
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in ALL_RULES}

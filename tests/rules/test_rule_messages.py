@@ -206,3 +206,21 @@ def test_insert_without_columns() -> None:
     assert found("insert-without-columns", "INSERT INTO orders VALUES (1, 2)") == [
         ("INSERT INTO orders", message, None)
     ]
+
+
+def test_implicit_cross_join() -> None:
+    text = "SELECT 1 FROM users AS u, (SELECT id FROM orders) o, orders WHERE orders.id = o.id"
+    assert found("implicit-cross-join", text) == [
+        (
+            "(SELECT id FROM orders) o",
+            "subquery o is listed in FROM with no condition relating it to users AS u: a cross "
+            "join of every row with every row; add the join condition (or write CROSS JOIN)",
+            None,
+        ),
+        (
+            "orders",
+            "orders is listed in FROM with no condition relating it to users AS u: a cross "
+            "join of every row with every row; add the join condition (or write CROSS JOIN)",
+            None,
+        ),
+    ]
