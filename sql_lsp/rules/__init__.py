@@ -14,6 +14,7 @@ from sql_lsp.rules import (
     not_in_subquery,
     null_comparison,
     order_by_random,
+    plaintext_password,
     redundant_index,
     select_star,
     seq_scan_on_large_table,
@@ -41,6 +42,7 @@ ALL_RULES: tuple[Rule, ...] = (
     count_for_existence.RULE,
     insert_without_columns.RULE,
     implicit_cross_join.RULE,
+    plaintext_password.RULE,
 )
 
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in ALL_RULES}

@@ -224,3 +224,16 @@ def test_implicit_cross_join() -> None:
             None,
         ),
     ]
+
+
+def test_plaintext_password_never_prints_the_password() -> None:
+    text = "-- ünïcode before\nALTER ROLE \"Ops\" LOGIN PASSWORD 'hunter2'"
+    assert found("plaintext-password", text, schema="") == [
+        (
+            "'hunter2'",
+            "the password of role Ops is written in clear text: it stays in this file, its "
+            "history and the server's logs; set a SCRAM-SHA-256 hash (psql's \\password "
+            "computes one)",
+            None,
+        )
+    ]
