@@ -6,6 +6,8 @@ from sql_lsp.rules import (
     count_for_existence,
     delete_without_where,
     function_on_indexed_column,
+    grant_all,
+    grant_to_public,
     implicit_cross_join,
     insert_without_columns,
     large_offset,
@@ -43,6 +45,8 @@ ALL_RULES: tuple[Rule, ...] = (
     insert_without_columns.RULE,
     implicit_cross_join.RULE,
     plaintext_password.RULE,
+    grant_all.RULE,
+    grant_to_public.RULE,
 )
 
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in ALL_RULES}

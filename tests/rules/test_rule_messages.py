@@ -237,3 +237,24 @@ def test_plaintext_password_never_prints_the_password() -> None:
             None,
         )
     ]
+
+
+def test_grant_all_and_grant_to_public() -> None:
+    text = "GRANT ALL PRIVILEGES ON TABLE s.orders TO app, PUBLIC"
+    assert found("grant-all", text, schema="") == [
+        (
+            "ALL PRIVILEGES",
+            "GRANT ALL PRIVILEGES grants every privilege on table s.orders, including ones the "
+            "grantee does not need; grant only the privileges it uses",
+            None,
+        )
+    ]
+    assert found("grant-to-public", text, schema="") == [
+        (
+            "PUBLIC",
+            "granting to PUBLIC gives the privilege to every role of the server, present and "
+            "future; grant it to a role that only the intended users are members of",
+            None,
+        )
+    ]
+    assert found("grant-to-public", "REVOKE ALL ON orders FROM PUBLIC", schema="") == []
