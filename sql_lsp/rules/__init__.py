@@ -18,6 +18,7 @@ from sql_lsp.rules import (
     order_by_random,
     plaintext_password,
     redundant_index,
+    security_definer_search_path,
     select_star,
     seq_scan_on_large_table,
     syntax_error,
@@ -47,6 +48,7 @@ ALL_RULES: tuple[Rule, ...] = (
     plaintext_password.RULE,
     grant_all.RULE,
     grant_to_public.RULE,
+    security_definer_search_path.RULE,
 )
 
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in ALL_RULES}

@@ -258,3 +258,16 @@ def test_grant_all_and_grant_to_public() -> None:
         )
     ]
     assert found("grant-to-public", "REVOKE ALL ON orders FROM PUBLIC", schema="") == []
+
+
+def test_security_definer_search_path() -> None:
+    text = "CREATE FUNCTION s.f() RETURNS int LANGUAGE sql SECURITY  DEFINER AS 'SELECT 1'"
+    assert found("security-definer-search-path", text, schema="") == [
+        (
+            "SECURITY  DEFINER",
+            "SECURITY DEFINER function s.f has no SET search_path: it runs with its owner's "
+            "privileges but finds tables, functions and operators through the caller's "
+            "search_path; add SET search_path = <its schemas>, pg_temp",
+            None,
+        )
+    ]
