@@ -19,6 +19,22 @@ EXPECTED = {
     ("examples/queries/orders.sql", 11, "syntax-error"),
     ("examples/queries/users.sql", 3, "select-star"),
     ("examples/queries/users.sql", 7, "function-on-indexed-column"),
+    ("examples/queries/reports.sql", 3, "null-comparison"),
+    ("examples/queries/maintenance.sql", 2, "update-without-where"),
+    ("examples/queries/maintenance.sql", 5, "delete-without-where"),
+    ("examples/queries/reports.sql", 7, "not-in-subquery"),
+    ("examples/queries/reports.sql", 14, "order-by-random"),
+    ("examples/queries/reports.sql", 18, "large-offset"),
+    ("examples/queries/reports.sql", 24, "limit-without-order-by"),
+    ("examples/queries/reports.sql", 11, "count-for-existence"),
+    ("examples/queries/maintenance.sql", 12, "insert-without-columns"),
+    ("examples/queries/reports.sql", 27, "implicit-cross-join"),
+    ("examples/migrations/005_roles.sql", 5, "plaintext-password"),
+    ("examples/migrations/005_roles.sql", 8, "grant-all"),
+    ("examples/migrations/005_roles.sql", 14, "grant-to-public"),
+    ("examples/migrations/005_roles.sql", 18, "security-definer-search-path"),
+    ("examples/migrations/004_coupons.sql", 18, "non-concurrent-index"),
+    ("examples/migrations/004_coupons.sql", 14, "foreign-key-not-valid"),
 }
 # rules that need a live database and stay silent offline
 DATABASE_RULES = {r.id for r in ALL_RULES if r.needs == "database"}

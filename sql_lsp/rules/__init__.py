@@ -5,6 +5,7 @@ from __future__ import annotations
 from sql_lsp.rules import (
     count_for_existence,
     delete_without_where,
+    foreign_key_not_valid,
     function_on_indexed_column,
     grant_all,
     grant_to_public,
@@ -13,6 +14,7 @@ from sql_lsp.rules import (
     large_offset,
     limit_without_order_by,
     missing_fk_index,
+    non_concurrent_index,
     not_in_subquery,
     null_comparison,
     order_by_random,
@@ -49,6 +51,8 @@ ALL_RULES: tuple[Rule, ...] = (
     grant_all.RULE,
     grant_to_public.RULE,
     security_definer_search_path.RULE,
+    non_concurrent_index.RULE,
+    foreign_key_not_valid.RULE,
 )
 
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in ALL_RULES}

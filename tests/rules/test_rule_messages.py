@@ -271,3 +271,32 @@ def test_security_definer_search_path() -> None:
             None,
         )
     ]
+
+
+def test_migration_rules_judge_the_table_by_the_file() -> None:
+    index = "CREATE INDEX orders_note_idx ON orders (note)"
+    assert found("non-concurrent-index", index) == [
+        (
+            "CREATE INDEX",
+            "CREATE INDEX on existing table orders blocks its writes for the whole build; use "
+            "CREATE INDEX CONCURRENTLY (outside a transaction block)",
+            "unsafe",
+        )
+    ]
+    assert fixed("non-concurrent-index", index, unsafe=True) == index.replace(
+        "INDEX", "INDEX CONCURRENTLY"
+    )
+    key = "ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id)"
+    assert found("foreign-key-not-valid", key) == [
+        (
+            "FOREIGN KEY",
+            "adding this foreign key to existing table orders checks all its rows while "
+            "blocking writes to orders and users; add it NOT VALID, then VALIDATE CONSTRAINT "
+            "in a separate statement",
+            None,
+        )
+    ]
+    # the same statements right after the table's creation in the same file: nothing to block
+    create = "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint, note text);\n"
+    assert found("non-concurrent-index", create + index, schema="") == []
+    assert found("foreign-key-not-valid", create + key, schema="") == []
