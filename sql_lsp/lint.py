@@ -199,7 +199,9 @@ class Linter:
         broken = stmt.error is not None
         for rule in rules:
             if rule.id != "syntax-error":
-                if broken or parsed is None or (rule.needs_tree and parsed.opaque):
+                if (broken and not rule.on_syntax_errors) or parsed is None:
+                    continue
+                if rule.needs_tree and parsed.opaque:
                     continue
                 if rule.applies is not None and not rule.applies(stmt.text):
                     continue

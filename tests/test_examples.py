@@ -35,6 +35,7 @@ EXPECTED = {
     ("examples/migrations/005_roles.sql", 18, "security-definer-search-path"),
     ("examples/migrations/004_coupons.sql", 18, "non-concurrent-index"),
     ("examples/migrations/004_coupons.sql", 14, "foreign-key-not-valid"),
+    ("examples/migrations/006_reviews.sql", 7, "inline-index-definition"),
 }
 # rules that need a live database and stay silent offline
 DATABASE_RULES = {r.id for r in ALL_RULES if r.needs == "database"}

@@ -10,6 +10,7 @@ from sql_lsp.rules import (
     grant_all,
     grant_to_public,
     implicit_cross_join,
+    inline_index_definition,
     insert_without_columns,
     large_offset,
     limit_without_order_by,
@@ -53,6 +54,7 @@ ALL_RULES: tuple[Rule, ...] = (
     security_definer_search_path.RULE,
     non_concurrent_index.RULE,
     foreign_key_not_valid.RULE,
+    inline_index_definition.RULE,
 )
 
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in ALL_RULES}

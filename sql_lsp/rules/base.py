@@ -224,6 +224,8 @@ class Rule:
     applies: Callable[[str], bool] | None = None
     # False: the rule also runs on statements sqlglot could only read as an opaque command
     needs_tree: bool = True
+    # True: the rule also runs on statements PostgreSQL rejects (it recognises a pattern there)
+    on_syntax_errors: bool = False
 
     @property
     def url(self) -> str:

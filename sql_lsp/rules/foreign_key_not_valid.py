@@ -37,7 +37,7 @@ from sql_lsp import pg
 from sql_lsp.catalog.model import qualified_name
 from sql_lsp.rules.base import Finding, Rule, RuleContext
 from sql_lsp.rules.migration import created_earlier
-from sql_lsp.statements import blank_meta_lines
+from sql_lsp.rules.tokens import pg_tokens
 
 _FOREIGN = re.compile(r"\bforeign\b", re.I)
 
@@ -65,7 +65,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             keys.append((constraint, bool(validated)))
     if not any(flagged for _, flagged in keys):
         return
-    toks = pg.scan(pg.neutralize(blank_meta_lines(ctx.statement.text)))
+    toks = pg_tokens(ctx.statement.text)
     foreign = [
         i for i, t in enumerate(toks[:-1]) if t.name == "FOREIGN" and toks[i + 1].name == "KEY"
     ]

@@ -34,6 +34,7 @@ from typing import Any
 
 from sql_lsp import pg
 from sql_lsp.rules.base import Finding, Rule, RuleContext
+from sql_lsp.rules.tokens import pg_tokens
 from sql_lsp.statements import blank_meta_lines
 
 _GRANT = re.compile(r"\bgrant\b", re.I)
@@ -95,7 +96,7 @@ def _names(objects: list[Any]) -> list[str]:
 
 def scan(ctx: RuleContext) -> list[Any]:
     """PostgreSQL's tokens of the statement (offsets relative to it)."""
-    return pg.scan(pg.neutralize(blank_meta_lines(ctx.statement.text)))
+    return pg_tokens(ctx.statement.text)
 
 
 def check(ctx: RuleContext) -> Iterator[Finding]:

@@ -42,7 +42,7 @@ from sql_lsp import pg
 from sql_lsp.catalog.model import qualified_name
 from sql_lsp.rules.base import UNSAFE, Edit, Finding, Fix, Rule, RuleContext
 from sql_lsp.rules.migration import created_earlier
-from sql_lsp.statements import blank_meta_lines
+from sql_lsp.rules.tokens import pg_tokens
 
 _INDEX = re.compile(r"\bindex\b", re.I)
 
@@ -61,7 +61,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     table = ctx.catalog.table(name, schema, ctx.search_path)
     if table is not None and table.kind == "partitioned table":
         return
-    toks = pg.scan(pg.neutralize(blank_meta_lines(ctx.statement.text)))
+    toks = pg_tokens(ctx.statement.text)
     i = next((k for k, t in enumerate(toks) if t.name == "INDEX"), -1)
     if i < 1 or toks[0].name != "CREATE":
         return

@@ -33,7 +33,7 @@ from collections.abc import Iterator
 
 from sql_lsp import pg
 from sql_lsp.rules.base import Finding, Rule, RuleContext
-from sql_lsp.statements import blank_meta_lines
+from sql_lsp.rules.tokens import pg_tokens
 
 _HASHED = re.compile(r"SCRAM-SHA-256\$|md5[0-9a-f]{32}$")
 _PASSWORD = re.compile(r"\bpassword\b", re.I)
@@ -55,7 +55,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     if not plain:
         return
     text = ctx.statement.text
-    toks = pg.scan(pg.neutralize(blank_meta_lines(text)))
+    toks = pg_tokens(text)
     for i, tok in enumerate(toks[:-1]):
         value = toks[i + 1]
         if tok.name != "PASSWORD" or value.name != "SCONST":

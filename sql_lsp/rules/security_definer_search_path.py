@@ -39,7 +39,7 @@ from collections.abc import Iterator
 
 from sql_lsp import pg
 from sql_lsp.rules.base import Finding, Rule, RuleContext
-from sql_lsp.statements import blank_meta_lines
+from sql_lsp.rules.tokens import pg_tokens
 
 _DEFINER = re.compile(r"\bsecurity\s+definer\b", re.I)
 
@@ -69,7 +69,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     if not definer or fixed:
         return
     text = ctx.statement.text
-    toks = pg.scan(pg.neutralize(blank_meta_lines(text)))
+    toks = pg_tokens(text)
     for i, tok in enumerate(toks[:-1]):
         if tok.name == "SECURITY" and toks[i + 1].name == "DEFINER":
             start = ctx.statement.start + tok.start

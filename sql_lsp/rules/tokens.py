@@ -35,3 +35,13 @@ def is_type(token: Token | None, *types: TokenType) -> bool:
 
 def at(toks: list[Token], i: int) -> Token | None:
     return toks[i] if 0 <= i < len(toks) else None
+
+
+def pg_tokens(statement_text: str) -> list:
+    """PostgreSQL's own tokens of a statement (offsets relative to it, end inclusive), without
+    comments; [] when its scanner refuses the text."""
+    from sql_lsp import pg
+    from sql_lsp.statements import blank_meta_lines
+
+    found = pg.scan(pg.neutralize(blank_meta_lines(statement_text)))
+    return [t for t in found if t.name not in ("SQL_COMMENT", "C_COMMENT")]

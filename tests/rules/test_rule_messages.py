@@ -300,3 +300,24 @@ def test_migration_rules_judge_the_table_by_the_file() -> None:
     create = "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint, note text);\n"
     assert found("non-concurrent-index", create + index, schema="") == []
     assert found("foreign-key-not-valid", create + key, schema="") == []
+
+
+def test_inline_index_definition() -> None:
+    text = "CREATE TABLE t (\n  a int,\n  b text,\n  UNIQUE KEY t_b (b DESC),\n  KEY (a)\n);\n"
+    rules = {f.rule for f in Linter().lint(Document("file:///t.sql", text))}
+    assert rules == {"syntax-error", "inline-index-definition"}
+    assert found("inline-index-definition", text, schema="") == [
+        (
+            "UNIQUE KEY t_b (b DESC)",
+            "MySQL index definition `UNIQUE KEY t_b (b DESC)` (and 1 more) inside CREATE "
+            "TABLE: PostgreSQL rejects it; create the index with CREATE INDEX after the table",
+            "safe",
+        )
+    ]
+    assert fixed("inline-index-definition", text, schema="") == (
+        "CREATE TABLE t (\n  a int,\n  b text\n);\n"
+        "CREATE UNIQUE INDEX t_b ON t (b DESC);\nCREATE INDEX t_a_idx ON t (a);\n"
+    )
+    # other MySQL syntax left: the statement would still not be PostgreSQL, so no fix
+    mysql = "CREATE TABLE m (id int AUTO_INCREMENT, KEY m_id (id)) ENGINE=InnoDB"
+    assert [s for _, _, s in found("inline-index-definition", mysql, schema="")] == [None]
