@@ -4,7 +4,7 @@ it without any risk to existing traffic, and a temporary table it creates is its
 space).
 
 Read from PostgreSQL's own parse trees of the file's catalog statements (`CREATE TABLE`,
-`CREATE TABLE … AS`), computed once per document.
+`CREATE TABLE … AS`, `CREATE MATERIALIZED VIEW`), computed once per document.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def _created_relation(stmt: Statement) -> dict | None:
     kind, fields = pg.node(tree)
     if kind == "CreateStmt":
         return fields.get("relation")
-    if kind == "CreateTableAsStmt" and fields.get("objtype") == "OBJECT_TABLE":
+    if kind == "CreateTableAsStmt" and fields.get("objtype") in ("OBJECT_TABLE", "OBJECT_MATVIEW"):
         return (fields.get("into") or {}).get("rel")
     return None
 
