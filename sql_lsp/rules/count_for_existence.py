@@ -55,6 +55,7 @@ from sql_lsp.rules.base import SAFE, Edit, Finding, Fix, Rule, RuleContext
 from sql_lsp.rules.tokens import at, index_at, is_type, span_of, tokens
 
 _COUNT = re.compile(r"\bcount\s*\(", re.I)
+_ZERO_ONE = re.compile(r"[<>=]\s*[01]\b|\b[01]\s*[<>=!]")
 # (operator, literal) with the count on the left -> True: "exists", False: "does not exist"
 _EXISTS = {
     (exp.GT, "0"): True,
@@ -227,5 +228,5 @@ RULE = Rule(
     severity="warning",
     needs="syntax",
     fix="safe",
-    applies=lambda text: _COUNT.search(text) is not None,
+    applies=lambda text: _ZERO_ONE.search(text) is not None and _COUNT.search(text) is not None,
 )

@@ -38,7 +38,7 @@ from sqlglot import exp
 from sql_lsp.rules.base import Finding, Rule, RuleContext
 from sql_lsp.rules.update_without_where import whole_table_statements
 
-_DELETE = re.compile(r"\bdelete\b", re.I)
+_DELETE = re.compile(r"(?:with\b.*\b)?delete\b", re.I | re.S)
 
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
@@ -58,5 +58,5 @@ RULE = Rule(
     docs=__doc__ or "",
     severity="warning",
     needs="syntax",
-    applies=lambda text: _DELETE.search(text) is not None,
+    applies=lambda text: _DELETE.match(text) is not None,
 )

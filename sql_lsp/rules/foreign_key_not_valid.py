@@ -39,7 +39,7 @@ from sql_lsp.rules.base import Finding, Rule, RuleContext
 from sql_lsp.rules.migration import created_earlier
 from sql_lsp.rules.tokens import pg_tokens
 
-_FOREIGN = re.compile(r"\bforeign\b", re.I)
+_FOREIGN = re.compile(r"alter\s+table\b.*\bforeign\b", re.I | re.S)
 
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
@@ -103,5 +103,5 @@ RULE = Rule(
     needs="syntax",
     dialects=("postgres",),
     needs_tree=False,
-    applies=lambda text: _FOREIGN.search(text) is not None,
+    applies=lambda text: _FOREIGN.match(text) is not None,
 )

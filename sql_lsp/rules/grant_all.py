@@ -37,7 +37,7 @@ from sql_lsp.rules.base import Finding, Rule, RuleContext
 from sql_lsp.rules.tokens import pg_tokens
 from sql_lsp.statements import blank_meta_lines
 
-_GRANT = re.compile(r"\bgrant\b", re.I)
+GRANT_HEAD = re.compile(r"(?:grant|alter\s+default\s+privileges)\b", re.I)
 _OBJECTS = {
     "OBJECT_TABLE": "TABLE",
     "OBJECT_SEQUENCE": "SEQUENCE",
@@ -139,5 +139,5 @@ RULE = Rule(
     needs="syntax",
     dialects=("postgres",),
     needs_tree=False,
-    applies=lambda text: _GRANT.search(text) is not None,
+    applies=lambda text: GRANT_HEAD.match(text) is not None,
 )

@@ -34,7 +34,7 @@ from collections.abc import Iterator
 
 from sql_lsp import pg
 from sql_lsp.rules.base import Finding, Rule, RuleContext
-from sql_lsp.rules.grant_all import grant_of, scan
+from sql_lsp.rules.grant_all import GRANT_HEAD, grant_of, scan
 
 _PUBLIC = re.compile(r"\bpublic\b", re.I)
 
@@ -74,5 +74,5 @@ RULE = Rule(
     needs="syntax",
     dialects=("postgres",),
     needs_tree=False,
-    applies=lambda text: _PUBLIC.search(text) is not None,
+    applies=lambda text: GRANT_HEAD.match(text) is not None and _PUBLIC.search(text) is not None,
 )

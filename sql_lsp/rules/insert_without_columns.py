@@ -52,7 +52,7 @@ from sql_lsp.rules.base import Edit, Finding, Fix, Rule, RuleContext
 from sql_lsp.rules.migration import creation, declared_columns
 from sql_lsp.rules.tokens import at, index_at, is_type, span_of, tokens
 
-_INSERT = re.compile(r"\binsert\b", re.I)
+_INSERT = re.compile(r"(?:with\b.*\b)?insert\b", re.I | re.S)
 
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
@@ -138,5 +138,5 @@ RULE = Rule(
     severity="warning",
     needs="syntax",
     fix="safe",
-    applies=lambda text: _INSERT.search(text) is not None,
+    applies=lambda text: _INSERT.match(text) is not None,
 )

@@ -44,7 +44,7 @@ from sql_lsp.rules.base import UNSAFE, Edit, Finding, Fix, Rule, RuleContext
 from sql_lsp.rules.migration import created_earlier
 from sql_lsp.rules.tokens import pg_tokens
 
-_INDEX = re.compile(r"\bindex\b", re.I)
+_INDEX = re.compile(r"create\s+(?:unique\s+)?index\b", re.I)
 
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
@@ -92,5 +92,5 @@ RULE = Rule(
     fix="unsafe",
     dialects=("postgres",),
     needs_tree=False,
-    applies=lambda text: _INDEX.search(text) is not None,
+    applies=lambda text: _INDEX.match(text) is not None,
 )

@@ -36,7 +36,7 @@ from sql_lsp.rules.base import Finding, Rule, RuleContext
 from sql_lsp.rules.tokens import pg_tokens
 
 _HASHED = re.compile(r"SCRAM-SHA-256\$|md5[0-9a-f]{32}$")
-_PASSWORD = re.compile(r"\bpassword\b", re.I)
+_PASSWORD = re.compile(r"(?:create|alter)\s+(?:role|user)\b.*\bpassword\b", re.I | re.S)
 
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
@@ -94,5 +94,5 @@ RULE = Rule(
     needs="syntax",
     dialects=("postgres",),
     needs_tree=False,
-    applies=lambda text: _PASSWORD.search(text) is not None,
+    applies=lambda text: _PASSWORD.match(text) is not None,
 )

@@ -42,6 +42,7 @@ from sql_lsp.rules.base import Finding, Rule, RuleContext
 from sql_lsp.rules.tokens import pg_tokens
 
 _DEFINER = re.compile(r"\bsecurity\s+definer\b", re.I)
+_CREATE = re.compile(r"create\b", re.I)
 
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
@@ -95,5 +96,5 @@ RULE = Rule(
     needs="syntax",
     dialects=("postgres",),
     needs_tree=False,
-    applies=lambda text: _DEFINER.search(text) is not None,
+    applies=lambda text: _CREATE.match(text) is not None and _DEFINER.search(text) is not None,
 )

@@ -41,7 +41,7 @@ from sql_lsp.rules.base import Finding, Rule, RuleContext
 from sql_lsp.rules.migration import created_earlier
 from sql_lsp.rules.tokens import at, index_at, is_type, span_of, tokens
 
-_UPDATE = re.compile(r"\bupdate\b", re.I)
+_UPDATE = re.compile(r"(?:with\b.*\b)?update\b", re.I | re.S)
 
 
 def whole_table_statements(
@@ -94,5 +94,5 @@ RULE = Rule(
     docs=__doc__ or "",
     severity="warning",
     needs="syntax",
-    applies=lambda text: _UPDATE.search(text) is not None,
+    applies=lambda text: _UPDATE.match(text) is not None,
 )
