@@ -3,7 +3,8 @@
 
 Flags a `DELETE` with no `WHERE` clause: the top-level statement or one inside a `WITH` clause
 (`WITH gone AS (DELETE FROM … RETURNING …) INSERT …`). `DELETE … WHERE CURRENT OF cursor` has a
-condition and is not flagged, nor is the `DELETE` action of `MERGE`, nor `TRUNCATE` (which says
+condition and is not flagged, nor is the `DELETE` action of `MERGE`, nor MySQL's multi-table
+`DELETE a FROM a JOIN b ON …`, nor `TRUNCATE` (which says
 what it does), nor a `DELETE` from a temporary table created earlier in the same file (the
 script's own scratch space).
 

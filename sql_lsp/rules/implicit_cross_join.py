@@ -92,10 +92,11 @@ def _check_select(
     groups = _connections(ctx, select, items, names, joins)
     if groups is None:
         return
-    root = _find(groups, names[0])
+    first = next(item for item in items if _many_rows(item, ctes))
+    root = _find(groups, _name(first) or "")
     for item, span in comma_items:
         name = _name(item)
-        if name is None or _find(groups, name) == root:
+        if item is first or name is None or _find(groups, name) == root:
             continue
         # a comma item may be related to a later one that is related to the first: only items
         # outside the first item's group are reported

@@ -4,7 +4,8 @@
 Flags an `UPDATE` with no `WHERE` clause: the top-level statement or one inside a `WITH`
 clause (`WITH moved AS (UPDATE … RETURNING …) SELECT …`). `UPDATE … WHERE CURRENT OF cursor`
 has a condition and is not flagged, nor is the `UPDATE` action of `MERGE` or of
-`ON CONFLICT … DO UPDATE` (they change only the matched rows), nor an `UPDATE` of a temporary table
+`ON CONFLICT … DO UPDATE` (they change only the matched rows), nor MySQL's multi-table
+`UPDATE a JOIN b ON … SET …`, nor an `UPDATE` of a temporary table
 created earlier in the same file (the script's own scratch space).
 
 **Why is this bad?**
@@ -59,6 +60,8 @@ def whole_table_statements(
         table = node.this
         if not isinstance(table, exp.Table) or not isinstance(table.this, exp.Identifier):
             continue
+        if table.args.get("joins") or node.args.get("tables"):
+            continue  # MySQL's multi-table form: the join decides which rows change
         schema = fold(table.args.get("db")) if table.args.get("db") else None
         if created_earlier(ctx, schema, fold(table.this), temporary=True):
             continue

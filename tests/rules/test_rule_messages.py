@@ -321,3 +321,14 @@ def test_inline_index_definition() -> None:
     # other MySQL syntax left: the statement would still not be PostgreSQL, so no fix
     mysql = "CREATE TABLE m (id int AUTO_INCREMENT, KEY m_id (id)) ENGINE=InnoDB"
     assert [s for _, _, s in found("inline-index-definition", mysql, schema="")] == [None]
+
+
+def test_mysql_multi_table_update_and_delete_are_restricted_by_their_join() -> None:
+    mysql = Config(dialect="mysql")
+    joined = "UPDATE a JOIN b ON a.id = b.a_id SET a.x = 1"
+    assert found("update-without-where", joined, schema="", config=mysql) == []
+    deleted = "DELETE a FROM a JOIN b ON a.id = b.a_id"
+    assert found("delete-without-where", deleted, schema="", config=mysql) == []
+    assert [t for t, _, _ in found("delete-without-where", "DELETE FROM a", "", mysql)] == [
+        "DELETE FROM a"
+    ]
