@@ -1,8 +1,5 @@
 """sql-lsp: a SQL language server and linter."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("sql-lsp")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0"
+# the one place the version is written (pyproject.toml reads it): importlib.metadata would cost
+# more than the rest of `sql-lsp --version`
+__version__ = "0.1.0"

@@ -15,11 +15,8 @@ connection string is a configuration error (exit 2).
 from __future__ import annotations
 
 import argparse
-import asyncio
-import dataclasses
 import gc
 import json
-import logging
 import os
 import re
 import sys
@@ -28,17 +25,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sql_lsp import __version__
-from sql_lsp.catalog.model import Catalog
-from sql_lsp.config import ENV_DATABASE_URL, Config, ConfigError, find_project_root, load_config
-from sql_lsp.document import Document
-from sql_lsp.fixes import apply_edits
-from sql_lsp.lint import Linter
-from sql_lsp.project import build_catalog, glob_files, read_sql, sql_files, uri_of
-from sql_lsp.rules import ALL_RULES, RULES_BY_ID
-from sql_lsp.rules.base import Finding, Rule
 
+# the settings, the linter, the rules and what they parse with are imported by the commands that
+# use them: `sql-lsp --version`, `--help` and the server's start do not pay for them
 if TYPE_CHECKING:
+    from sql_lsp.catalog.model import Catalog
+    from sql_lsp.config import Config
+    from sql_lsp.document import Document
+    from sql_lsp.lint import Linter
     from sql_lsp.live import DatabaseFacts
+    from sql_lsp.rules.base import Finding, Rule
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 FAILING = ("warning", "error")
@@ -118,6 +114,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _check(ns: argparse.Namespace) -> int:
+    from sql_lsp.document import Document
+    from sql_lsp.lint import Linter
+    from sql_lsp.project import read_sql, uri_of
+
     # a short-lived process that builds millions of parse-tree objects and frees none of them:
     # the cyclic garbage collector would only rescan them over and over
     gc.disable()
@@ -173,6 +173,11 @@ def _check(ns: argparse.Namespace) -> int:
 
 
 def _config(ns: argparse.Namespace, paths: list[str]) -> Config:
+    import dataclasses
+
+    from sql_lsp.config import ConfigError, load_config
+    from sql_lsp.rules import RULES_BY_ID
+
     known = list(RULES_BY_ID)
     try:
         if ns.config:
@@ -197,6 +202,8 @@ def _config(ns: argparse.Namespace, paths: list[str]) -> Config:
 
 
 def _targets(paths: list[str]) -> list[Path]:
+    from sql_lsp.project import sql_files
+
     out: list[Path] = []
     for p in paths:
         if p == "-":
@@ -223,6 +230,9 @@ def _targets(paths: list[str]) -> list[Path]:
 def _catalog_files(targets: list[Path], paths: list[str], config: Config) -> list[Path]:
     """The files whose DDL makes the catalog: the targets, every *.sql of their project roots
     (or of their folders when there is no project root), and `catalog.paths`."""
+    from sql_lsp.config import find_project_root
+    from sql_lsp.project import glob_files, sql_files
+
     files: dict[Path, Path] = {t.resolve(): t for t in targets}
     roots: set[Path] = set()
     starts = [Path(p) for p in paths if p != "-"] or [Path.cwd()]
@@ -250,6 +260,8 @@ def _display(path: Path) -> str:
 def _catalog(
     docs: dict[str, Document], order: list[str], database_catalog: Catalog | None = None
 ) -> Catalog:
+    from sql_lsp.project import build_catalog
+
     catalog = build_catalog(docs[u] for u in order)
     if database_catalog is not None:
         catalog = catalog.merge(database_catalog)
@@ -260,6 +272,8 @@ class _Database:
     """The database during one `check`: a LiveState driven by one event loop."""
 
     def __init__(self, config: Config) -> None:
+        import asyncio
+
         from sql_lsp.live import LiveState
 
         self.runner = asyncio.Runner()
@@ -306,6 +320,10 @@ class _Database:
 def _database(config: Config) -> _Database | None:
     """The database to check against: only when asked for explicitly (option, settings file or
     SQL_LSP_DATABASE_URL), never just because libpq's PG* variables are set."""
+    import logging
+
+    from sql_lsp.config import ENV_DATABASE_URL
+
     if not config.database.url and not os.environ.get(ENV_DATABASE_URL):
         return None
     # the connection layer logs its retries; the command says it once, on stderr
@@ -327,6 +345,9 @@ def _apply_fixes(
     live: _Database | None = None,
 ) -> dict[str, list[str]]:
     """Apply fixes to the target files until none is left (or MAX_FIX_PASSES); write them."""
+    from sql_lsp.document import Document
+    from sql_lsp.fixes import apply_edits
+
     fixed: dict[str, list[str]] = {}
     for _ in range(MAX_FIX_PASSES):
         catalog = _catalog(docs, order, database_catalog)
@@ -419,6 +440,8 @@ def _report(
 
 
 def _rules(ns: argparse.Namespace) -> int:
+    from sql_lsp.rules import ALL_RULES
+
     width = max(len(r.id) for r in ALL_RULES)
     for r in ALL_RULES:
         fix = r.fix or "-"
@@ -427,6 +450,8 @@ def _rules(ns: argparse.Namespace) -> int:
 
 
 def _rule(ns: argparse.Namespace) -> int:
+    from sql_lsp.rules import RULES_BY_ID
+
     rule: Rule | None = RULES_BY_ID.get(ns.id)
     if rule is None:
         raise UsageError(f"unknown rule {ns.id!r} (see `sql-lsp rules`)")

@@ -11,14 +11,17 @@ import fnmatch
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sql_lsp.catalog.ddl import DdlBuilder
 from sql_lsp.catalog.model import Catalog, Origin
 from sql_lsp.config import Config
 from sql_lsp.document import Document
 from sql_lsp.lint import Linter
-from sql_lsp.live import DatabaseFacts
 from sql_lsp.rules.base import Finding
+
+if TYPE_CHECKING:  # the database layer (and its driver) is loaded only when one is configured
+    from sql_lsp.live import DatabaseFacts
 
 SKIP_DIRS = frozenset(
     {"node_modules", "venv", "env", "site-packages", "__pycache__", "dist", "build", "target"}
