@@ -463,9 +463,17 @@ def _rule(ns: argparse.Namespace) -> int:
 
 
 def _serve(ns: argparse.Namespace) -> int:
+    from sql_lsp.lsp import early
+
+    tcp = getattr(ns, "tcp", None)
+    first = None
+    if not tcp and early.is_pipe(sys.stdin.buffer):
+        # the editor waits for this answer: give it before the server's imports
+        first = early.answer_initialize(sys.stdin.buffer, sys.stdout.buffer)
+
     from sql_lsp.lsp.server import serve
 
-    return serve(tcp=getattr(ns, "tcp", None), log_file=getattr(ns, "log_file", None))
+    return serve(tcp=tcp, log_file=getattr(ns, "log_file", None), early=first)
 
 
 if __name__ == "__main__":

@@ -95,13 +95,16 @@ class SqlProtocol(LanguageServerProtocol):
 
 
 class SqlLanguageServer(LanguageServer):
-    def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
-        """Serve on stdio; a pipe is read by the event loop itself (see `transport`)."""
+    def start_io(
+        self, stdin: Any = None, stdout: Any = None, early: transport.Early | None = None
+    ) -> None:
+        """Serve on stdio; a pipe is read by the event loop itself (see `transport`), after
+        what was read (and maybe answered) before the server started (see `early`)."""
         stdin = stdin or sys.stdin.buffer
         if not transport.is_pipe(stdin):
             super().start_io(stdin, stdout)
             return
-        transport.serve_pipe(self, stdin, stdout or sys.stdout.buffer)
+        transport.serve_pipe(self, stdin, stdout or sys.stdout.buffer, early)
 
     def __init__(self) -> None:
         super().__init__("sql-lsp", __version__, protocol_cls=SqlProtocol)
@@ -994,7 +997,9 @@ GC_IDLE_S = 2.0
 GC_EVERY = 300
 
 
-def serve(tcp: str | None = None, log_file: str | None = None) -> int:
+def serve(
+    tcp: str | None = None, log_file: str | None = None, early: transport.Early | None = None
+) -> int:
     transport.keep_large_blocks_on_the_heap()
     gc.disable()
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
@@ -1020,5 +1025,5 @@ def serve(tcp: str | None = None, log_file: str | None = None) -> int:
             print(f"sql-lsp: --tcp expects HOST:PORT, got {tcp!r}", file=sys.stderr)
             return 2
     else:
-        server.start_io()
+        server.start_io(early=early)
     return 0

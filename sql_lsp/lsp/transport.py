@@ -6,15 +6,18 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
+import json
 import logging
-import os
-import stat
 import sys
 import threading
 from typing import Any
 
 from pygls.io_ import StdoutWriter, run_async
 from pygls.server import JsonRPCServer
+
+from sql_lsp.lsp.early import Early, is_pipe
+
+__all__ = ["PipeReader", "is_pipe", "keep_large_blocks_on_the_heap", "serve_pipe"]
 
 log = logging.getLogger("sql_lsp")
 
@@ -23,13 +26,16 @@ class PipeReader:
     """stdin as an asyncio stream. pygls reads stdin in a thread pool, one hand-off per header
     line and per body; on a pipe the event loop can read it directly."""
 
-    def __init__(self, stdin: Any) -> None:
+    def __init__(self, stdin: Any, prelude: bytes = b"") -> None:
         self.stdin = stdin
+        self.prelude = prelude  # read from the pipe before the server started
         self._stream: asyncio.StreamReader | None = None
 
     async def _reader(self) -> asyncio.StreamReader:
         if self._stream is None:
             stream = asyncio.StreamReader()
+            if self.prelude:
+                stream.feed_data(self.prelude)
             loop = asyncio.get_running_loop()
             await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), self.stdin)
             self._stream = stream
@@ -45,23 +51,42 @@ class PipeReader:
             return e.partial
 
 
-def is_pipe(stream: Any) -> bool:
-    try:
-        mode = os.fstat(stream.fileno()).st_mode
-    except (OSError, AttributeError, ValueError):
-        return False
-    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+class SkipAnswered(StdoutWriter):
+    """stdout, less the server's answer to the request `early` answered already."""
+
+    def __init__(self, stdout: Any, early: Early) -> None:
+        super().__init__(stdout)
+        self.early: Early | None = early
+
+    def write(self, data: bytes) -> None:
+        early = self.early
+        if early is not None:
+            try:
+                message = json.loads(data.partition(b"\r\n\r\n")[2])
+            except ValueError:
+                message = None
+            if (
+                isinstance(message, dict)
+                and "method" not in message
+                and message.get("id") == early.answered
+            ):
+                self.early = None
+                if message.get("result") != early.result:
+                    log.warning("initialize was answered early with different capabilities")
+                return
+        super().write(data)
 
 
-def serve_pipe(server: JsonRPCServer, stdin: Any, stdout: Any) -> None:
-    """pygls's stdio loop, with stdin read through `PipeReader`."""
+def serve_pipe(server: JsonRPCServer, stdin: Any, stdout: Any, early: Early | None = None) -> None:
+    """pygls's stdio loop, with stdin read through `PipeReader` (after what `early` read)."""
     server._stop_event = threading.Event()
-    server.protocol.set_writer(StdoutWriter(stdout))
+    answered = early is not None and early.answered is not None
+    server.protocol.set_writer(SkipAnswered(stdout, early) if answered else StdoutWriter(stdout))
     try:
         asyncio.run(
             run_async(
                 stop_event=server._stop_event,
-                reader=PipeReader(stdin),
+                reader=PipeReader(stdin, early.prelude if early is not None else b""),
                 protocol=server.protocol,
                 logger=logging.getLogger("pygls.server"),
                 error_handler=server.report_server_error,
