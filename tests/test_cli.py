@@ -218,16 +218,38 @@ def test_bad_config_toml(project: Path) -> None:
     assert "sql-lsp.toml: invalid TOML" in line
 
 
-def test_bad_config_value(project: Path) -> None:
-    (project / "sql-lsp.toml").write_text('dialect = "oracle"\n', encoding="utf-8")
-    line = _error_line(run("check", ".", cwd=project))
-    assert "dialect" in line and "'oracle'" in line
+def test_bad_config_value_warns_and_checks_with_the_default(project: Path) -> None:
+    """A bad value is reported on stderr, that key keeps its default, and the check runs."""
+    (project / "sql-lsp.toml").write_text(
+        'dialect = "oracle"\n[rules]\nselect-star = "loud"\n', encoding="utf-8"
+    )
+    proc = run("check", "q.sql", cwd=project)
+    assert proc.stderr.splitlines() == [
+        "sql-lsp: warning: sql-lsp.toml: dialect: 'oracle' is not one of postgres, mysql, "
+        "sqlite; using the default",
+        "sql-lsp: warning: sql-lsp.toml: rules.select-star.severity: 'loud' is not one of "
+        "off, hint, info, warning, error; using the default",
+    ]
+    # the default dialect (postgres) and select-star's default severity (warning)
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines()[0] == f"q.sql:1:8: warning select-star {SELECT_STAR}"
+    assert len(proc.stdout.splitlines()) == 4
 
 
-def test_unknown_rule_in_config(project: Path) -> None:
-    (project / "sql-lsp.toml").write_text('[rules]\nnope = "off"\n', encoding="utf-8")
-    line = _error_line(run("check", ".", cwd=project))
-    assert "rules.nope: unknown rule" in line
+def test_unknown_rule_in_config_is_ignored(project: Path) -> None:
+    (project / "sql-lsp.toml").write_text(
+        '[rules]\nnope = "off"\nsyntax-error = "off"\n', encoding="utf-8"
+    )
+    proc = run("check", "q.sql", cwd=project)
+    assert proc.stderr == (
+        "sql-lsp: warning: sql-lsp.toml: rules.nope: unknown rule; ignored (see `sql-lsp rules`)\n"
+    )
+    assert proc.returncode == 1
+    assert [line.split(" ")[2] for line in proc.stdout.splitlines()] == [
+        "select-star",
+        "function-on-indexed-column",
+        "select-star",
+    ]
 
 
 def test_missing_config_file(project: Path) -> None:
