@@ -33,8 +33,8 @@ from sql_lsp import __version__, suppressions
 from sql_lsp.config import Config, ConfigError, load_config, merge
 from sql_lsp.database import Failure
 from sql_lsp.document import Document
-from sql_lsp.explain.render import plan_document, plan_json
-from sql_lsp.explain.whatif import WhatIf, with_cost
+from sql_lsp.explain.render import plan_document, plan_json, plan_view
+from sql_lsp.explain.whatif import WhatIf, what_if_view, with_cost
 from sql_lsp.fixes import apply_edits
 from sql_lsp.live import LiveState
 from sql_lsp.lsp import convert, plans, transport
@@ -122,6 +122,7 @@ class SqlLanguageServer(LanguageServer):
         self.live: LiveState | None = None  # the configured database, if any
         self.live_loop: asyncio.Task | None = None
         self.initialized = False
+        self.database_state_sent: dict[str, str] | None = None
 
     # -- helpers ------------------------------------------------------------------------------
     @property
@@ -251,11 +252,13 @@ class SqlLanguageServer(LanguageServer):
                 self.stop_database()
                 self.project.set_database(None)
                 self.publish_all()
+            self.send_database_state()
             return
         if self.live is None:
             self.live = LiveState(config)
             self.project.set_database(self.live.facts())
             self.restart_live_loop()
+            self.send_database_state()
         else:
             self.spawn(self._reconfigure(self.live, config))
 
@@ -294,12 +297,32 @@ class SqlLanguageServer(LanguageServer):
         changed = await live.refresh()
         if live.failure is not None:
             self.log(f"sql-lsp: database: {live.failure}", T.MessageType.Warning)
+        if self.live is live:
+            self.send_database_state()
         if changed and self.live is live:  # the project merges the new live catalog by itself
             self.publish_all()
             if self.capability("workspace.code_lens.refresh_support", False):
                 self.spawn(self._refresh_code_lenses())
             for key in list(self.project.open):
                 self.spawn(self.plan_document(key))
+
+    def send_database_state(self) -> None:
+        """Tell the client, when it changed, whether the database is `connected`, `unreachable`
+        (with the password-free reason) or `off`: the `sql-lsp/databaseState` notification,
+        which the VS Code extension shows in its status-bar item; other clients ignore it."""
+        live = self.live
+        if live is None:
+            state = {"state": "off", "message": "no database configured"}
+        elif live.failure is not None:
+            state = {"state": "unreachable", "message": live.failure.message}
+        elif live.catalog is not None:
+            state = {"state": "connected", "message": "live catalog loaded"}
+        else:
+            state = {"state": "connecting", "message": "connecting"}
+        if state != self.database_state_sent:
+            self.database_state_sent = state
+            with contextlib.suppress(Exception):  # the client has gone
+                self.protocol.notify(DATABASE_STATE, state)
 
     async def _refresh_code_lenses(self) -> None:
         with contextlib.suppress(Exception):  # a client that does not answer it after all
@@ -392,6 +415,7 @@ class SqlLanguageServer(LanguageServer):
 
 
 server = SqlLanguageServer()
+DATABASE_STATE = "sql-lsp/databaseState"
 
 
 def guarded(default: Any = None) -> Callable:
@@ -940,7 +964,12 @@ async def explain_command(ls: SqlLanguageServer, *args: Any) -> dict[str, Any]:
         answer: dict[str, Any] = {"markdown": markdown}
     else:
         markdown = plan_document(explained, statement=stmt.text)
-        answer = {"markdown": markdown, "json": json.loads(plan_json(explained))}
+        answer = {
+            "markdown": markdown,
+            "json": json.loads(plan_json(explained)),
+            "view": plan_view(explained, statement=stmt.text),
+            "whatIf": await _what_if_at(ls, ls.key(uri), doc, stmt.start, stmt.end),
+        }
     if arg.get("open") and ls.capability("window.show_document.support", False):
         path = plans.plan_file(uri, doc.lines.line_of(stmt.start), markdown)
         with contextlib.suppress(Exception):
@@ -948,6 +977,21 @@ async def explain_command(ls: SqlLanguageServer, *args: Any) -> dict[str, Any]:
                 T.ShowDocumentParams(uri=path.as_uri(), take_focus=True)
             )
     return answer
+
+
+async def _what_if_at(
+    ls: SqlLanguageServer, key: str, doc: Document, start: int, end: int
+) -> dict[str, Any] | None:
+    """The first index fix of a finding in [start, end) that HypoPG priced as worth it, as
+    plain data with the plans before and after (for the VS Code plan view), or None."""
+    for f in ls.findings_for(key):
+        if not start <= f.start < end:
+            continue
+        for fix in f.fixes:
+            result, _ = await ls.what_if(doc, f, fix)
+            if result is not None:
+                return what_if_view(result, fix.title)
+    return None
 
 
 @server.feature(T.TEXT_DOCUMENT_DEFINITION)
