@@ -94,3 +94,7 @@ def test_what_if_view_has_both_plans() -> None:
     assert view["before"]["root"]["label"] == "Hash Join"
     assert view["after"]["root"]["label"] == "Index Scan using <1>btree_orders_user_id on orders o"
     assert view["after"]["root"]["costliest"] is True
+    # a title that carries the cost already keeps it once
+    again = what_if_view(result, view["title"])
+    assert again["title"] == view["title"]
+    assert what_if_view(result)["title"] == view["title"].split(" — ", 1)[1]

@@ -70,11 +70,19 @@ def format_title(table: str, keys: str | Sequence[str], result: WhatIf) -> str:
     return with_cost(f"Create index on {table} ({key_text})", result)
 
 
+def title_with_cost(title: str | None, result: WhatIf) -> str:
+    """`title` with the cost change once (a fix title may carry it already), or the cost
+    change alone."""
+    if not title:
+        return cost_change(result)
+    return title if " — cost " in title else with_cost(title, result)
+
+
 def what_if_view(result: WhatIf, title: str | None = None) -> dict[str, Any]:
     """A priced index as plain data for a client that draws it: both plans (`plan_view`) and
     the cost change."""
     return {
-        "title": with_cost(title, result) if title else cost_change(result),
+        "title": title_with_cost(title, result),
         "create_index": result.create_index,
         "cost_before": result.cost_before,
         "cost_after": result.cost_after,
