@@ -140,8 +140,12 @@ async def test_plan_hover_code_lens_and_explain_command(
     )
     assert view["statement"] == "SELECT id, total FROM orders WHERE status = 'paid'"
     assert answer["whatIf"] is None  # no index fix on this statement
-    # the client heard that the database is connected
-    assert [getattr(s, "state", None) for s in client.database_states][-1] == "connected"
+
+    # the client hears that the database is connected (once the live catalog is loaded)
+    async def connected() -> bool:
+        return [getattr(s, "state", None) for s in client.database_states][-1:] == ["connected"]
+
+    assert await _until(connected)
     assert len(client.shown_documents) == 1
     shown = Path(client.shown_documents[0].uri.removeprefix("file://"))
     assert shown.suffix == ".md"

@@ -106,7 +106,8 @@ async def test_shutdown_and_exit_end_the_process(client: LanguageClient, project
 
 
 def test_version() -> None:
-    expected = f"sql-lsp {sql_lsp.__version__}\n"
+    # names the distribution, so that editors can tell this server from other programs
+    expected = f"{sql_lsp.version_line()}\n"
     out = subprocess.run(
         [*SERVER, "--version"], capture_output=True, text=True, timeout=60, check=True
     )
