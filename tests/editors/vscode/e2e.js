@@ -371,7 +371,12 @@ async function scenario(page) {
   );
   rec.status.connected = await page.evaluate(statusInPage, plan.status_bar);
   fs.writeFileSync(plan.plan.path, plan.plan.text);
-  await quickOpen(page, plan.plan.file);
+  // a new file: Quick Open's file list may lag behind; the Explorer shows it once VS Code sees it
+  const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: plan.plan.file }).first();
+  await row.waitFor({ timeout: 60000 });
+  await row.click();
+  await page.locator('.editor-group-container.active .tab.active', { hasText: plan.plan.file }).waitFor({ timeout: TIMEOUT });
+  await page.waitForSelector('.editor-group-container.active .editor-instance .view-lines', { timeout: TIMEOUT });
   // the server plans a file when it is opened: wait for its index finding (priced by HypoPG)
   await until(page, 'the plan-based finding', ([src, file]) =>
     new Function(`return (${src})`)()().some((p) => p.file === file && p.code === 'seq-scan-on-large-table'),
