@@ -554,8 +554,8 @@ def did_change(ls: SqlLanguageServer, params: T.DidChangeTextDocumentParams) -> 
     for change in params.content_changes:
         doc = ls.project.open[key]
         if isinstance(change, T.TextDocumentContentChangePartial):
-            start, end = convert.to_offsets(doc, change.range, enc)
-            changed |= ls.project.edit_document(key, [(start, end, change.text)], version)
+            edit = convert.change_offsets(doc, change.range, change.text, enc)
+            changed |= ls.project.edit_document(key, [edit], version)
         else:
             changed |= ls.project.open_document(key, change.text, version)
     ls.schedule(key)

@@ -1,18 +1,58 @@
 """Hostile clients: out-of-range positions and ranges, malformed params, unknown methods, random
 edits. The server must answer every request (a result or an error), keep its text in step with the
-client's, and end cleanly."""
+client's, and end cleanly.
+
+The differential fuzzer (fuzzing.py) checks that incremental state equals a fresh open after every
+edit: in the core (many edits) and through the real server (fewer, in each position encoding).
+Its length comes from SQL_LSP_FUZZ_EDITS and SQL_LSP_FUZZ_SERVER_EDITS (`scripts/fuzz` sets them
+for the long run); the defaults keep it to a few seconds."""
 
 from __future__ import annotations
 
+import os
 import random
 import sys
+import time
 from pathlib import Path
 
 import pytest
+from fuzzing import URI, CoreRun, Divergence, runs
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 from lspclient import LspClient  # the benchmarks' raw JSON-RPC client: it can send anything
+
+CORE_EDITS = int(os.environ.get("SQL_LSP_FUZZ_EDITS", "3000"))
+SERVER_EDITS = int(os.environ.get("SQL_LSP_FUZZ_SERVER_EDITS", "60"))
+SEED = int(os.environ.get("SQL_LSP_FUZZ_SEED", "20261201"))
+
+
+def _report(what: str, edits: int, seconds: float) -> None:
+    """One line for `scripts/fuzz` (shown with pytest -s)."""
+    per = 1000 * seconds / max(edits, 1)
+    print(f"\nfuzz {what}: {edits} edits in {seconds:.1f} s ({per:.2f} s per 1,000 edits)")
+
+
+def test_core_incremental_state_equals_a_fresh_open() -> None:
+    began = time.perf_counter()
+    done = sum(run.count for run in runs(SEED, CORE_EDITS))
+    _report("core (utf-8, utf-16, utf-32)", done, time.perf_counter() - began)
+    assert done >= CORE_EDITS
+
+
+def test_the_fuzzer_reports_a_divergence() -> None:
+    run = CoreRun(1, "SELECT * FROM users;\n")
+    run.run(5)
+    # the server's document moves away from the client's text: the next check must say so
+    run.project.edit_document(URI, [(0, 0, "\n")], 99)
+    with pytest.raises(Divergence, match="not the client's"):
+        run.check()
+    run = CoreRun(2, "SELECT * FROM users;\n")
+    run.check()
+    run.project.lint = lambda uri: []  # type: ignore[method-assign]  # stale: nothing found
+    with pytest.raises(Divergence, match="findings differ"):
+        run.check()
+
 
 TEXT = """CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL UNIQUE);
 CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint REFERENCES users (id));
