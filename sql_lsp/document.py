@@ -525,7 +525,11 @@ class Document:
                 or text[start - 1 : start] == "\r"
                 or text[new_end : new_end + 1] == "\n"
             )
-            doc.change = self.change.then(start, end, len(new_text), breaks)
+            if start and text[start - 1] == "\r":  # the CR's line break may change: an offset
+                # right after it (the end of a finding) can move to the CR's line, or off it
+                doc.change = self.change.then(start - 1, end, len(new_text) + 1, breaks)
+            else:
+                doc.change = self.change.then(start, end, len(new_text), breaks)
         since = self.edited or Change(len(self.text) + 1, -1, 0, False)
         doc.edited = since.then(start, end, len(new_text), False)
         doc.base = self.base if self.base is not None else self

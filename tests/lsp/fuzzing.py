@@ -458,6 +458,23 @@ class CoreRun:
         return self.count
 
 
+def fresh_diagnostics(
+    text: str, encoding: str, uri: str = URI, schema_uri: str = SCHEMA_URI, schema: str = SCHEMA
+) -> list[tuple]:
+    """(code, range, severity, message) of each diagnostic a fresh open of `text` publishes."""
+    project = Project()
+    if schema:
+        project.set_file(schema_uri, schema)
+    project.open_document(uri, text, 1)
+    params = convert.DiagnosticCache().publish_params(
+        uri, project.open[uri], project.lint(uri), encoding
+    )
+    return [
+        (d["code"], d["range"], d["severity"], d["message"])
+        for d in json.loads(params)["diagnostics"]
+    ]
+
+
 def runs(seed: int, total: int, per_run: int = 200) -> Iterator[CoreRun]:
     """Core runs of `per_run` changes each, `total` changes in all, seeded from `seed`."""
     rng = random.Random(seed)

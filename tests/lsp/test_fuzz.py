@@ -16,14 +16,28 @@ import time
 from pathlib import Path
 
 import pytest
-from fuzzing import URI, CoreRun, Divergence, runs
+from fuzzing import (
+    SCHEMA,
+    SEEDS,
+    URI,
+    CoreRun,
+    Divergence,
+    Edits,
+    Reference,
+    fresh_diagnostics,
+    join_surrogates,
+    runs,
+)
+from lsp_helpers import change, encoding, mark, open_doc, published, start, uri
+from lsprotocol import types as T
+from pytest_lsp import LanguageClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 from lspclient import LspClient  # the benchmarks' raw JSON-RPC client: it can send anything
 
 CORE_EDITS = int(os.environ.get("SQL_LSP_FUZZ_EDITS", "3000"))
-SERVER_EDITS = int(os.environ.get("SQL_LSP_FUZZ_SERVER_EDITS", "60"))
+SERVER_EDITS = int(os.environ.get("SQL_LSP_FUZZ_SERVER_EDITS", "150"))
 SEED = int(os.environ.get("SQL_LSP_FUZZ_SEED", "20261201"))
 
 
@@ -38,6 +52,55 @@ def test_core_incremental_state_equals_a_fresh_open() -> None:
     done = sum(run.count for run in runs(SEED, CORE_EDITS))
     _report("core (utf-8, utf-16, utf-32)", done, time.perf_counter() - began)
     assert done >= CORE_EDITS
+
+
+def _range_dict(r: T.Range) -> dict:
+    return {
+        "start": {"line": r.start.line, "character": r.start.character},
+        "end": {"line": r.end.line, "character": r.end.character},
+    }
+
+
+@pytest.mark.parametrize("enc", ["utf-8", "utf-16", "utf-32"])
+async def test_server_incremental_diagnostics_equal_a_fresh_open(
+    client: LanguageClient, tmp_path: Path, enc: str
+) -> None:
+    (tmp_path / "sql-lsp.toml").write_text("")
+    schema = tmp_path / "0_schema.sql"
+    schema.write_text(SCHEMA)
+    await start(client, tmp_path, encodings=[enc])
+    assert encoding(client) == enc
+    path = tmp_path / "q.sql"
+    u = uri(path)
+    rng = random.Random(f"{SEED}-{enc}")
+    began = time.perf_counter()
+    done = 0
+    version = 1
+    while done < SERVER_EDITS:
+        edits = Edits(random.Random(rng.random()), rng.choice(SEEDS))
+        version += 1
+        await open_doc(client, path, edits.text, version)
+        for _ in range(min(40, SERVER_EDITS - done)):
+            text = edits.text
+            changes = []
+            for c in edits.batch():  # each change in the positions of the text before it
+                changes.append((Reference(text).range(c.start, c.end, enc), c.text))
+                text = join_surrogates(text[: c.start] + c.text + text[c.end :])
+                done += 1
+            version += 1
+            at = mark(client)
+            change(client, u, version, *changes)
+            got = await published(client, u, version, after=at, timeout=30)
+            want = fresh_diagnostics(edits.text, enc, u, uri(schema))
+            have = [
+                (d.code, _range_dict(d.range), int(d.severity or 0), d.message)
+                for d in got.diagnostics
+            ]
+            assert have == want, f"{enc}, version {version}, text {edits.text!r}"
+        client.text_document_did_close(
+            T.DidCloseTextDocumentParams(T.TextDocumentIdentifier(uri=u))
+        )
+    _report(f"server ({enc})", done, time.perf_counter() - began)
 
 
 def test_the_fuzzer_reports_a_divergence() -> None:

@@ -36,12 +36,14 @@ def _range(sl: int, sc: int, el: int, ec: int) -> dict:
 
 
 def _edit_and_compare(text: str, edits: list[tuple[int, int, str]]) -> dict[str, list]:
-    """Publish `text`, apply `edits` one by one (publishing after each), and return what each
-    encoding published last, after checking it equals a fresh open of the final text."""
+    """Publish `text`, apply `edits` one by one and publish after each in every encoding (each
+    encoding's cache reusing what it can), checking each publish against a fresh open of the
+    same text; returns what each encoding published last."""
     project = _project(text)
     caches = {enc: convert.DiagnosticCache() for enc in ENCODINGS}
     for enc in ENCODINGS:
         _published(project, enc, caches[enc])
+    out: dict[str, list] = {}
     for version, (start, end, new) in enumerate(edits, 2):
         # as the server reads a change: an LSP range (the same one in every encoding)
         doc, ref = project.open[URI], Reference(text)
@@ -49,15 +51,13 @@ def _edit_and_compare(text: str, edits: list[tuple[int, int, str]]) -> dict[str,
         assert len(read) == 1
         project.edit_document(URI, list(read), version)
         text = join_surrogates(text[:start] + new + text[end:])
+        doc = project.open[URI]
+        assert doc.text == text
+        change = doc.change
         for enc in ENCODINGS:
-            _published(project, enc, caches[enc])
-    assert project.open[URI].text == text
-    out = {}
-    for enc in ENCODINGS:
-        project.open[URI].change = None  # every diagnostic formatted again
-        got = _published(project, enc, caches[enc])
-        assert got == _published(_project(text), enc)
-        out[enc] = got
+            doc.change = change  # each cache sees the edits since its own last publish
+            out[enc] = _published(project, enc, caches[enc])
+            assert out[enc] == _published(_project(text), enc), (enc, version)
     return out
 
 
@@ -126,3 +126,14 @@ def test_a_syntax_error_ends_at_or_before_the_end_of_its_line_with_crlf(
         line, character = ends[enc]
         assert rng["end"] == {"line": line, "character": character}
         assert character == ref.line_units(line, enc)  # the end of that line, before its CR
+
+
+def test_a_range_ending_after_a_cr_moves_when_a_lf_joins_it() -> None:
+    # an unterminated string runs to the end of the text, right after a lone CR: its end is the
+    # start of the next line, (2, 0); a LF typed there makes a CRLF, and the same offset is now
+    # the end of the CR's line, (1, 9): the published range cannot be reused as it was
+    text = "SELECT 1;\rSELECT 'x\r"
+    assert _published(_project(text), "utf-16") == [("syntax-error", _range(1, 7, 2, 0))]
+    published = _edit_and_compare(text, [(len(text), len(text), "\n")])
+    for enc in ENCODINGS:
+        assert published[enc] == [("syntax-error", _range(1, 7, 1, 9))]
