@@ -512,12 +512,10 @@ class Document:
                 - sum(1 for s in removed if s._issue is not None)
                 + sum(1 for s in middle if s._issue is not None)
             )
-        if (
-            self._directives == []
-            and _DIRECTIVE_MARK
-            not in text[max(0, start - len(_DIRECTIVE_MARK)) : new_end + len(_DIRECTIVE_MARK)]
-        ):
-            doc._directives = []  # the mark was nowhere, and the edit did not make one
+        if self._directives == [] and _DIRECTIVE_MARK not in _lines_around(text, start, new_end):
+            # there was no directive, and none is on the lines the edit touched (a directive is
+            # one line: `--`, blanks and the mark, which the edit may have joined)
+            doc._directives = []
         if self.change is not None:
             breaks = (
                 _has_break(self.text, start, end)
@@ -574,6 +572,19 @@ def build_statements(text: str, dialect: str = "postgres") -> list[Statement]:
 
 
 _DIRECTIVE_MARK = "sql-lsp:"
+
+
+def _lines_around(text: str, start: int, end: int) -> str:
+    """The lines of `text` that [start, end) touches, without their line breaks."""
+    first = max(text.rfind("\n", 0, start), text.rfind("\r", 0, start)) + 1
+    last = len(text)
+    for brk in ("\n", "\r"):
+        at = text.find(brk, end)
+        if 0 <= at < last:
+            last = at
+    return text[first:last]
+
+
 _DIRECTIVE = re.compile(r"--[ \t]*sql-lsp:[ \t]*(ignore-file|ignore)\b([^\r\n]*)")
 _RULE_LIST = re.compile(r"[ \t]*([A-Za-z0-9_-]+(?:[ \t]*,[ \t]*[A-Za-z0-9_-]+)*)?")
 

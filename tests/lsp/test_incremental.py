@@ -137,3 +137,43 @@ def test_a_range_ending_after_a_cr_moves_when_a_lf_joins_it() -> None:
     published = _edit_and_compare(text, [(len(text), len(text), "\n")])
     for enc in ENCODINGS:
         assert published[enc] == [("syntax-error", _range(1, 7, 1, 9))]
+
+
+def _spans(project: Project) -> list[tuple]:
+    return [(s.kind, s.start, s.end) for s in project.open[URI].statements]
+
+
+@pytest.mark.parametrize(
+    ("text", "at", "typed"),
+    [
+        # a psql meta-command runs to the end of its line: text typed after it belongs to it
+        ("SELECT 1;\n\\set x 1\nSELECT * FROM users;\n", 18, " 2; SELECT 3"),
+        # a COPY FROM stdin without data yet: the next line typed is its data
+        ("COPY users (id) FROM stdin;\n", 28, "1\n\\.\nSELECT * FROM users;\n"),
+    ],
+)
+def test_text_typed_after_a_statement_that_runs_on_splits_as_a_fresh_open(
+    text: str, at: int, typed: str
+) -> None:
+    project = _project(text)
+    for i, ch in enumerate(typed):  # typed character by character
+        project.edit_document(URI, [(at + i, at + i, ch)], i + 2)
+        text = text[: at + i] + ch + text[at + i :]
+        assert _spans(project) == _spans(_project(text)), repr(text)
+    for enc in ENCODINGS:
+        assert _published(project, enc) == _published(_project(text), enc)
+
+
+@pytest.mark.parametrize(
+    ("text", "edit"),
+    [
+        # a `-` typed before `- sql-lsp: ignore …` makes a directive far from the mark
+        ("SELECT 1;\n- sql-lsp: ignore select-star\nSELECT * FROM users;\n", (10, 10, "-")),
+        ("SELECT 1;\n-         sql-lsp: ignore select-star\nSELECT * FROM users;\n", (10, 10, "-")),
+        # joining two lines makes one
+        ("SELECT 1;\n--\nsql-lsp: ignore select-star\nSELECT * FROM users;\n", (12, 13, " ")),
+    ],
+)
+def test_an_edit_that_makes_a_directive_is_seen(text: str, edit: tuple[int, int, str]) -> None:
+    published = _edit_and_compare(text, [edit])
+    assert published["utf-16"] == []  # the directive silences select-star
