@@ -23,7 +23,12 @@ from typing import Any
 
 from lsprotocol import types as T
 from pygls.capabilities import get_capability
-from pygls.exceptions import JsonRpcException, JsonRpcInternalError
+from pygls.exceptions import (
+    JsonRpcException,
+    JsonRpcInternalError,
+    JsonRpcInvalidRequest,
+    JsonRpcServerNotInitialized,
+)
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
@@ -89,6 +94,34 @@ class SqlProtocol(LanguageServerProtocol):
                     self._send_response(data["id"], error=error.to_response_error())
             raise
 
+    received_initialize = False
+
+    def handle_message(self, message: Any) -> None:
+        """The lifecycle of the spec: before `initialize` a request fails with
+        ServerNotInitialized and a notification is dropped (but `exit`); after `shutdown` a
+        request fails with InvalidRequest and a notification is dropped (but `exit`)."""
+        method = getattr(message, "method", None)
+        if method is None or method == T.EXIT:  # a response from the client, or exit
+            super().handle_message(message)
+            return
+        request = getattr(message, "id", None) is not None
+        error: JsonRpcException | None = None
+        if self._shutdown:
+            error = JsonRpcInvalidRequest("the server is shutting down")
+        elif method == T.INITIALIZE:
+            if self.received_initialize:
+                error = JsonRpcInvalidRequest("the server is already initialized")
+            self.received_initialize = True
+        elif not self.received_initialize:
+            error = JsonRpcServerNotInitialized(f"{method} before initialize")
+        if error is None:
+            super().handle_message(message)
+        elif request:
+            log.warning("refused %s: %s", method, error.message)
+            self._send_response(message.id, error=error.to_response_error())
+        else:
+            log.warning("dropped %s: %s", method, error.message)
+
     @lsp_method(T.TEXT_DOCUMENT_DID_CHANGE)
     def lsp_text_document__did_change(self, params: T.DidChangeTextDocumentParams):
         if (handler := self.fm.features.get(T.TEXT_DOCUMENT_DID_CHANGE)) is not None:
@@ -97,12 +130,8 @@ class SqlProtocol(LanguageServerProtocol):
 
 class SqlLanguageServer(LanguageServer):
     def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
-        """Serve on stdio; a pipe is read by the event loop itself (see `transport`)."""
-        stdin = stdin or sys.stdin.buffer
-        if not transport.is_pipe(stdin):
-            super().start_io(stdin, stdout)
-            return
-        transport.serve_pipe(self, stdin, stdout or sys.stdout.buffer)
+        """Serve on stdio, framed by our own reader (see `transport`)."""
+        transport.serve_stdio(self, stdin or sys.stdin.buffer, stdout or sys.stdout.buffer)
 
     def __init__(self) -> None:
         super().__init__("sql-lsp", __version__, protocol_cls=SqlProtocol)
@@ -563,8 +592,8 @@ def did_change(ls: SqlLanguageServer, params: T.DidChangeTextDocumentParams) -> 
     for change in params.content_changes:
         doc = ls.project.open[key]
         if isinstance(change, T.TextDocumentContentChangePartial):
-            start, end = convert.to_offsets(doc, change.range, enc)
-            changed |= ls.project.edit_document(key, [(start, end, change.text)], version)
+            edit = convert.change_offsets(doc, change.range, change.text, enc)
+            changed |= ls.project.edit_document(key, [edit], version)
         else:
             changed |= ls.project.open_document(key, change.text, version)
     ls.schedule(key)
@@ -1069,4 +1098,5 @@ def serve(tcp: str | None = None, log_file: str | None = None) -> int:
             return 2
     else:
         server.start_io()
-    return 0
+    # the spec: exit code 0 after a shutdown request, 1 otherwise (exit or end of input)
+    return 0 if server.protocol._shutdown else 1

@@ -19,7 +19,7 @@ from sqlglot import exp
 
 from sql_lsp.catalog.model import DEFAULT_SEARCH_PATH, Catalog, ForeignKey, Index, Table
 from sql_lsp.config import Config
-from sql_lsp.document import Document, Statement
+from sql_lsp.document import Document, Statement, Surroundings
 from sql_lsp.statements import Locator
 
 if TYPE_CHECKING:
@@ -171,6 +171,12 @@ class RuleContext:
             assert self.statement.parsed is not None
             self._locator = Locator(self.statement.parsed)
         return self._locator
+
+    @property
+    def surroundings(self) -> Surroundings:
+        """The lines the statement starts and stops on and the document's line break: the only
+        text outside the statement a rule may read (the linter keys its cache on them)."""
+        return self.document.surroundings(self.statement)
 
     def locate(self, node: exp.Expression) -> tuple[int, int] | None:
         """Absolute span of a node of the statement tree."""

@@ -598,12 +598,9 @@ def _index_fix(ctx: RuleContext, inner: exp.Expression, table: Table, col_type: 
     column = next(iter(inner.find_all(exp.Column)))
     name = default_index_name(table.name, [label.lower(), fold(column.this)], "idx")
     target = qualified_name(table.schema, table.name, ctx.search_path)
-    stmt = ctx.statement
-    lines = ctx.document.lines
-    line_start = lines.line_start(lines.line_of(stmt.start))
-    if ctx.text[line_start : stmt.start].strip():
-        line_start = stmt.start
-    newline = "\r\n" if "\r\n" in ctx.text[:2000] else "\n"
+    around = ctx.surroundings
+    line_start = around.line_start if around.own_line else ctx.statement.start
+    newline = around.newline
     create = f"CREATE INDEX {quote_ident(name)} ON {target} ({key});{newline}"
     title = f"Create an expression index on {target} ({key})"
     return Fix(title, (Edit(line_start, line_start, create),), UNSAFE)

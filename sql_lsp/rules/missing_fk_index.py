@@ -108,19 +108,14 @@ def _fix(ctx: RuleContext, table: Table, fk: ForeignKey, name: str, cols: str) -
 
 def insertion_after(ctx: RuleContext, statement_text: str) -> tuple[int, str]:
     """Where and what to insert so that `statement_text` becomes the next statement."""
-    text = ctx.text
     stmt = ctx.statement
-    newline = "\r\n" if "\r\n" in text[: stmt.end + 2000] else "\n"
+    around = ctx.surroundings
+    newline = around.newline
     semi = stmt.semicolon
     if semi < 0:
         return stmt.end, f";{newline}{statement_text}"
-    line_end = text.find("\n", semi)
-    line_end = len(text) if line_end < 0 else line_end
-    if text[line_end - 1 : line_end] == "\r":
-        line_end -= 1
-    rest = text[semi + 1 : line_end].strip()
-    if not rest or rest.startswith("--"):
-        return line_end, f"{newline}{statement_text}"
+    if around.tail_free:  # nothing but blanks or a comment after the statement on its line
+        return around.line_end, f"{newline}{statement_text}"
     return semi + 1, f"{newline}{statement_text}{newline}"
 
 

@@ -125,18 +125,11 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
 
 def _deletion(ctx: RuleContext) -> Edit:
     """Remove the statement, its semicolon and, when it has its lines to itself, those lines."""
-    text = ctx.text
     stmt = ctx.statement
-    start = stmt.start
-    end = stmt.stop
-    line_start = max(text.rfind("\n", 0, start), -1) + 1
-    line_end = text.find("\n", end)
-    line_end = len(text) if line_end < 0 else line_end
-    rest = text[end:line_end].strip()
-    if not text[line_start:start].strip() and (not rest or rest.startswith("--")):
-        start = line_start
-        end = min(line_end + 1, len(text))
-    return Edit(start, end, "")
+    around = ctx.surroundings
+    if around.own_line and around.tail_free:
+        return Edit(around.line_start, around.next_line, "")
+    return Edit(stmt.start, stmt.stop, "")
 
 
 RULE = Rule(
