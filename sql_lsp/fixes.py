@@ -1,18 +1,39 @@
 """Applying fixes to a text: the one place that turns findings' edits into new text.
 
-Both the command line (`--fix`) and the language server (fix-all) use it.
+Both the command line (`--fix`) and the language server (fix-all) use it. A file is rewritten
+only when it decodes strictly (`decode_source`), so that encoding it again (`encode_source`)
+gives back every byte outside the edits: the BOM, CRLF and lone CR line endings, everything.
 """
 
 from __future__ import annotations
 
 from sql_lsp.rules.base import Edit, Fix
 
+UTF8_BOM = b"\xef\xbb\xbf"
 
-def apply_edits(text: str, fixes: list[tuple[str, Fix]]) -> tuple[str, list[str]]:
-    """Apply whole fixes whose edits overlap no edit already taken; returns the new text and
-    the rule ids of the fixes applied."""
+
+def decode_source(data: bytes) -> tuple[str, bytes]:
+    """The text of a file that may be rewritten, and the bytes that go back before it (a UTF-8
+    BOM, or nothing). Raises UnicodeDecodeError when `data` is not valid UTF-8: such a file is
+    not rewritten, as a replacement character would then stand for the bytes it had."""
+    prefix = UTF8_BOM if data.startswith(UTF8_BOM) else b""
+    return data[len(prefix) :].decode("utf-8", errors="strict"), prefix
+
+
+def encode_source(text: str, prefix: bytes = b"") -> bytes:
+    """The bytes of a (fixed) text read with `decode_source`."""
+    return prefix + text.encode("utf-8")
+
+
+def select_fixes(fixes: list[tuple[str, Fix]]) -> list[tuple[str, Fix]]:
+    """The fixes that can be applied together, in document order, each one whole: a fix is left
+    out when one of its edits overlaps an edit already taken, when it repeats an insertion
+    already taken, or when it creates a relation (`Fix.creates`) that a fix already taken
+    creates: the same index offered by ten findings is created once, and two different indexes
+    that would get the same name are not both created (the next pass names the second anew)."""
     taken: list[Edit] = []
-    applied: list[str] = []
+    created: set[str] = set()
+    out: list[tuple[str, Fix]] = []
     for rule, fix in sorted(fixes, key=lambda rf: min(e.start for e in rf[1].edits)):
         if any(_overlaps(e, t) for e in fix.edits for t in taken):
             continue
@@ -22,12 +43,23 @@ def apply_edits(text: str, fixes: list[tuple[str, Fix]]) -> tuple[str, list[str]
             for t in taken
         ):
             continue  # the very same insertion twice
+        if created.intersection(fix.creates):
+            continue
         taken.extend(fix.edits)
-        applied.append(rule)
+        created.update(fix.creates)
+        out.append((rule, fix))
+    return out
+
+
+def apply_edits(text: str, fixes: list[tuple[str, Fix]]) -> tuple[str, list[str]]:
+    """Apply the fixes `select_fixes` takes; returns the new text and the rule ids of the fixes
+    applied."""
+    chosen = select_fixes(fixes)
+    edits = [e for _, fix in chosen for e in fix.edits]
     # from the end backwards; insertions at one offset keep their order
-    for e in reversed(sorted(taken, key=lambda e: (e.start, e.end))):
+    for e in reversed(sorted(edits, key=lambda e: (e.start, e.end))):
         text = text[: e.start] + e.text + text[e.end :]
-    return text, applied
+    return text, [rule for rule, _ in chosen]
 
 
 def _overlaps(a: Edit, b: Edit) -> bool:
