@@ -1,0 +1,99 @@
+"""The index fixes (missing-fk-index, function-on-indexed-column): the exact CREATE INDEX, where
+it goes, how it names the table and the index. tests/live/test_index_fixes_pg.py loads the
+results into PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from sql_lsp.document import Document
+from sql_lsp.fixes import apply_edits
+from sql_lsp.lint import Linter
+from sql_lsp.project import build_catalog
+
+MAX_PASSES = 10
+
+
+def fix_file(text: str, rule: str, *others: str) -> tuple[str, int]:
+    """`text` after every fix of `rule` (safe and unsafe), pass after pass as `--fix` does, with
+    `others` as the other files of the project; and the number of fixes applied."""
+    uri = "file:///project/z.sql"
+    linter = Linter()
+    count = 0
+    for _ in range(MAX_PASSES):
+        doc = Document(uri, text)
+        docs = [Document(f"file:///project/{i}.sql", t) for i, t in enumerate(others)]
+        catalog = build_catalog([*docs, doc])
+        fixes = [(f.rule, f.fix) for f in linter.lint(doc, catalog) if f.rule == rule and f.fix]
+        text, applied = apply_edits(text, fixes)
+        if not applied:
+            break
+        count += len(applied)
+    return text, count
+
+
+USERS = "CREATE TABLE {s}users (id bigint PRIMARY KEY);\n"
+ORDERS = "CREATE TABLE {s}orders (id bigint PRIMARY KEY, user_id bigint REFERENCES {s}users);\n"
+
+
+@pytest.mark.parametrize(
+    ("head", "qualifier", "target"),
+    [
+        ("", "", "orders"),  # the file relies on the connection's search_path: so does the fix
+        ("", "public.", "public.orders"),  # the file says public: so does the fix
+        ("SELECT pg_catalog.set_config('search_path', '', false);\n", "public.", "public.orders"),
+        ("SET search_path = '';\n", "public.", "public.orders"),
+        ("SET search_path TO app;\nCREATE SCHEMA app;\n", "", "app.orders"),
+        ("CREATE SCHEMA app;\n", "app.", "app.orders"),
+        ('CREATE SCHEMA "My App";\n', '"My App".', '"My App".orders'),
+    ],
+)
+def test_missing_fk_index_names_the_table_as_its_file_resolves_it(
+    head: str, qualifier: str, target: str
+) -> None:
+    text = head + USERS.format(s=qualifier) + ORDERS.format(s=qualifier)
+    fixed, n = fix_file(text, "missing-fk-index")
+    assert (fixed, n) == (text + f"CREATE INDEX orders_user_id_idx ON {target} (user_id);\n", 1)
+
+
+def test_missing_fk_index_name_avoids_every_relation_of_the_schema() -> None:
+    text = (
+        "CREATE TABLE users (id bigint PRIMARY KEY);\n"
+        "CREATE TABLE orders_user_id_idx (id int);\n"  # a table
+        "CREATE SEQUENCE Orders_User_Id_Idx1;\n"  # a sequence (folded)
+        "CREATE TYPE orders_user_id_idx2 AS (a int);\n"  # a composite type
+        "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint REFERENCES users);\n"
+        "CREATE SEQUENCE other.orders_user_id_idx3;\n"  # another schema: no clash
+    )
+    fixed, _ = fix_file(text, "missing-fk-index")
+    line = "CREATE INDEX orders_user_id_idx3 ON orders (user_id);\n"
+    assert fixed == text.replace("REFERENCES users);\n", "REFERENCES users);\n" + line)
+
+
+def test_two_fixes_never_create_the_same_index_name() -> None:
+    # a_b (c) and a (b_c) both get PostgreSQL's name a_b_c_idx
+    text = (
+        "CREATE TABLE p (id int PRIMARY KEY);\n"
+        "CREATE TABLE a_b (c int REFERENCES p);\n"
+        "CREATE TABLE a (b_c int REFERENCES p);\n"
+    )
+    fixed, n = fix_file(text, "missing-fk-index")
+    assert n == 2
+    assert fixed == (
+        "CREATE TABLE p (id int PRIMARY KEY);\n"
+        "CREATE TABLE a_b (c int REFERENCES p);\n"
+        "CREATE INDEX a_b_c_idx ON a_b (c);\n"
+        "CREATE TABLE a (b_c int REFERENCES p);\n"
+        "CREATE INDEX a_b_c_idx1 ON a (b_c);\n"
+    )
+
+
+def test_a_long_index_name_stays_within_63_bytes() -> None:
+    table = "t" * 60
+    text = (
+        "CREATE TABLE p (id int PRIMARY KEY);\n"
+        f"CREATE TABLE {table} (c int REFERENCES p);\n"
+        f"CREATE TABLE {'t' * 57}_c_idx (id int);\n"  # PostgreSQL's name for the index
+    )
+    fixed, _ = fix_file(text, "missing-fk-index")
+    assert f"CREATE INDEX {'t' * 57}_c_id1 ON {table} (c);\n" in fixed
