@@ -43,9 +43,17 @@ SELECT id FROM users WHERE created_at >= '2024-05-01'::date AND created_at < '20
   compare the bare column with the folded literal. That is only the same query if the stored
   values are already folded: **unsafe**, and the title says so.
 * Anything else: inserts the `CREATE INDEX` of an expression index on exactly that expression
-  before the statement. It changes the schema and takes a lock while it builds: **unsafe**. It is
-  not offered when the expression is not immutable (a `timestamptz` cast to `date`, for
-  instance), because PostgreSQL would refuse such an index.
+  before the statement: `WHERE extract(year from b.starttime) = 2020` gets
+  `CREATE INDEX bookings_extract_starttime_idx ON bookings ((EXTRACT(YEAR FROM starttime)));`
+  (the expression without its table qualifiers, always in parentheses; the table named as
+  `missing-fk-index` names it, so that the statement loads in the file's own `search_path`;
+  an index name no relation of the schema has). It changes the schema and takes a lock while
+  it builds: **unsafe**. It is not offered when the expression is not immutable (a
+  `timestamptz` cast to `date`, for instance), because PostgreSQL would refuse such an index.
+  When several findings offer the same index (ten queries on `extract(year from starttime)`),
+  each finding offers it, and applying fixes together (`--fix --unsafe-fixes`, fix-all)
+  creates it once, before the first of them: the fixes carry the name of the index they
+  create, and two fixes creating the same name are never applied together.
 
 **Needs**
 
@@ -57,6 +65,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+import sqlglot
+import sqlglot.errors
 from sqlglot import exp
 from sqlglot.tokens import TokenType
 
@@ -70,6 +80,7 @@ from sql_lsp.catalog.model import (
     quote_ident,
 )
 from sql_lsp.rules.base import SAFE, UNSAFE, Edit, Finding, Fix, Rule, RuleContext
+from sql_lsp.rules.missing_fk_index import fresh_index_name, index_target
 
 _COMPARISONS = (
     exp.EQ,
@@ -357,7 +368,7 @@ def _finding(
     if span is None:
         return None
     start, end = span
-    side_text = ctx.text[start:end]
+    side_text = _written(ctx.text[start:end], side)
     col_name = fold(column.this)
     what = (
         "primary key" if index.primary else ("unique constraint" if index.constraint else "index")
@@ -379,6 +390,19 @@ def _finding(
         if index_fix is not None:
             fixes.append(index_fix)
     return ctx.finding(start, end, message, fixes)
+
+
+def _written(text: str, node: exp.Expression) -> str:
+    """`text` when it is the whole of `node`, else `node` as sqlglot writes it (sqlglot does not
+    locate every node: `extract(year from x)` would be shown as just `x`)."""
+    try:
+        if normalize_expression(sqlglot.parse_one(text, read="postgres")) == normalize_expression(
+            node
+        ):
+            return text
+        return node.sql(dialect="postgres")
+    except (sqlglot.errors.SqlglotError, RecursionError, ValueError):
+        return text
 
 
 def _is_date_of_column(node: exp.Expression) -> bool:
@@ -560,6 +584,29 @@ def _fold_fix(
 _MUTABLE_ON_TIMESTAMPTZ = (exp.Cast, exp.Date, exp.TimestampTrunc, exp.Extract, exp.DateTrunc)
 
 
+def _index_key(ctx: RuleContext, inner: exp.Expression) -> str | None:
+    """The expression to index, without table qualifiers: the source text when it is exactly
+    the expression (sqlglot does not locate every node: `extract(…)`, `(x)::t`), else the
+    expression as sqlglot writes it for PostgreSQL."""
+    bare = inner.copy()
+    for col in bare.find_all(exp.Column):
+        for part in ("table", "db", "catalog"):
+            col.set(part, None)
+    want = normalize_expression(bare)
+    text = _unqualified_text(ctx, inner)
+    if text is not None:
+        try:
+            again = sqlglot.parse_one(text, read="postgres")
+        except (sqlglot.errors.SqlglotError, RecursionError, ValueError):
+            again = None
+        if again is not None and normalize_expression(again) == want:
+            return text
+    try:
+        return bare.sql(dialect="postgres")
+    except (sqlglot.errors.SqlglotError, RecursionError, ValueError):
+        return None
+
+
 def _unqualified_text(ctx: RuleContext, node: exp.Expression) -> str | None:
     """The source text of `node` with table qualifiers removed from its columns."""
     span = ctx.locate(node)
@@ -577,6 +624,8 @@ def _unqualified_text(ctx: RuleContext, node: exp.Expression) -> str | None:
     text = ctx.text
     out, pos = [], span[0]
     for a, b in sorted(cuts):
+        if a < pos:
+            return None
         out.append(text[pos:a])
         pos = b
     out.append(text[pos : span[1]])
@@ -588,16 +637,18 @@ def _index_fix(ctx: RuleContext, inner: exp.Expression, table: Table, col_type: 
         return None  # not immutable: PostgreSQL refuses the index
     if inner.find(exp.CurrentTimestamp, exp.CurrentDate, exp.CurrentTime, exp.Rand):
         return None
-    text = _unqualified_text(ctx, inner)
+    text = _index_key(ctx, inner)
     if text is None:
         return None
+    # COLLATE on a column is that column's index key with a collation; anything else is an
+    # expression, always in parentheses (PostgreSQL takes `((f(x)))` for any expression)
+    key = text if isinstance(inner, exp.Collate) else f"({text})"
     is_call = isinstance(inner, exp.Func) and not isinstance(inner, exp.Cast | exp.Collate)
-    key = text if is_call or isinstance(inner, exp.Collate) else f"({text})"
     m = re.match(r"\s*([A-Za-z_]\w*)\s*\(", text)
     label = m.group(1).lower() if m and is_call else "expr"
     column = next(iter(inner.find_all(exp.Column)))
-    name = default_index_name(table.name, [label.lower(), fold(column.this)], "idx")
-    target = qualified_name(table.schema, table.name, ctx.search_path)
+    name = fresh_index_name(ctx, table, default_index_name(table.name, [label, fold(column.this)]))
+    target = index_target(ctx, table)
     stmt = ctx.statement
     lines = ctx.document.lines
     line_start = lines.line_start(lines.line_of(stmt.start))
@@ -606,7 +657,8 @@ def _index_fix(ctx: RuleContext, inner: exp.Expression, table: Table, col_type: 
     newline = "\r\n" if "\r\n" in ctx.text[:2000] else "\n"
     create = f"CREATE INDEX {quote_ident(name)} ON {target} ({key});{newline}"
     title = f"Create an expression index on {target} ({key})"
-    return Fix(title, (Edit(line_start, line_start, create),), UNSAFE)
+    creates = (f"{table.schema}.{name}",)
+    return Fix(title, (Edit(line_start, line_start, create),), UNSAFE, creates)
 
 
 RULE = Rule(

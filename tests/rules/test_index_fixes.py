@@ -97,3 +97,45 @@ def test_a_long_index_name_stays_within_63_bytes() -> None:
     )
     fixed, _ = fix_file(text, "missing-fk-index")
     assert f"CREATE INDEX {'t' * 57}_c_id1 ON {table} (c);\n" in fixed
+
+
+BOOKINGS = (
+    "CREATE TABLE {s}bookings (id int PRIMARY KEY, starttime timestamp NOT NULL);\n"
+    "CREATE INDEX bookings_starttime_idx ON {s}bookings (starttime);\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("head", "qualifier", "target"),
+    [
+        ("", "", "bookings"),
+        ("SELECT pg_catalog.set_config('search_path', '', false);\n", "public.", "public.bookings"),
+        ("CREATE SCHEMA app;\nSET search_path TO app, public;\n", "", "app.bookings"),
+    ],
+)
+def test_expression_index_fix_indexes_the_expression_once(
+    head: str, qualifier: str, target: str
+) -> None:
+    queries = "".join(
+        f"SELECT id FROM {qualifier}bookings b WHERE extract(year from b.starttime) = {year};\n"
+        for year in range(2015, 2025)
+    )
+    text = head + BOOKINGS.format(s=qualifier) + queries
+    fixed, n = fix_file(text, "function-on-indexed-column")
+    create = (
+        f"CREATE INDEX bookings_extract_starttime_idx ON {target} "
+        "((EXTRACT(YEAR FROM starttime)));\n"
+    )
+    assert (fixed, n) == (head + BOOKINGS.format(s=qualifier) + create + queries, 1)
+
+
+def test_expression_index_keeps_the_spelling_it_can_locate() -> None:
+    text = (
+        BOOKINGS.format(s="") + "SELECT id FROM bookings WHERE date_trunc('day', starttime) = $1;\n"
+    )
+    fixed, _ = fix_file(text, "function-on-indexed-column")
+    assert fixed == BOOKINGS.format(s="") + (
+        "CREATE INDEX bookings_date_trunc_starttime_idx ON bookings "
+        "((date_trunc('day', starttime)));\n"
+        "SELECT id FROM bookings WHERE date_trunc('day', starttime) = $1;\n"
+    )
