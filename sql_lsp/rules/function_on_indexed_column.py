@@ -7,6 +7,16 @@ table (an index, the primary key or a UNIQUE constraint) and no expression index
 expression exists. Functions over no column (`now()`) are fine. The rule is silent when the table
 or its indexes are unknown.
 
+A cast that PostgreSQL's planner sees through is not reported, decided from the column's type
+(in the catalog) and the cast's, whatever the spelling and the parentheses: a cast to the
+column's own type with no type modifier or the same one (`ts::timestamp`, `code::char(5)` on a
+`char(5)`), and the relabelling casts between `varchar` and `text` (`(t.subject_type)::text =
+'Post'::text` on a `character varying` column, as pg_dump writes it, uses the index). A cast
+that changes the type modifier (`varchar(20)` to `varchar(10)`), `char(n)` to `text` (it trims
+the value) and every other conversion are reported. When the column's type is not a built-in
+one (a domain, an enum, an extension's type) or is unknown, the rule cannot tell and says
+nothing about casts of that column.
+
 **Why is this bad?**
 
 A B-tree index on `email` is ordered by `email`, not by `lower(email)`: once the column is wrapped,
@@ -81,6 +91,8 @@ from sql_lsp.catalog.model import (
 )
 from sql_lsp.rules.base import SAFE, UNSAFE, Edit, Finding, Fix, Rule, RuleContext
 from sql_lsp.rules.missing_fk_index import fresh_index_name, index_target
+
+DType = exp.DataType.Type
 
 _COMPARISONS = (
     exp.EQ,
@@ -269,8 +281,8 @@ def _check_comparison(
         if index is None:
             continue
         col = table.columns.get(col_name)
-        if _harmless_cast(inner, col.type if col else None):
-            continue
+        if _cast_uses_index(inner, col.type if col else None) is not False:
+            continue  # a cast the planner sees through, or one it cannot tell
         if _expression_indexed(inner, table):
             continue
         finding = _finding(ctx, cmp, side, inner, column, others, on_left, table, index)
@@ -339,15 +351,86 @@ def _type_name(text: str | None) -> str:
     return aliases.get(t, t)
 
 
-def _harmless_cast(node: exp.Expression, column_type: str | None) -> bool:
-    """A cast to the column's own type (or varchar -> text) changes nothing for the index."""
-    if not isinstance(node, exp.Cast) or not isinstance(node.this, exp.Column):
+# PostgreSQL's built-in types as sqlglot reads them -> PostgreSQL's name for the type
+_PG_TYPES = {
+    DType.VARCHAR: "varchar",
+    DType.TEXT: "text",
+    DType.CHAR: "bpchar",
+    DType.BPCHAR: "bpchar",
+    DType.NAME: "name",
+    DType.SMALLINT: "int2",
+    DType.INT: "int4",
+    DType.BIGINT: "int8",
+    DType.SMALLSERIAL: "int2",
+    DType.SERIAL: "int4",
+    DType.BIGSERIAL: "int8",
+    DType.DECIMAL: "numeric",
+    DType.FLOAT: "float4",
+    DType.DOUBLE: "float8",
+    DType.BOOLEAN: "bool",
+    DType.DATE: "date",
+    DType.TIME: "time",
+    DType.TIMETZ: "timetz",
+    DType.TIMESTAMP: "timestamp",
+    DType.TIMESTAMPTZ: "timestamptz",
+    DType.INTERVAL: "interval",
+    DType.UUID: "uuid",
+    DType.JSON: "json",
+    DType.JSONB: "jsonb",
+}
+# casts PostgreSQL makes by relabelling the value (binary coercible, no function): the planner
+# sees through them and matches the column's index (`varchar_col::text = 'x'` uses it)
+_RELABEL = {("varchar", "text"), ("text", "varchar")}
+
+
+def _pg_type(node: exp.DataType | str | None) -> tuple[str, tuple[str, ...]] | None:
+    """(PostgreSQL type name, type modifiers) of a built-in type; None for any other type (a
+    domain, an enum, an array, an extension's type) or what cannot be read."""
+    if node is None:
+        return None
+    try:
+        dt = node if isinstance(node, exp.DataType) else exp.DataType.build(node, "postgres")
+    except (sqlglot.errors.SqlglotError, ValueError, RecursionError):
+        return None
+    name = _PG_TYPES.get(dt.this)
+    if name is None or dt.args.get("nested"):
+        return None
+    mods = tuple("".join(e.sql(dialect="postgres").split()) for e in dt.expressions)
+    if dt.this == DType.CHAR and not mods:
+        mods = ("1",)  # `char` is char(1)
+    return name, mods
+
+
+def _cast_uses_index(node: exp.Expression, column_type: str | None) -> bool | None:
+    """For casts (and parentheses) around one column: True when the planner sees through every
+    cast, so the column's index is used; False when one of them is a conversion it cannot see
+    through; None when a type is not one whose casts are known here. For anything else False.
+
+    Seen through: a cast to the column's own type without a type modifier or with the same one
+    (`ts::timestamp`, `name::varchar(40)` on a `varchar(40)`), and the relabelling casts
+    between `varchar` and `text` (`(subject_type)::text` on a `character varying`: what
+    pg_dump writes). Not: a cast that changes the type modifier (`varchar(40)` to
+    `varchar(10)`), `char(n)` to `text` (it trims), any other conversion."""
+    layers: list[exp.Cast] = []
+    while isinstance(node, exp.Cast | exp.Paren):
+        if isinstance(node, exp.Cast):
+            layers.append(node)
+        node = node.this
+    if not layers or not isinstance(node, exp.Column):
         return False
-    target = _type_name(node.args["to"].sql(dialect="postgres"))
-    source = _type_name(column_type)
-    if not source:
-        return False
-    return target == source or (source in ("varchar", "char", "character") and target == "text")
+    current = _pg_type(column_type)
+    for cast in reversed(layers):
+        target = _pg_type(cast.args.get("to"))
+        if current is None or target is None:
+            return None
+        (source, source_mods), (name, mods) = current, target
+        if name == source:
+            if mods and mods != source_mods:
+                return False
+        elif (source, name) not in _RELABEL or mods:
+            return False
+        current = target if mods or name != source else current
+    return True
 
 
 # -- the finding and its fixes ------------------------------------------------------------------
