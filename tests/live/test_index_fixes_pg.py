@@ -316,18 +316,19 @@ def _sql_files(root: Path) -> list[Path]:
     return sorted(root.rglob("*.sql"))
 
 
+@pytest.mark.parametrize("unsafe", [False, True], ids=["safe", "unsafe"])
 @pytest.mark.parametrize(
     "project", sorted(p.name for p in CORPUS.iterdir() if p.is_dir()) if CORPUS.is_dir() else []
 )
 def test_fixed_corpus_files_load_as_the_originals_do(
-    tmp_path: Path, new_database: NewDatabase, project: str
+    tmp_path: Path, new_database: NewDatabase, project: str, unsafe: bool
 ) -> None:
     source = CORPUS / project
     copy = tmp_path / project
     shutil.copytree(source, copy)
     for path in [copy, *copy.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
-    proc = fix(".", cwd=copy)
+    proc = fix(".", *(["--unsafe-fixes"] if unsafe else []), cwd=copy)
     assert "Traceback" not in proc.stderr, proc.stderr
     changed = [
         f for f in _sql_files(copy) if f.read_bytes() != (source / f.relative_to(copy)).read_bytes()
@@ -342,18 +343,31 @@ def test_fixed_corpus_files_load_as_the_originals_do(
     fixed_errors = load(fixed_url, *_sql_files(copy))
     fixed = indexdefs(fixed_url, "public")
 
-    # every index a fix inserted exists; nothing else changed
-    inserted = Counter(
-        m.group(1)
-        for f in changed
-        for m in re.finditer(r"^CREATE INDEX (\S+) ON ", f.read_text(), re.M)
-    ) - Counter(
-        m.group(1)
-        for f in changed
-        for m in re.finditer(
-            r"^CREATE INDEX (\S+) ON ", (source / f.relative_to(copy)).read_text(), re.M
+    # every index a fix inserted exists, every index a fix deleted is gone; nothing else changed
+    def declared(files: list[Path]) -> Counter[str]:
+        pattern = re.compile(
+            r'^CREATE (?:UNIQUE )?INDEX (?:"((?:[^"]|"")+)"|(\S+)) ON ', re.M | re.I
         )
+        return Counter(
+            m.group(1).replace('""', '"') if m.group(1) else m.group(2).lower()
+            for f in files
+            for m in pattern.finditer(f.read_text())
+        )
+
+    originals = [source / f.relative_to(copy) for f in changed]
+    inserted = declared(changed) - declared(originals)
+    deleted = declared(originals) - declared(changed)
+    applied: Counter[str] = Counter()
+    for what in re.findall(r"^fixed \d+ in .*?: (.*)$", proc.stderr, re.M):
+        for part in what.split(", "):
+            rule, _, n = part.partition(" x")
+            applied[rule] += int(n or 1)
+    assert sum(deleted.values()) == applied["redundant-index"]
+    assert (
+        sum(inserted.values())
+        == applied["missing-fk-index"] + applied["function-on-indexed-column"]
     )
+    assert unsafe or not deleted
     missing_tables = {
         m.group(1) for e in original_errors for m in re.finditer(r'relation "([^"]+)"', e)
     }
@@ -369,5 +383,6 @@ def test_fixed_corpus_files_load_as_the_originals_do(
     assert Counter(original_errors) - Counter(fixed_errors) == Counter()
     created = {name for name in inserted if name in fixed}
     assert set(fixed) - set(original) == created
+    assert set(original) - set(fixed) == {name for name in deleted if name in original}
     if project in ("osm", "danbooru", "northwind"):
         assert created == set(inserted) and len(created) >= 10
