@@ -90,7 +90,7 @@ from sql_lsp.catalog.model import (
     quote_ident,
 )
 from sql_lsp.rules.base import SAFE, UNSAFE, Edit, Finding, Fix, Rule, RuleContext
-from sql_lsp.rules.missing_fk_index import fresh_index_name, index_target
+from sql_lsp.rules.missing_fk_index import fresh_index_name, index_target, line_break
 
 DType = exp.DataType.Type
 
@@ -737,7 +737,7 @@ def _index_fix(ctx: RuleContext, inner: exp.Expression, table: Table, col_type: 
     line_start = lines.line_start(lines.line_of(stmt.start))
     if ctx.text[line_start : stmt.start].strip():
         line_start = stmt.start
-    newline = "\r\n" if "\r\n" in ctx.text[:2000] else "\n"
+    newline = line_break(ctx.text, line_start)
     create = f"CREATE INDEX {quote_ident(name)} ON {target} ({key});{newline}"
     title = f"Create an expression index on {target} ({key})"
     creates = (f"{table.schema}.{name}",)

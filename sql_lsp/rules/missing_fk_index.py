@@ -201,21 +201,29 @@ def _relation_names(ctx: RuleContext, schema: str) -> Iterator[str]:
 
 
 def insertion_after(ctx: RuleContext, statement_text: str) -> tuple[int, str]:
-    """Where and what to insert so that `statement_text` becomes the next statement."""
+    """Where and what to insert so that `statement_text` becomes the next statement (on a line
+    of its own, with the file's line break)."""
     text = ctx.text
     stmt = ctx.statement
-    newline = "\r\n" if "\r\n" in text[: stmt.end + 2000] else "\n"
     semi = stmt.semicolon
     if semi < 0:
-        return stmt.end, f";{newline}{statement_text}"
-    line_end = text.find("\n", semi)
-    line_end = len(text) if line_end < 0 else line_end
-    if text[line_end - 1 : line_end] == "\r":
-        line_end -= 1
+        return stmt.end, f";{line_break(text, stmt.end)}{statement_text}"
+    m = _BREAK.search(text, semi)
+    line_end = m.start() if m else len(text)
+    newline = m.group() if m else line_break(text, 0)
     rest = text[semi + 1 : line_end].strip()
     if not rest or rest.startswith("--"):
         return line_end, f"{newline}{statement_text}"
     return semi + 1, f"{newline}{statement_text}{newline}"
+
+
+_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def line_break(text: str, at: int) -> str:
+    """The line break the text uses at `at` (the next one), else its first one, else `\\n`."""
+    m = _BREAK.search(text, at) or _BREAK.search(text)
+    return m.group() if m else "\n"
 
 
 RULE = Rule(

@@ -139,3 +139,18 @@ def test_expression_index_keeps_the_spelling_it_can_locate() -> None:
         "((date_trunc('day', starttime)));\n"
         "SELECT id FROM bookings WHERE date_trunc('day', starttime) = $1;\n"
     )
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_inserted_statements_use_the_files_line_break(newline: str) -> None:
+    schema = (USERS + ORDERS).format(s="").replace("\n", newline)
+    fixed, _ = fix_file(schema + "-- end", "missing-fk-index")
+    index = "CREATE INDEX orders_user_id_idx ON orders (user_id);"
+    assert fixed == schema + index + newline + "-- end"
+    text = BOOKINGS.format(s="").replace("\n", newline) + "SELECT 1;  SELECT id FROM bookings"
+    text += " WHERE extract(year from starttime) = 2020;" + newline
+    fixed, _ = fix_file(text, "function-on-indexed-column")
+    create = (
+        "CREATE INDEX bookings_extract_starttime_idx ON bookings ((EXTRACT(YEAR FROM starttime)));"
+    )
+    assert fixed == text.replace("SELECT id FROM", create + newline + "SELECT id FROM")
