@@ -36,7 +36,10 @@ CREATE INDEX orders_user_id_status_idx ON orders (user_id, status);
 
 The fix deletes the redundant `CREATE INDEX` statement. Queries can still use the other index, but
 the plans of some may change (a smaller index can be cheaper to scan), and a migration that was
-already applied cannot be edited this way: it needs a human look, so the fix is unsafe.
+already applied cannot be edited this way: it needs a human look, so the fix is unsafe. It is
+not offered when another statement of the file names the index (`COMMENT ON INDEX`, `ALTER INDEX
+… ATTACH PARTITION` as pg_dump writes for partitions, `CLUSTER … USING`): without its
+`CREATE INDEX` that statement would fail.
 
 **Needs**
 
@@ -119,8 +122,32 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         name = qualified_name(table.schema, table.name, ctx.search_path)
         message = f"index {quote_ident(obj.name)} on {name} {_keys(obj)} is redundant: {why}"
         stmt = ctx.statement
-        fix = Fix(f"Delete the redundant index {obj.name}", (_deletion(ctx),), UNSAFE)
-        yield ctx.finding(stmt.start, stmt.end, message, [fix])
+        fixes = []
+        if not _named_elsewhere(ctx, obj.name):
+            fixes.append(Fix(f"Delete the redundant index {obj.name}", (_deletion(ctx),), UNSAFE))
+        yield ctx.finding(stmt.start, stmt.end, message, fixes)
+
+
+def _named_elsewhere(ctx: RuleContext, name: str) -> bool:
+    """Does the name of the index appear outside its own statement (in another statement, or in
+    a comment: deleting is not offered then; the check is on the text, so it errs that way)?"""
+    text, stmt = ctx.text, ctx.statement
+    spellings = {name, name.upper(), quote_ident(name)}
+    for word in spellings:
+        at = text.find(word)
+        while at >= 0:
+            if not stmt.start <= at < stmt.stop and not _inside_word(text, at, len(word)):
+                return True
+            at = text.find(word, at + 1)
+    return False
+
+
+def _inside_word(text: str, at: int, length: int) -> bool:
+    before = text[at - 1 : at]
+    after = text[at + length : at + length + 1]
+    return bool(before and (before.isalnum() or before in "_$")) or bool(
+        after and (after.isalnum() or after in "_$")
+    )
 
 
 def _deletion(ctx: RuleContext) -> Edit:

@@ -154,3 +154,27 @@ def test_inserted_statements_use_the_files_line_break(newline: str) -> None:
         "CREATE INDEX bookings_extract_starttime_idx ON bookings ((EXTRACT(YEAR FROM starttime)));"
     )
     assert fixed == text.replace("SELECT id FROM", create + newline + "SELECT id FROM")
+
+
+@pytest.mark.parametrize(
+    ("after", "offered"),
+    [
+        ("", True),
+        ("CREATE INDEX t_a_idx_2 ON t (b);\n", True),  # another name that starts the same way
+        ("COMMENT ON INDEX t_a_idx IS 'lookups';\n", False),
+        ("ALTER INDEX parent_a_idx ATTACH PARTITION T_A_IDX;\n", False),
+        ('CLUSTER t USING "t_a_idx";\n', False),
+    ],
+)
+def test_redundant_index_deletion_only_when_nothing_else_names_it(
+    after: str, offered: bool
+) -> None:
+    text = (
+        "CREATE TABLE t (a int, b int);\n"
+        "CREATE INDEX t_a_b_idx ON t (a, b);\n"
+        "CREATE INDEX t_a_idx ON t (a);\n"
+    ) + after
+    fixed, n = fix_file(text, "redundant-index")
+    assert (n, fixed) == (
+        (1, text.replace("CREATE INDEX t_a_idx ON t (a);\n", "")) if offered else (0, text)
+    )
