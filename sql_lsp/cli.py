@@ -31,7 +31,7 @@ from sql_lsp import __version__
 from sql_lsp.catalog.model import Catalog
 from sql_lsp.config import ENV_DATABASE_URL, Config, ConfigError, find_project_root, load_config
 from sql_lsp.document import Document
-from sql_lsp.fixes import apply_edits, decode_source, encode_source
+from sql_lsp.fixes import apply_edits, decode_source, encode_source, existing_relations
 from sql_lsp.lint import Linter
 from sql_lsp.project import (
     SkippedFile,
@@ -407,10 +407,13 @@ def _apply_fixes(
         if text != docs[uri].text:
             docs[uri] = Document(uri, text, dialect=docs[uri].dialect)
     fixed: dict[str, list[str]] = {}
+    fresh = False
     for _ in range(MAX_FIX_PASSES):
         catalog = _catalog(docs, order, database_catalog)
         facts = live.facts([docs[u] for u in shown if u in docs]) if live is not None else None
-        changed = False
+        changed = stale = False
+        existing = existing_relations(catalog)
+        created = set(existing)  # and, as the files are fixed, the relations their fixes create
         for uri in prefixes:
             doc = docs[uri]
             findings = linter.lint(doc, catalog, facts)
@@ -419,14 +422,21 @@ def _apply_fixes(
                 for f in findings
                 if f.fix is not None and (f.fix.safe or ns.unsafe_fixes)
             ]
-            new_text, applied = apply_edits(doc.text, fixes)
+            # a fix that creates a relation that exists was computed before it existed (the
+            # linter's cache keeps a statement's findings while the tables it names are
+            # unchanged): left out, and the next pass lints afresh
+            stale = stale or any(existing.intersection(fix.creates) for _, fix in fixes)
+            new_text, applied = apply_edits(doc.text, fixes, created)
             if not applied:
                 continue
             docs[uri] = Document(uri, new_text, dialect=doc.dialect)
             fixed.setdefault(uri, []).extend(applied)
             changed = True
-        if not changed:
+        if not changed and (not stale or fresh):
             break
+        fresh = stale
+        if stale:
+            linter = Linter(linter.config)
     for uri in fixed:
         if uri == stdin_uri:  # through the text stream, which keeps "\r" and scrubs secrets
             sys.stdout.write(("\ufeff" if prefixes[uri] else "") + docs[uri].text)

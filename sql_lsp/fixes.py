@@ -7,6 +7,7 @@ gives back every byte outside the edits: the BOM, CRLF and lone CR line endings,
 
 from __future__ import annotations
 
+from sql_lsp.catalog.model import Catalog
 from sql_lsp.rules.base import Edit, Fix
 
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -25,14 +26,28 @@ def encode_source(text: str, prefix: bytes = b"") -> bytes:
     return prefix + text.encode("utf-8")
 
 
-def select_fixes(fixes: list[tuple[str, Fix]]) -> list[tuple[str, Fix]]:
+def existing_relations(catalog: Catalog) -> set[str]:
+    """`schema.name` of every table, view and index of the catalog (as in `Fix.creates`)."""
+    out = set()
+    for t in catalog.tables.values():
+        out.add(f"{t.schema}.{t.name}")
+        out.update(f"{t.schema}.{i.name}" for i in t.indexes)
+    return out
+
+
+def select_fixes(
+    fixes: list[tuple[str, Fix]], created: set[str] | None = None
+) -> list[tuple[str, Fix]]:
     """The fixes that can be applied together, in document order, each one whole: a fix is left
     out when one of its edits overlaps an edit already taken, when it repeats an insertion
     already taken, or when it creates a relation (`Fix.creates`) that a fix already taken
     creates: the same index offered by ten findings is created once, and two different indexes
-    that would get the same name are not both created (the next pass names the second anew)."""
+    that would get the same name are not both created (the next pass names the second anew).
+
+    `created` holds the relations that exist already or that fixes of other files create; a fix
+    creating one of them is left out too, and the names of the fixes taken are added to it."""
     taken: list[Edit] = []
-    created: set[str] = set()
+    created = set() if created is None else created
     out: list[tuple[str, Fix]] = []
     for rule, fix in sorted(fixes, key=lambda rf: min(e.start for e in rf[1].edits)):
         if any(_overlaps(e, t) for e in fix.edits for t in taken):
@@ -51,10 +66,12 @@ def select_fixes(fixes: list[tuple[str, Fix]]) -> list[tuple[str, Fix]]:
     return out
 
 
-def apply_edits(text: str, fixes: list[tuple[str, Fix]]) -> tuple[str, list[str]]:
+def apply_edits(
+    text: str, fixes: list[tuple[str, Fix]], created: set[str] | None = None
+) -> tuple[str, list[str]]:
     """Apply the fixes `select_fixes` takes; returns the new text and the rule ids of the fixes
     applied."""
-    chosen = select_fixes(fixes)
+    chosen = select_fixes(fixes, created)
     edits = [e for _, fix in chosen for e in fix.edits]
     # from the end backwards; insertions at one offset keep their order
     for e in reversed(sorted(edits, key=lambda e: (e.start, e.end))):

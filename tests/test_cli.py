@@ -333,6 +333,23 @@ def test_fix_stdin_writes_the_fixed_text_to_stdout(project: Path) -> None:
     assert proc.returncode == 0
 
 
+def test_fixes_in_two_files_never_create_the_same_index_name(tmp_path: Path) -> None:
+    # a_b (c) and a (b_c), in two files, both get PostgreSQL's name a_b_c_idx
+    (tmp_path / "sql-lsp.toml").write_text("")
+    (tmp_path / "1.sql").write_text(
+        "CREATE TABLE p (id int PRIMARY KEY);\nCREATE TABLE a_b (c int REFERENCES p);\n"
+    )
+    (tmp_path / "2.sql").write_text("CREATE TABLE a (b_c int REFERENCES p);\n")
+    proc = run("check", "--fix", ".", cwd=tmp_path)
+    assert (proc.returncode, proc.stdout) == (0, "")
+    assert sorted(proc.stderr.splitlines()) == [
+        "fixed 1 in 1.sql: missing-fk-index",
+        "fixed 1 in 2.sql: missing-fk-index",
+    ]
+    assert (tmp_path / "1.sql").read_text().endswith("CREATE INDEX a_b_c_idx ON a_b (c);\n")
+    assert (tmp_path / "2.sql").read_text().endswith("CREATE INDEX a_b_c_idx1 ON a (b_c);\n")
+
+
 def test_fix_changes_only_the_bytes_of_its_edits(tmp_path: Path) -> None:
     (tmp_path / "sql-lsp.toml").write_text("")
     head = b"\xef\xbb\xbfCREATE TABLE users (id int PRIMARY KEY, name text);\r\n"
