@@ -35,7 +35,7 @@ from sql_lsp.database import Failure, Problem
 from sql_lsp.document import Document
 from sql_lsp.explain.render import plan_document, plan_json
 from sql_lsp.explain.whatif import WhatIf, with_cost
-from sql_lsp.fixes import select_fixes
+from sql_lsp.fixes import existing_relations, select_fixes
 from sql_lsp.live import LiveState
 from sql_lsp.lsp import convert, plans, transport
 from sql_lsp.lsp.workspace import WATCH_GLOBS, apply_file_events, folder_paths, read_file, scan
@@ -763,7 +763,8 @@ async def code_action(ls: SqlLanguageServer, params: T.CodeActionParams) -> list
     if want_fix_all:
         safe = [(f.rule, f.fix) for f in findings if f.fix is not None and f.fix.safe]
         if safe:
-            taken = select_fixes(safe)
+            # a fix creating a relation that exists was computed before it existed: left out
+            taken = select_fixes(safe, existing_relations(ls.project.catalog))
             edits = [e for _, fix in taken for e in fix.edits]
             actions.append(
                 _client(
