@@ -31,7 +31,7 @@ from sql_lsp import __version__
 from sql_lsp.catalog.model import Catalog
 from sql_lsp.config import ENV_DATABASE_URL, Config, ConfigError, find_project_root, load_config
 from sql_lsp.document import Document
-from sql_lsp.fixes import apply_edits
+from sql_lsp.fixes import apply_edits, decode_source, encode_source, existing_relations
 from sql_lsp.lint import Linter
 from sql_lsp.project import (
     SkippedFile,
@@ -155,7 +155,8 @@ def _check(ns: argparse.Namespace) -> int:
     config = _config(ns, paths)
     targets = _targets(paths)
     use_stdin = "-" in paths
-    stdin_text = sys.stdin.read() if use_stdin else None
+    # bytes, as files are read: the text keeps its line endings and `--fix` writes it back as is
+    stdin_bytes = sys.stdin.buffer.read() if use_stdin else None
     roots = _roots(paths)
     catalog_files = _catalog_files(targets, roots, config)
     docs: dict[str, Document] = {}
@@ -174,11 +175,13 @@ def _check(ns: argparse.Namespace) -> int:
         docs[uri] = Document(uri, text, dialect=config.dialect)
     for path in targets:
         shown[uri_of(path)] = _display(path)
-    if stdin_text is not None:
+    stdin_uri = None
+    if stdin_bytes is not None:
         name = ns.stdin_filename or "-"
-        uri = uri_of(Path(name)) if ns.stdin_filename else "stdin:-"
-        docs[uri] = Document(uri, stdin_text, dialect=config.dialect)
-        shown[uri] = name
+        stdin_uri = uri_of(Path(name)) if ns.stdin_filename else "stdin:-"
+        stdin_text = stdin_bytes.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="replace")
+        docs[stdin_uri] = Document(stdin_uri, stdin_text, dialect=config.dialect)
+        shown[stdin_uri] = name
     order = [d.uri for d in catalog_order(docs.values(), config.catalog, anchors(config, roots))]
     live = _database(config)
     try:
@@ -187,7 +190,9 @@ def _check(ns: argparse.Namespace) -> int:
 
         fixed: dict[str, list[str]] = {}
         if ns.fix:
-            fixed = _apply_fixes(ns, docs, order, shown, linter, database_catalog, live)
+            fixed = _apply_fixes(
+                ns, docs, order, shown, linter, database_catalog, live, stdin_uri, stdin_bytes
+            )
 
         catalog = _catalog(docs, order, database_catalog)
         facts = live.facts([docs[u] for u in shown if u in docs]) if live is not None else None
@@ -200,7 +205,7 @@ def _check(ns: argparse.Namespace) -> int:
     finally:
         if live is not None:
             live.close()
-    fixed_stdin = ns.fix and any(u.startswith("stdin:") for u in fixed)
+    fixed_stdin = ns.fix and stdin_uri in fixed
     _report(ns, results, fixed, sys.stderr if fixed_stdin else sys.stdout)
     failing = any(f.severity in FAILING for _, _, f in results)
     return EXIT_FINDINGS if failing else EXIT_OK
@@ -372,41 +377,75 @@ def _apply_fixes(
     linter: Linter,
     database_catalog: Catalog | None,
     live: _Database | None = None,
+    stdin_uri: str | None = None,
+    stdin_bytes: bytes | None = None,
 ) -> dict[str, list[str]]:
-    """Apply fixes to the target files until none is left (or MAX_FIX_PASSES); write them."""
+    """Apply fixes to the target files until none is left (or MAX_FIX_PASSES); write them.
+
+    Only the bytes of the edits change: a file is read as bytes and decoded strictly, and the
+    fixed text is written back with the file's BOM (its line endings are in the text). A file
+    that is not valid UTF-8 is not rewritten (one warning line on stderr); it is still checked.
+    """
+    prefixes: dict[str, bytes] = {}
+    for uri in shown:
+        if uri not in docs:
+            continue
+        try:
+            data = stdin_bytes if uri == stdin_uri else Path(_path_of(uri)).read_bytes()
+            assert data is not None
+            text, prefixes[uri] = decode_source(data)
+        except OSError as e:
+            raise UsageError(f"{shown[uri]}: cannot read: {e.strerror or e}") from e
+        except UnicodeDecodeError as e:
+            at = e.start + (len(data) - len(e.object))
+            print(
+                f"sql-lsp: warning: {shown[uri]}: not valid UTF-8 (byte 0x{e.object[e.start]:02x}"
+                f" at offset {at}); not rewritten",
+                file=sys.stderr,
+            )
+            continue
+        if text != docs[uri].text:
+            docs[uri] = Document(uri, text, dialect=docs[uri].dialect)
     fixed: dict[str, list[str]] = {}
+    fresh = False
     for _ in range(MAX_FIX_PASSES):
         catalog = _catalog(docs, order, database_catalog)
         facts = live.facts([docs[u] for u in shown if u in docs]) if live is not None else None
-        changed = False
-        for uri in shown:
-            doc = docs.get(uri)
-            if doc is None:
-                continue
+        changed = stale = False
+        existing = existing_relations(catalog)
+        created = set(existing)  # and, as the files are fixed, the relations their fixes create
+        for uri in prefixes:
+            doc = docs[uri]
             findings = linter.lint(doc, catalog, facts)
             fixes = [
                 (f.rule, f.fix)
                 for f in findings
                 if f.fix is not None and (f.fix.safe or ns.unsafe_fixes)
             ]
-            new_text, applied = apply_edits(doc.text, fixes)
+            # a fix that creates a relation that exists was computed before it existed (the
+            # linter's cache keeps a statement's findings while the tables it names are
+            # unchanged): left out, and the next pass lints afresh
+            stale = stale or any(existing.intersection(fix.creates) for _, fix in fixes)
+            new_text, applied = apply_edits(doc.text, fixes, created)
             if not applied:
                 continue
             docs[uri] = Document(uri, new_text, dialect=doc.dialect)
             fixed.setdefault(uri, []).extend(applied)
             changed = True
-        if not changed:
+        if not changed and (not stale or fresh):
             break
-    for uri, rules in fixed.items():
-        if uri.startswith("stdin:"):
-            sys.stdout.write(docs[uri].text)
+        fresh = stale
+        if stale:
+            linter = Linter(linter.config)
+    for uri in fixed:
+        if uri == stdin_uri:  # through the text stream, which keeps "\r" and scrubs secrets
+            sys.stdout.write(("\ufeff" if prefixes[uri] else "") + docs[uri].text)
             continue
-        path = Path(_path_of(uri))
+        data = encode_source(docs[uri].text, prefixes[uri])
         try:
-            path.write_text(docs[uri].text, encoding="utf-8")
+            Path(_path_of(uri)).write_bytes(data)
         except OSError as e:
             raise UsageError(f"{shown[uri]}: cannot write: {e.strerror or e}") from e
-        del rules
     return fixed
 
 

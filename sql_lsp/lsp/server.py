@@ -40,7 +40,7 @@ from sql_lsp.database import Failure, Problem
 from sql_lsp.document import Document
 from sql_lsp.explain.render import plan_document, plan_json
 from sql_lsp.explain.whatif import WhatIf, with_cost
-from sql_lsp.fixes import apply_edits
+from sql_lsp.fixes import existing_relations, select_fixes
 from sql_lsp.live import LiveState
 from sql_lsp.lsp import convert, plans, transport
 from sql_lsp.lsp.workspace import WATCH_GLOBS, apply_file_events, folder_paths, read_file, scan
@@ -792,15 +792,15 @@ async def code_action(ls: SqlLanguageServer, params: T.CodeActionParams) -> list
     if want_fix_all:
         safe = [(f.rule, f.fix) for f in findings if f.fix is not None and f.fix.safe]
         if safe:
-            _, applied = apply_edits(doc.text, safe)
-            taken = _non_overlapping([fix for _, fix in safe])
-            edits = [e for fix in taken for e in fix.edits]
+            # a fix creating a relation that exists was computed before it existed: left out
+            taken = select_fixes(safe, existing_relations(ls.project.catalog))
+            edits = [e for _, fix in taken for e in fix.edits]
             actions.append(
                 _client(
                     ls,
                     convert.edit_action(
                         doc,
-                        f"Fix all safe sql-lsp findings ({len(applied)})",
+                        f"Fix all safe sql-lsp findings ({len(taken)})",
                         convert.FIX_ALL,
                         edits,
                         None,
@@ -811,29 +811,6 @@ async def code_action(ls: SqlLanguageServer, params: T.CodeActionParams) -> list
                 )
             )
     return actions
-
-
-def _non_overlapping(fixes: list) -> list:
-    taken_edits: list = []
-    taken = []
-    for fix in sorted(fixes, key=lambda fx: min(e.start for e in fx.edits)):
-        if any(_overlap(e, t) for e in fix.edits for t in taken_edits):
-            continue
-        if any(
-            e.start == t.start == t.end == e.end and e.text == t.text
-            for e in fix.edits
-            for t in taken_edits
-        ):
-            continue
-        taken_edits.extend(fix.edits)
-        taken.append(fix)
-    return taken
-
-
-def _overlap(a, b) -> bool:
-    if a.start == a.end or b.start == b.end:
-        return b.start < a.start < b.end or a.start < b.start < a.end
-    return a.start < b.end and b.start < a.end
 
 
 def _intersects(f: Finding, start: int, end: int, doc: Document) -> bool:

@@ -42,6 +42,12 @@ class Fix:
     title: str
     edits: tuple[Edit, ...]
     safety: str = SAFE  # SAFE or UNSAFE
+    # `schema.name` of the relations the fix creates (an index): two fixes that create the same
+    # name are never applied together, so an index offered by several findings is created once
+    creates: tuple[str, ...] = ()
+    # names of the relations the fix deletes (an index): applied with other fixes only when the
+    # text names none of them outside the fix's own edits
+    drops: tuple[str, ...] = ()
 
     @property
     def safe(self) -> bool:
@@ -52,6 +58,8 @@ class Fix:
             self.title,
             tuple(Edit(e.start + delta, e.end + delta, e.text) for e in self.edits),
             self.safety,
+            self.creates,
+            self.drops,
         )
 
 
