@@ -36,10 +36,10 @@ CREATE INDEX orders_user_id_status_idx ON orders (user_id, status);
 
 The fix deletes the redundant `CREATE INDEX` statement. Queries can still use the other index, but
 the plans of some may change (a smaller index can be cheaper to scan), and a migration that was
-already applied cannot be edited this way: it needs a human look, so the fix is unsafe. It is
-not offered when another statement of the file names the index (`COMMENT ON INDEX`, `ALTER INDEX
-… ATTACH PARTITION` as pg_dump writes for partitions, `CLUSTER … USING`): without its
-`CREATE INDEX` that statement would fail.
+already applied cannot be edited this way: it needs a human look, so the fix is unsafe.
+`--fix --unsafe-fixes` leaves it out when another statement of the file names the index
+(`COMMENT ON INDEX`, `ALTER INDEX … ATTACH PARTITION` as pg_dump writes for partitions,
+`CLUSTER … USING`): without its `CREATE INDEX` that statement would fail.
 
 **Needs**
 
