@@ -95,6 +95,8 @@ class SqlProtocol(LanguageServerProtocol):
             raise
 
     received_initialize = False
+    received_shutdown = False  # set when the request arrives (its handler finishes later)
+    _exit_waits = 0
 
     def handle_message(self, message: Any) -> None:
         """The lifecycle of the spec: before `initialize` a request fails with
@@ -102,11 +104,18 @@ class SqlProtocol(LanguageServerProtocol):
         request fails with InvalidRequest and a notification is dropped (but `exit`)."""
         method = getattr(message, "method", None)
         if method is None or method == T.EXIT:  # a response from the client, or exit
+            if method == T.EXIT and self.received_shutdown and not self._shutdown:
+                # exit right behind shutdown (all read at once): answer shutdown first
+                self._exit_waits += 1
+                if self._exit_waits < 100:
+                    asyncio.get_running_loop().call_later(0.02, self.handle_message, message)
+                    return
+                self._shutdown = True
             super().handle_message(message)
             return
         request = getattr(message, "id", None) is not None
         error: JsonRpcException | None = None
-        if self._shutdown:
+        if self._shutdown or self.received_shutdown:
             error = JsonRpcInvalidRequest("the server is shutting down")
         elif method == T.INITIALIZE:
             if self.received_initialize:
@@ -115,6 +124,8 @@ class SqlProtocol(LanguageServerProtocol):
         elif not self.received_initialize:
             error = JsonRpcServerNotInitialized(f"{method} before initialize")
         if error is None:
+            if method == T.SHUTDOWN:
+                self.received_shutdown = True
             super().handle_message(message)
         elif request:
             log.warning("refused %s: %s", method, error.message)
@@ -1076,4 +1087,4 @@ def serve(tcp: str | None = None, log_file: str | None = None) -> int:
     else:
         server.start_io()
     # the spec: exit code 0 after a shutdown request, 1 otherwise (exit or end of input)
-    return 0 if server.protocol._shutdown else 1
+    return 0 if server.protocol._shutdown or server.protocol.received_shutdown else 1
