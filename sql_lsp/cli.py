@@ -38,9 +38,20 @@ from sql_lsp.config import (
     load_config,
 )
 from sql_lsp.document import Document
-from sql_lsp.fixes import apply_edits
+from sql_lsp.fixes import apply_edits, decode_source, encode_source, existing_relations
 from sql_lsp.lint import Linter
-from sql_lsp.project import build_catalog, glob_files, read_sql, sql_files, uri_of
+from sql_lsp.project import (
+    SkippedFile,
+    anchors,
+    build_catalog,
+    catalog_order,
+    glob_files,
+    is_regular,
+    read_sql,
+    sql_files,
+    uri_of,
+)
+from sql_lsp.redaction import RedactingStream, Redactor
 from sql_lsp.report import (
     FORMATS,
     Progress,
@@ -71,11 +82,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or (args[0].startswith("-") and args[0] not in ("-h", "--help", "--version")):
         args = ["serve", *args]
+    redactor = Redactor()  # no password in any output, whatever the shape of the URL
+    redactor.add_environment()
+    redactor.add(*(a.split("=", 1)[-1] for a in args))
+    if not redactor.secrets:
+        return _main(args)
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout = RedactingStream(stdout, redactor)  # type: ignore[assignment]
+    sys.stderr = RedactingStream(stderr, redactor)  # type: ignore[assignment]
+    try:
+        return _main(args)
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr
+
+
+def _main(args: list[str]) -> int:
     parser = _parser()
     try:
         ns = parser.parse_args(args)
     except SystemExit as e:  # argparse already printed its message
         return EXIT_ERROR if e.code else EXIT_OK
+    return _run(ns)
+
+
+def _run(ns: argparse.Namespace) -> int:
     try:
         if ns.command == "check":
             return _check(ns)
@@ -220,8 +250,10 @@ def _check(ns: argparse.Namespace) -> int:
     config = _selection(ns, _config(ns, paths))
     targets = _targets(paths, config, force_exclude=ns.force_exclude)
     use_stdin = "-" in paths
-    stdin_text = sys.stdin.read() if use_stdin else None
-    catalog_files = _catalog_files(targets, paths, config)
+    # bytes, as files are read: the text keeps its line endings and `--fix` writes it back as is
+    stdin_bytes = sys.stdin.buffer.read() if use_stdin else None
+    roots = _roots(paths)
+    catalog_files = _catalog_files(targets, roots, config)
     progress = Progress(len(catalog_files) + len(targets), sys.stderr)
     docs: dict[str, Document] = {}
     shown: dict[str, str] = {}
@@ -230,6 +262,9 @@ def _check(ns: argparse.Namespace) -> int:
         uri = uri_of(path)
         try:
             text = read_sql(path)
+        except SkippedFile as e:
+            _note(f"{_display(path)}: {e}; skipped")
+            continue
         except OSError as e:
             if path in targets:
                 raise UsageError(f"{path}: cannot read: {e.strerror or e}") from e
@@ -237,12 +272,14 @@ def _check(ns: argparse.Namespace) -> int:
         docs[uri] = Document(uri, text, dialect=config.dialect)
     for path in targets:
         shown[uri_of(path)] = _display(path)
-    if stdin_text is not None:
+    stdin_uri = None
+    if stdin_bytes is not None:
         name = ns.stdin_filename or "-"
-        uri = uri_of(Path(name)) if ns.stdin_filename else "stdin:-"
-        docs[uri] = Document(uri, stdin_text, dialect=config.dialect)
-        shown[uri] = name
-    order = sorted(docs, key=lambda u: (u.startswith("stdin:"), u))
+        stdin_uri = uri_of(Path(name)) if ns.stdin_filename else "stdin:-"
+        stdin_text = stdin_bytes.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="replace")
+        docs[stdin_uri] = Document(stdin_uri, stdin_text, dialect=config.dialect)
+        shown[stdin_uri] = name
+    order = [d.uri for d in catalog_order(docs.values(), config.catalog, anchors(config, roots))]
     originals = {u: docs[u].text for u in shown if u in docs}
     live = _database(config)
     try:
@@ -251,7 +288,9 @@ def _check(ns: argparse.Namespace) -> int:
 
         fixed: dict[str, list[str]] = {}
         if ns.fix or ns.diff:
-            fixed = _apply_fixes(ns, docs, order, shown, linter, database_catalog, live)
+            fixed = _apply_fixes(
+                ns, docs, order, shown, linter, database_catalog, live, stdin_uri, stdin_bytes
+            )
             if ns.diff:
                 progress.done()
                 return _print_diff(ns, docs, originals, shown, fixed)
@@ -274,7 +313,7 @@ def _check(ns: argparse.Namespace) -> int:
         progress.done()
         if live is not None:
             live.close()
-    fixed_stdin = ns.fix and any(u.startswith("stdin:") for u in fixed)
+    fixed_stdin = ns.fix and stdin_uri in fixed
     _report_fixes(fixed, shown, "fixed")
     _output(ns, results, sys.stderr if fixed_stdin else sys.stdout)
     failing = any(r.severity in FAILING for r in results)
@@ -372,6 +411,8 @@ def _targets(paths: list[str], config: Config, *, force_exclude: bool = False) -
             out.extend(f for f in sql_files(path) if not excluded(f, patterns))
         elif not os.access(path, os.R_OK):
             raise UsageError(f"{p}: permission denied")
+        elif not is_regular(path):  # a FIFO, a device: opening it could block
+            _note(f"{p}: not a regular file; skipped (use - to read standard input)")
         elif not (force_exclude and excluded(path, patterns)):
             out.append(path)
     seen: set[Path] = set()
@@ -399,17 +440,28 @@ def excluded(path: Path, patterns: Sequence[str]) -> bool:
     return any(fnmatch.fnmatchcase(c, p.strip("/")) for c in candidates for p in patterns)
 
 
-def _catalog_files(targets: list[Path], paths: list[str], config: Config) -> list[Path]:
-    """The files whose DDL makes the catalog: the targets, every *.sql of their project roots
-    (or of their folders when there is no project root), and `catalog.paths`."""
-    files: dict[Path, Path] = {t.resolve(): t for t in targets}
-    roots: set[Path] = set()
+def _note(message: str) -> None:
+    print(f"sql-lsp: note: {message}", file=sys.stderr)
+
+
+def _roots(paths: list[str]) -> list[Path]:
+    """The project roots of the paths (or their folders when there is no project root): where
+    the catalog's files are found."""
+    roots: list[Path] = []
     starts = [Path(p) for p in paths if p != "-"] or [Path.cwd()]
     for start in starts:
         root = find_project_root(start)
         if root is None:
             root = start.resolve() if start.is_dir() else start.resolve().parent
-        roots.add(root)
+        if root not in roots:
+            roots.append(root)
+    return roots
+
+
+def _catalog_files(targets: list[Path], roots: list[Path], config: Config) -> list[Path]:
+    """The files whose DDL makes the catalog: the targets, every *.sql of the project roots,
+    and `catalog.paths`."""
+    files: dict[Path, Path] = {t.resolve(): t for t in targets}
     for root in sorted(roots):
         for f in sql_files(root):
             files.setdefault(f.resolve(), f)
@@ -504,42 +556,75 @@ def _apply_fixes(
     linter: Linter,
     database_catalog: Catalog | None,
     live: _Database | None = None,
+    stdin_uri: str | None = None,
+    stdin_bytes: bytes | None = None,
 ) -> dict[str, list[str]]:
-    """Apply fixes to the target files until none is left (or MAX_FIX_PASSES); write them."""
+    """Apply fixes to the target files until none is left (or MAX_FIX_PASSES); write them.
+
+    Only the bytes of the edits change: a file is read as bytes and decoded strictly, and the
+    fixed text is written back with the file's BOM (its line endings are in the text). A file
+    that is not valid UTF-8 is not rewritten (one warning line on stderr); it is still checked.
+    """
+    prefixes: dict[str, bytes] = {}
+    for uri in shown:
+        if uri not in docs:
+            continue
+        try:
+            data = stdin_bytes if uri == stdin_uri else Path(_path_of(uri)).read_bytes()
+            assert data is not None
+            text, prefixes[uri] = decode_source(data)
+        except OSError as e:
+            raise UsageError(f"{shown[uri]}: cannot read: {e.strerror or e}") from e
+        except UnicodeDecodeError as e:
+            at = e.start + (len(data) - len(e.object))
+            print(
+                f"sql-lsp: warning: {shown[uri]}: not valid UTF-8 (byte 0x{e.object[e.start]:02x}"
+                f" at offset {at}); not rewritten",
+                file=sys.stderr,
+            )
+            continue
+        if text != docs[uri].text:
+            docs[uri] = Document(uri, text, dialect=docs[uri].dialect)
     fixed: dict[str, list[str]] = {}
+    fresh = False
     for _ in range(MAX_FIX_PASSES):
         catalog = _catalog(docs, order, database_catalog)
         facts = live.facts([docs[u] for u in shown if u in docs]) if live is not None else None
-        changed = False
-        for uri in shown:
-            doc = docs.get(uri)
-            if doc is None:
-                continue
+        changed = stale = False
+        existing = existing_relations(catalog)
+        created = set(existing)  # and, as the files are fixed, the relations their fixes create
+        for uri in prefixes:
+            doc = docs[uri]
             findings = linter.lint(doc, catalog, facts)
             fixes = [
                 (f.rule, f.fix)
                 for f in findings
                 if f.fix is not None and (f.fix.safe or ns.unsafe_fixes)
             ]
-            new_text, applied = apply_edits(doc.text, fixes)
+            # a fix that creates a relation that exists was computed before it existed (the
+            # linter's cache keeps a statement's findings while the tables it names are
+            # unchanged): left out, and the next pass lints afresh
+            stale = stale or any(existing.intersection(fix.creates) for _, fix in fixes)
+            new_text, applied = apply_edits(doc.text, fixes, created)
             if not applied:
                 continue
             docs[uri] = Document(uri, new_text, dialect=doc.dialect)
             fixed.setdefault(uri, []).extend(applied)
             changed = True
-        if not changed:
+        if not changed and (not stale or fresh):
             break
+        fresh = stale
+        if stale:
+            linter = Linter(linter.config)
     if ns.diff:
         return fixed
     for uri in fixed:
-        if uri.startswith("stdin:"):
-            sys.stdout.write(docs[uri].text)
+        if uri == stdin_uri:  # through the text stream, which keeps "\r" and scrubs secrets
+            sys.stdout.write(("\ufeff" if prefixes[uri] else "") + docs[uri].text)
             continue
-        path = Path(_path_of(uri))
+        data = encode_source(docs[uri].text, prefixes[uri])
         try:
-            bom = path.read_bytes().startswith(BOM)  # read_sql dropped it: keep it in the file
-            with path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as f:
-                f.write(docs[uri].text)
+            Path(_path_of(uri)).write_bytes(data)
         except OSError as e:
             raise UsageError(f"{shown[uri]}: cannot write: {e.strerror or e}") from e
     return fixed

@@ -40,6 +40,7 @@ class Setting:
     description: str
     enum: tuple[str, ...] | None = None
     minimum: int | None = None
+    globs: bool = False  # an array of glob patterns: empty patterns are rejected
 
     @property
     def attr(self) -> tuple[str, str | None]:
@@ -102,6 +103,26 @@ SETTINGS: tuple[Setting, ...] = (
         [],
         "Extra glob patterns (relative to the project root) of SQL files whose DDL feeds the schema "
         "catalog, in addition to every *.sql file of the workspace.",
+        globs=True,
+    ),
+    Setting(
+        "catalog.exclude",
+        "array",
+        [],
+        "Glob patterns of files never applied to the schema catalog (they are still checked). "
+        "Relative to the project root; a pattern without / matches a file or folder name at any "
+        "depth; a folder stands for every file below it. See docs/catalog.md.",
+        globs=True,
+    ),
+    Setting(
+        "catalog.order",
+        "array",
+        [],
+        "Glob patterns or paths giving the order in which files are applied to the catalog: files "
+        "matching the first pattern first, and so on; the other files after them, in the default "
+        "(migration tool) order. A file named by its path is applied even if it looks like a "
+        "rollback. See docs/catalog.md.",
+        globs=True,
     ),
     Setting(
         "database.url",
@@ -160,6 +181,14 @@ SETTINGS: tuple[Setting, ...] = (
         "that is rolled back).",
     ),
     Setting(
+        "explain.hoverBudgetMs",
+        "integer",
+        2000,
+        "A hover waits this long for the database at most, then says in one line why it has no "
+        "plan (lock wait, timeout, outage).",
+        minimum=100,
+    ),
+    Setting(
         "explain.minImprovementPercent",
         "integer",
         30,
@@ -197,6 +226,8 @@ class RuleSettings:
 @dataclass(frozen=True)
 class CatalogSettings:
     paths: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    order: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -227,6 +258,7 @@ class DatabaseSettings:
 @dataclass(frozen=True)
 class ExplainSettings:
     analyze: bool = False
+    hover_budget_ms: int = 2000
     min_improvement_percent: int = 30
     hypopg: bool = True
     code_lens: bool = True
@@ -337,6 +369,8 @@ def _check(setting: Setting, value: Any, where: str) -> tuple[Any, str | None]:
             value = [value]
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             return None, f"{name}: expected a list of strings, got {value!r}; using the default"
+        if setting.globs and not all(v.strip() for v in value):
+            return None, f"{name}: empty glob pattern in {value!r}; using the default"
         return tuple(value), None
     return value, None
 

@@ -93,7 +93,7 @@ def test_sarif_is_valid_and_complete(project: Path) -> None:
             "syntax-error",
             "syntax-error",
             "error",
-            "syntax error at or near 'WHERE': WHERE clause is empty",
+            "syntax error at end of input",
             {"uri": "q.sql", **loc},
             region(3, 23, 3, 28),
         ),
@@ -147,7 +147,7 @@ def test_github_annotations(project: Path) -> None:
         "::warning file=q.sql,line=2,col=14,endLine=2,endColumn=15,"
         f"title=sql-lsp (select-star)::{SELECT_STAR}",
         "::error file=q.sql,line=3,col=23,endLine=3,endColumn=28,"
-        "title=sql-lsp (syntax-error)::syntax error at or near 'WHERE': WHERE clause is empty",
+        "title=sql-lsp (syntax-error)::syntax error at end of input",
         "::warning file=schema.sql,line=2,col=69,endLine=2,endColumn=90,"
         f"title=sql-lsp (missing-fk-index)::{FK}",
     ]

@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 from sqlglot import exp
 
-from sql_lsp.database import Database, DatabaseError, Failure, Problem
+from sql_lsp.database import Database, DatabaseError, Failure, Lane, Problem
 from sql_lsp.explain.plan import Plan, parse_plan
 from sql_lsp.explain.render import format_cost, plan_view
 from sql_lsp.explain.run import Checked, check_statement, safe_session
@@ -159,10 +159,16 @@ async def what_if_on(
 
 
 async def what_if_many(
-    db: Database, sql: str, create_indexes: Sequence[str], *, dialect: str = "postgres"
+    db: Database,
+    sql: str,
+    create_indexes: Sequence[str],
+    *,
+    dialect: str = "postgres",
+    lane: Lane = Lane.BACKGROUND,
 ) -> list[WhatIf] | Failure:
     """Price several candidate indexes for one statement in one session; or a Failure
-    (HypoPG missing, database down, statement refused, ...) with a one-line message."""
+    (HypoPG missing, database down, statement refused, ...) with a one-line message. `lane`:
+    who waits (see `Database.run`)."""
     checked: Checked | Failure = check_statement(sql, dialect)
     if isinstance(checked, Failure):
         return checked
@@ -188,14 +194,19 @@ async def what_if_many(
             )
 
     try:
-        return await db.run(work)
+        return await db.run(work, lane=lane)
     except DatabaseError as e:
         return e.failure
 
 
 async def what_if(
-    db: Database, sql: str, create_index: str, *, dialect: str = "postgres"
+    db: Database,
+    sql: str,
+    create_index: str,
+    *,
+    dialect: str = "postgres",
+    lane: Lane = Lane.BACKGROUND,
 ) -> WhatIf | Failure:
     """The cost of `sql` without and with the hypothetical index `create_index`."""
-    result = await what_if_many(db, sql, [create_index], dialect=dialect)
+    result = await what_if_many(db, sql, [create_index], dialect=dialect, lane=lane)
     return result if isinstance(result, Failure) else result[0]
