@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import logging
 import re
+import weakref
 from bisect import bisect_right
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -28,7 +30,9 @@ from sqlglot.tokens import Token, TokenType
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
-MAX_PARSE_CHARS = 1_000_000  # longer statements (data dumps) are kept but not parsed
+# longer statements (generated IN lists, data dumps) are checked by PostgreSQL's parser only:
+# building and walking a tree for them costs seconds per keystroke
+MAX_PARSE_CHARS = 200_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +80,13 @@ _SIGNIFICANT = re.compile(r"\S")
 _COPY_STDIN = re.compile(r"\s*\\?copy\b.*\bfrom\s+stdin\b", re.I | re.S)
 _COPY_END = re.compile(r"^\\\.[ \t]*\r?$", re.M)
 _BLOCK_START = re.compile(
-    r"^\s*create\s+(?:or\s+replace\s+)?(?:temp(?:orary)?\s+)?(?:trigger|function|procedure)\b", re.I
+    r"^\s*create\s+(?:or\s+replace\s+)?(?:temp(?:orary)?\s+)?(?:trigger|function|procedure|rule)\b",
+    re.I,
+)
+_RULE_START = re.compile(r"^\s*create\s+(?:or\s+replace\s+)?rule\b", re.I)
+# psql meta-commands that send or reset the query buffer: they end the statement in progress
+_ENDS_BUFFER = re.compile(
+    r"\\(?:g\w*|crosstabview|watch|r|reset|i|ir|include|include_relative|copy)(?!\w)"
 )
 _BLOCK_WORDS = re.compile(r"\b(begin|end|case)\b", re.I)
 
@@ -91,12 +101,18 @@ def split_from(text: str, pos: int, dialect: str = "postgres") -> Iterator[Span]
     return _Splitter(text, dialect).run(pos)
 
 
+def copies_from_stdin(statement: str) -> bool:
+    """Is `statement` a `COPY … FROM stdin`, whose data starts on the next line?"""
+    return _COPY_STDIN.match(statement) is not None
+
+
 class _Splitter:
     def __init__(self, text: str, dialect: str) -> None:
         self.text = text
         self.dialect = dialect if dialect in _INTERESTING else "postgres"
         self.interesting = _INTERESTING[self.dialect]
         self.delimiter = ";"
+        self.holes: list[tuple[int, int]] = []  # meta-command lines inside statements
 
     def run(self, pos: int = 0) -> Iterator[Span]:
         text = self.text
@@ -110,7 +126,10 @@ class _Splitter:
             at = m.start() if m else n
             custom = -1
             if self.delimiter != ";":
-                custom = text.find(self.delimiter, pos, at)
+                # the delimiter may begin with a character the scanner stops at (`;;`)
+                custom = text.find(self.delimiter, pos, at + len(self.delimiter))
+                if custom > at:
+                    custom = -1
                 if custom >= 0:
                     at = custom
             if at > pos:  # plain text up to the next interesting thing
@@ -156,7 +175,21 @@ class _Splitter:
                 start, issue = -1, None
                 pos = eol
                 continue
-            if tok == "\\":  # psql meta-command: ends the statement in progress
+            if tok == "\\":  # psql meta-command
+                if text.startswith("\\;", at):
+                    # `\;`: psql puts a `;` in the query buffer; the server gets two statements
+                    if start >= 0:
+                        yield Span("sql", start, sig_end, at + 1, issue)
+                    start, issue = -1, None
+                    pos = at + 2
+                    continue
+                if start >= 0 and pg and not _ENDS_BUFFER.match(text, at):
+                    # `\if`, `\echo`, … inside a statement: psql keeps the query buffer, so
+                    # the statement goes on after this line (which is blanked for parsing)
+                    eol = self._eol(at)
+                    self.holes.append((at, eol))
+                    pos = eol
+                    continue
                 if start >= 0:
                     yield Span("sql", start, sig_end, -1, issue)
                     start, issue = -1, None
@@ -256,6 +289,8 @@ class _Splitter:
         if not _BLOCK_START.match(head):
             return False
         body = _strip_quoted(text[start:at])
+        if _RULE_START.match(head):  # CREATE RULE … DO (action; action): psql counts parens
+            return body.count("(") > body.count(")")
         if not re.search(r"\bbegin\b", body, re.I):
             return False
         if (
@@ -306,9 +341,27 @@ class SyntaxIssue:
 
 
 class Parsed:
-    """The parse of one statement text: a sqlglot tree, or an error, or neither (opaque)."""
+    """The parse of one statement text: a sqlglot tree, or an error, or neither (opaque).
 
-    __slots__ = ("_tokens", "dialect", "error", "memo", "source", "text", "tree")
+    For PostgreSQL, `error` is PostgreSQL's own verdict (its parser, its message); the sqlglot
+    `tree` is only what the rules read, and is None when sqlglot cannot build one for valid SQL
+    (`note` then may say why it was not analysed). `pg` is PostgreSQL's parse tree of a
+    statement that may change the catalog (libpg_query's JSON as dicts), else None.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_pg",
+        "_pg_json",
+        "_tokens",
+        "dialect",
+        "error",
+        "memo",
+        "note",
+        "source",
+        "text",
+        "tree",
+    )
 
     def __init__(
         self,
@@ -317,12 +370,17 @@ class Parsed:
         tree: exp.Expression | None,
         error: SyntaxIssue | None,
         source: str,
+        note: str | None = None,
+        pg_json: str | None = None,
     ) -> None:
         self.text = text  # the statement as written
-        self.source = source  # what was given to sqlglot (psql variables neutralised, same length)
+        self.source = source  # what was given to sqlglot (client syntax neutralised, same length)
         self.dialect = dialect
         self.tree = tree
         self.error = error
+        self.note = note  # why a valid statement was not analysed (too deep, too large)
+        self._pg_json = pg_json
+        self._pg: dict | None = None
         self._tokens: list[Token] | None = None
         self.memo: dict[str, object] = {}  # facts derived from the tree, computed once per text
 
@@ -337,9 +395,25 @@ class Parsed:
         return self._tokens
 
     @property
+    def pg(self) -> dict | None:
+        """PostgreSQL's parse tree of a catalog statement (`{"CreateStmt": {…}}`), else None."""
+        if self._pg is None and self._pg_json is not None:
+            from sql_lsp import pg
+
+            nodes = pg.statements(self._pg_json)
+            self._pg = nodes[0] if len(nodes) == 1 else {}
+            self._pg_json = None
+        return self._pg or None
+
+    @property
     def opaque(self) -> bool:
         """Parsed as an uninterpreted command (or not at all): rules cannot look inside."""
         return self.tree is None or isinstance(self.tree, exp.Command)
+
+    @property
+    def unanalysed(self) -> bool:
+        """Valid, but the rules that read a tree cannot look inside."""
+        return self.error is None and self.opaque
 
 
 @lru_cache(maxsize=8)
@@ -352,8 +426,8 @@ def _dialect(name: str) -> Dialect:
 _PSQL_QUOTED_VAR = re.compile(r"(?<![:\w]):(?='[A-Za-z_]\w*'|\"[A-Za-z_]\w*\")")
 _PSQL_TEST_VAR = re.compile(r"(?<![:\w]):\{\?[A-Za-z_]\w*\}")
 
-# The first words of statements sqlglot reads reliably. A parse failure of anything else is not
-# reported as a syntax error (sqlglot does not know every PostgreSQL statement).
+# The first words of statements sqlglot reads reliably. In the dialects without their own
+# grammar here, a sqlglot failure of anything else is not reported as a syntax error.
 _CHECKED_HEADS = re.compile(
     r"(select|with|insert|update|delete|values|merge|table|"
     r"create\s+(or\s+replace\s+)?((temp|temporary|unlogged)\s+)?(table|view)|"
@@ -361,59 +435,130 @@ _CHECKED_HEADS = re.compile(
     re.I,
 )
 _LEADING_NOISE = re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/|\()*", re.S)
+_CATALOG_HEAD = re.compile(r"\s*(create|alter|drop|set|select\s+(pg_catalog\.)?set_config)\b", re.I)
+
+
+def is_catalog_statement(text: str) -> bool:
+    """Cheap pre-check: could this statement change the catalog (or the search_path)?"""
+    return bool(_CATALOG_HEAD.match(text))
+
+
+# parses are shared while any document holds them (weak), and the most recent ones are kept
+# a little longer (bounded by their total size, not their count: one keystroke in a 20 kB
+# statement is a new 20 kB text)
+_LIVE: weakref.WeakValueDictionary[tuple[str, str], Parsed] = weakref.WeakValueDictionary()
+_RECENT: OrderedDict[tuple[str, str], Parsed] = OrderedDict()
+_RECENT_CHARS = 120_000  # ~25 MB of trees (a tree costs ~200 bytes per character)
+_recent_size = 0
 
 
 def parse(text: str, dialect: str = "postgres") -> Parsed:
     """Parse one statement. Cached by (dialect, text). Never raises."""
-    return _parse_cached(dialect, text)
+    global _recent_size
+    key = (dialect, text)
+    parsed = _LIVE.get(key)
+    if parsed is None:
+        parsed = _parse(dialect, text)
+        _LIVE[key] = parsed
+    if key in _RECENT:
+        _RECENT.move_to_end(key)
+        return parsed
+    size = len(text) + 64
+    if size > _RECENT_CHARS // 8:
+        return parsed
+    _RECENT[key] = parsed
+    _recent_size += size
+    while _recent_size > _RECENT_CHARS and _RECENT:
+        old, _ = _RECENT.popitem(last=False)
+        _recent_size -= len(old[1]) + 64
+    return parsed
 
 
-@lru_cache(maxsize=65536)
-def _parse_cached(dialect: str, text: str) -> Parsed:
-    if len(text) > MAX_PARSE_CHARS or "\x00" in text:
-        if "\x00" in text:
-            at = text.index("\x00")
-            return Parsed(
-                text, dialect, None, SyntaxIssue("NUL byte in SQL text", at, at + 1), text
-            )
-        return Parsed(text, dialect, None, None, text)
-    source = text
-    if dialect == "postgres" and ":" in text:
-        source = _PSQL_QUOTED_VAR.sub(" ", source)
-        source = _PSQL_TEST_VAR.sub(lambda m: "true".ljust(len(m.group())), source)
-    d = _dialect(dialect)
+def blank_meta_lines(text: str) -> str:
+    """`text` with the psql meta-command lines inside it blanked (same length, line breaks kept)."""
+    if "\\" not in text:
+        return text
+    splitter = _Splitter(text, "postgres")
+    for _ in splitter.run():
+        pass
+    if not splitter.holes:
+        return text
+    chars = list(text)
+    for start, end in splitter.holes:
+        chars[start:end] = " " * (end - start)
+    return "".join(chars)
+
+
+def _parse(dialect: str, text: str) -> Parsed:
+    if "\x00" in text:
+        at = text.index("\x00")
+        return Parsed(text, dialect, None, SyntaxIssue("NUL byte in SQL text", at, at + 1), text)
+    if dialect == "postgres":
+        return _parse_postgres(text)
+    if len(text) > MAX_PARSE_CHARS:
+        return Parsed(text, dialect, None, None, text, note=_TOO_LARGE)
     checked = bool(_CHECKED_HEADS.match(text, _LEADING_NOISE.match(text).end()))
     try:
-        tokens = d.tokenize(source)
-        parser = d.parser(
-            error_level=ErrorLevel.RAISE, error_message_context=len(source) + 1, max_errors=1
-        )
-        trees = parser.parse(tokens, source)
+        tree = _sqlglot_tree(dialect, text)
     except ParseError as e:
-        if not checked:
-            return Parsed(text, dialect, None, None, source)
-        return Parsed(text, dialect, None, _parse_issue(e, source), source)
+        return Parsed(text, dialect, None, _parse_issue(e, text) if checked else None, text)
     except TokenError as e:
-        if not checked:
-            return Parsed(text, dialect, None, None, source)
-        return Parsed(text, dialect, None, _token_issue(e, source), source)
+        return Parsed(text, dialect, None, _token_issue(e, text) if checked else None, text)
     except RecursionError:
-        return Parsed(
-            text,
-            dialect,
-            None,
-            SyntaxIssue("statement is nested too deeply to analyse", 0, 0),
-            source,
-        )
+        return Parsed(text, dialect, None, None, text, note=_TOO_DEEP)
     except Exception:  # sqlglot failing on input it does not understand: say nothing
-        return Parsed(text, dialect, None, None, source)
-    trees = [t for t in trees if t is not None]
-    if len(trees) != 1:
-        return Parsed(text, dialect, None, None, source)
-    tree = trees[0]
-    if _misread(tree, text):
-        return Parsed(text, dialect, None, None, source)
-    return Parsed(text, dialect, tree, None, source)
+        return Parsed(text, dialect, None, None, text)
+    return Parsed(text, dialect, tree, None, text)
+
+
+_TOO_LARGE = f"the statement is longer than {MAX_PARSE_CHARS // 1000} kB"
+_TOO_DEEP = "the statement is nested too deeply"
+
+
+def _parse_postgres(text: str) -> Parsed:
+    """PostgreSQL's parser decides validity; sqlglot builds the tree the rules read."""
+    from sql_lsp import pg
+
+    blank = blank_meta_lines(text)
+    catalog = is_catalog_statement(text)
+    rejection, keep = pg.check(pg.neutralize(blank), tree=catalog)
+    if rejection is not None:
+        error = SyntaxIssue(rejection.message, rejection.start, rejection.end)
+        return Parsed(text, "postgres", None, error, blank)
+    source = blank
+    if ":" in source:
+        source = _PSQL_QUOTED_VAR.sub(" ", source)
+        source = _PSQL_TEST_VAR.sub(lambda m: "true".ljust(len(m.group())), source)
+    if len(text) > MAX_PARSE_CHARS:
+        return Parsed(text, "postgres", None, None, source, note=_TOO_LARGE, pg_json=keep)
+    tokens: list[Token] = []
+    try:
+        tree = _sqlglot_tree("postgres", source, tokens)
+    except RecursionError:
+        return Parsed(text, "postgres", None, None, source, note=_TOO_DEEP, pg_json=keep)
+    except Exception:  # valid SQL that sqlglot cannot read: no tree, no error
+        return Parsed(text, "postgres", None, None, source, pg_json=keep)
+    parsed = Parsed(text, "postgres", tree, None, source, pg_json=keep)
+    parsed._tokens = tokens  # the rules' locator reads the same tokens
+    return parsed
+
+
+def _sqlglot_tree(
+    dialect: str, source: str, keep: list[Token] | None = None
+) -> exp.Expression | None:
+    """The one sqlglot tree of `source`, or None when it is not one statement sqlglot reads
+    faithfully (its tokens are added to `keep`). Raises sqlglot's errors."""
+    d = _dialect(dialect)
+    tokens = d.tokenize(source)
+    if keep is not None:
+        keep.extend(tokens)
+    parser = d.parser(
+        error_level=ErrorLevel.RAISE, error_message_context=len(source) + 1, max_errors=1
+    )
+    trees = [t for t in parser.parse(tokens, source) if t is not None]
+    if len(trees) != 1 or _misread(trees[0], source):
+        return None
+    return trees[0]
 
 
 def _misread(tree: exp.Expression, text: str) -> bool:

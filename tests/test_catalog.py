@@ -59,11 +59,11 @@ def test_columns_types_and_not_null() -> None:
         ("email", "text", True),
         ("name", "varchar(40)", False),
         ("score", "decimal(10, 2)", False),
-        ("n", "serial", True),
+        ("n", "int", True),  # serial is integer with a sequence default, as in pg_attribute
         ("w", "int", True),
         ("created_at", "timestamptz", True),
     ]
-    assert users.columns["created_at"].default == "CURRENT_TIMESTAMP"  # now(), as sqlglot writes it
+    assert users.columns["created_at"].default == "now()"  # as written
     assert users.kind == "table"
 
 
@@ -279,10 +279,11 @@ def test_index_in_a_later_file_counts() -> None:
 def test_drop_table_and_index() -> None:
     c = catalog_of(
         "CREATE TABLE keep (id int PRIMARY KEY);\n"
-        "CREATE TABLE tmp (id int, keep_id int REFERENCES keep);\n"
+        "CREATE TABLE tmp (id int PRIMARY KEY, keep_id int REFERENCES keep);\n"
         "CREATE INDEX keep_x ON keep (id);\n"
         "CREATE TABLE other (tmp_id int REFERENCES tmp (id));\n"
-        "DROP TABLE tmp;\n"
+        "DROP TABLE keep;\n"  # fails in PostgreSQL: tmp depends on it
+        "DROP TABLE tmp CASCADE;\n"
         "DROP INDEX public.keep_x;\n"
         "DROP INDEX IF EXISTS never_was;\n"
         "DROP TABLE IF EXISTS never_was;"
@@ -408,3 +409,36 @@ def test_expression_index_on_date_function_matches_the_cast() -> None:
     assert lint_text(query, schema=schema) == []
     without = schema.replace("CREATE INDEX o_day ON o (date(created_at));", "")
     assert [f.rule for f in lint_text(query, schema=without)] == ["function-on-indexed-column"]
+
+
+def test_columns_as_they_stand_at_each_statement() -> None:
+    from sql_lsp.config import Config
+    from sql_lsp.project import Project
+    from sql_lsp.rules import RULES_BY_ID
+    from sql_lsp.rules.base import RuleContext
+
+    project = Project()
+    first, second, report = "file:///m/001.sql", "file:///m/002.sql", "file:///m/report.sql"
+    project.set_file(
+        first,
+        "CREATE TABLE t (a int, b int);\nSELECT * FROM t;\nALTER TABLE t ADD c int;\nSELECT * FROM t;",
+    )
+    project.set_file(second, "ALTER TABLE t RENAME b TO bb;\nSELECT * FROM t;")
+    project.set_file(report, "SELECT * FROM t;")
+    catalog = project.catalog
+    t = catalog.tables[("public", "t")]
+    seen = []
+    for uri in (first, second, report):
+        doc = project.document(uri)
+        for s in doc.statements:
+            ctx = RuleContext(doc, s, catalog, Config(), RULES_BY_ID["select-star"])
+            seen.append((uri.rsplit("/", 1)[1], s.text.split()[0], ctx.columns_at(t)))
+    assert seen == [
+        ("001.sql", "CREATE", None),  # not declared yet
+        ("001.sql", "SELECT", ("a", "b")),
+        ("001.sql", "ALTER", ("a", "b")),
+        ("001.sql", "SELECT", ("a", "b", "c")),
+        ("002.sql", "ALTER", ("a", "b", "c")),
+        ("002.sql", "SELECT", ("a", "bb", "c")),
+        ("report.sql", "SELECT", ("a", "bb", "c")),  # a file of queries sees the final schema
+    ]

@@ -55,7 +55,7 @@ def test_version_loads_nothing_heavy(tmp_path: Path) -> None:
 
     body = "from sql_lsp.cli import main\ncode = main(['--version'])"
     code, loaded, out = loaded_by(body, tmp_path)
-    assert (code, loaded, out) == (0, [], f"sql-lsp {sql_lsp.__version__}")
+    assert (code, loaded, out) == (0, [], sql_lsp.version_line())
 
 
 @pytest.mark.parametrize("args", [["rules"], ["rule", "select-star"]])

@@ -31,7 +31,7 @@ from sql_lsp.catalog.model import (
     fold,
     normalize_expression,
 )
-from sql_lsp.statements import Locator, Parsed, parse
+from sql_lsp.statements import Locator, Parsed, is_catalog_statement, parse
 
 _SEARCH_PATH = re.compile(
     r"\s*set\s+(?:session\s+|local\s+)?search_path\s*(?:to|=)\s*(?P<v>.+?)\s*$", re.I | re.S
@@ -39,7 +39,6 @@ _SEARCH_PATH = re.compile(
 _SET_CONFIG = re.compile(
     r"\s*select\s+(?:pg_catalog\.)?set_config\s*\(\s*'search_path'\s*,\s*'(?P<v>[^']*)'", re.I
 )
-_DDL_HEAD = re.compile(r"\s*(create|alter|drop|set|select\s+(pg_catalog\.)?set_config)\b", re.I)
 
 
 def search_path_of(text: str) -> list[str] | None:
@@ -49,11 +48,6 @@ def search_path_of(text: str) -> list[str] | None:
         return None
     m = _SEARCH_PATH.match(text) or _SET_CONFIG.match(text)
     return _parse_search_path(m.group("v")) if m else None
-
-
-def is_catalog_statement(text: str) -> bool:
-    """Cheap pre-check: could this statement change the catalog (or the search_path)?"""
-    return bool(_DDL_HEAD.match(text))
 
 
 @dataclass
@@ -119,6 +113,8 @@ class DdlBuilder:
     # statements that named a table not declared yet, with the search_path they ran under
     deferred: list[tuple[str, int, Parsed, list[str]]] = field(default_factory=list)
     _retrying: bool = False
+    _session: str | None = None
+    touched: set[tuple[str, str]] = field(default_factory=set)  # tables changed (by key)
 
     # -- entry points -------------------------------------------------------------------------
     def apply_text(self, doc: str, ordinal: int, text: str, dialect: str = "postgres") -> bool:
@@ -129,12 +125,16 @@ class DdlBuilder:
         text = parsed.text
         if not is_catalog_statement(text):
             return False
+        if doc != self._session and not self._retrying:
+            self._new_session(doc)
         path = search_path_of(text)
         if path is not None:
             self.search_path = path
             return True
-        tree = parsed.tree
         place = Place(doc, ordinal, parsed)
+        if parsed.dialect == "postgres":
+            return self._apply_postgres(place)
+        tree = parsed.tree
         try:
             if isinstance(tree, exp.Create):
                 self._create(tree, place)
@@ -151,6 +151,44 @@ class DdlBuilder:
         self.catalog.generation += 1
         return True
 
+    def _apply_postgres(self, place: Place) -> bool:
+        """PostgreSQL's own parse tree decides what the statement does (see pg_ddl)."""
+        tree = place.parsed.pg
+        if tree is None:  # rejected by PostgreSQL's grammar: it changes nothing
+            return place.parsed.error is None
+        from sql_lsp.catalog.pg_ddl import PgDdl
+
+        try:
+            PgDdl(self, place).run(tree)
+        except (RecursionError, ValueError, AttributeError, TypeError, KeyError, IndexError):
+            return True  # a shape we do not understand: leave the catalog as it is
+        finally:
+            for key in self.touched:
+                self.catalog.record(key, place.doc, place.ordinal)
+            self.touched.clear()
+        self.catalog.generation += 1
+        return True
+
+    def _new_session(self, doc: str) -> None:
+        """Each file runs in its own session: the default search_path, no temporary tables."""
+        self._session = doc
+        self.search_path = list(DEFAULT_SEARCH_PATH)
+        temp = [k for k in self.catalog.tables if k[0] == "pg_temp"]
+        for k in temp:
+            del self.catalog.tables[k]
+            self.touched.add(k)
+
+    def defer(self, place: Place) -> None:
+        """Retry `place` at the end: it names a table that a later file may declare."""
+        self._defer(place)
+
+    def query_columns(self, parsed: Parsed) -> list[str] | None:
+        """Output column names of the query of a CREATE VIEW / CREATE TABLE AS, if known."""
+        tree = parsed.tree
+        if isinstance(tree, exp.Create) and isinstance(tree.expression, exp.Query):
+            return self._query_columns(tree.expression)
+        return None
+
     def finish(self) -> Catalog:
         """Apply once more the statements that named a table declared only later (an index
         file that sorts before the schema file): what a file declares counts whatever the order
@@ -163,6 +201,7 @@ class DdlBuilder:
                 self.apply(doc, ordinal, parsed)
         finally:
             self._retrying = False
+        self._new_session("")
         return self.catalog
 
     def _defer(self, place: Place) -> None:
@@ -773,8 +812,9 @@ def _parse_search_path(value: str) -> list[str]:
             out.append(p[1:-1].replace('""', '"'))
         else:
             out.append(p.lower())
-    out = [s for s in out if s not in ("pg_catalog",)]
-    return out or list(DEFAULT_SEARCH_PATH)
+    # an empty value (`set_config('search_path', '', false)`, as pg_dump writes) is an empty
+    # path: unqualified names then resolve to nothing
+    return [s for s in out if s not in ("pg_catalog", "")]
 
 
 def output_columns(

@@ -8,6 +8,7 @@ represented by the unique index that backs them (as PostgreSQL does), so rules l
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, insort
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
@@ -304,6 +305,10 @@ class Table:
     seq_scans: int | None = None  # pg_stat_user_tables, when known
     idx_scans: int | None = None
     columns_known: bool = True  # False for views whose output could not be derived
+    parents: list[tuple[str, str]] = field(default_factory=list)  # INHERITS / PARTITION OF
+    children: list[tuple[str, str]] = field(default_factory=list)
+    partition: bool = False  # a partition of its (only) parent
+    like_sources: list[tuple[str, str]] = field(default_factory=list, repr=False)
     _fingerprint: int | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -360,6 +365,10 @@ class Catalog:
         self._seq = 0
         self._declared: dict[tuple[str, int], list] | None = None
         self._declared_at = -1
+        # history: the column names of each table after each catalog statement that changed
+        # it, as (document rank, statement ordinal, names); () once it is gone
+        self.history: dict[tuple[str, str], list[tuple[int, int, tuple[str, ...]]]] = {}
+        self.doc_rank: dict[str, int] = {}
 
     # -- lookup -------------------------------------------------------------------------------
     def table(
@@ -427,6 +436,39 @@ class Catalog:
                 if f.origin and f.origin.doc == doc:
                     yield f
 
+    def record(self, key: tuple[str, str], doc: str, ordinal: int) -> None:
+        """Remember table `key` as it stands after statement `ordinal` of `doc`."""
+        rank = self.doc_rank.setdefault(doc, len(self.doc_rank))
+        table = self.tables.get(key)
+        names = tuple(table.columns) if table is not None and table.columns_known else ()
+        if table is not None and not table.columns_known:
+            names = ("*",)  # unknown
+        entries = self.history.setdefault(key, [])
+        entry = (rank, ordinal, names)
+        if not entries or entries[-1][:2] <= entry[:2]:
+            entries.append(entry)
+        else:
+            insort(entries, entry)
+
+    def columns_at(self, table: Table, doc: str, ordinal: int) -> tuple[str, ...] | None:
+        """The column names of `table` as they stood before catalog statement `ordinal` of
+        `doc` (the number of catalog statements before a statement that is not one), or None
+        when that cannot be told for sure.
+
+        A document that changes no table (queries, reports) sees the final schema; in a
+        migration, a statement sees the tables as the statements before it left them."""
+        rank = self.doc_rank.get(doc)
+        if rank is None or table.source != "ddl":
+            return tuple(table.columns) if table.columns_known else None
+        entries = self.history.get(table.key)
+        if not entries:
+            return tuple(table.columns) if table.columns_known else None
+        i = bisect_left(entries, (rank, ordinal))
+        if i == 0:
+            return None  # not declared yet at that point
+        names = entries[i - 1][2]
+        return names if names and names != ("*",) else None
+
     def next_seq(self) -> int:
         self._seq += 1
         return self._seq
@@ -442,6 +484,8 @@ class Catalog:
         out.schemas = self.schemas | other.schemas
         out.types = {**other.types, **self.types}
         out._seq = max(self._seq, other._seq)
+        out.history = self.history
+        out.doc_rank = self.doc_rank
         for key, t in self.tables.items():
             out.tables[key] = _copy_table(t)
         for key, live in other.tables.items():
@@ -485,6 +529,9 @@ def _copy_table(t: Table) -> Table:
         seq_scans=t.seq_scans,
         idx_scans=t.idx_scans,
         columns_known=t.columns_known,
+        parents=list(t.parents),
+        children=list(t.children),
+        partition=t.partition,
     )
 
 

@@ -21,15 +21,14 @@ import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
 import psycopg
-import sqlglot
 from psycopg import errors as pgerrors
-from sqlglot import exp
 
+from sql_lsp.catalog.expressions import _type_name, pg_expression
 from sql_lsp.catalog.model import (
     Catalog,
     Column,
@@ -37,7 +36,6 @@ from sql_lsp.catalog.model import (
     Index,
     IndexKey,
     Table,
-    normalize_expression,
 )
 from sql_lsp.database import Database, DatabaseError, Failure, Problem
 
@@ -291,88 +289,6 @@ def _collation(oid: int, default: int, names: dict[int, str]) -> str | None:
     if oid in (0, default, DEFAULT_COLLATION_OID):
         return None
     return names.get(oid)
-
-
-_TEXTUAL = ("character varying", "character", "varchar", "char", "bpchar", "name", "citext")
-
-
-def pg_expression(text: str, column_types: dict[str, str] | None = None) -> str:
-    """An index expression or predicate as PostgreSQL renders it (`pg_get_indexdef`,
-    `pg_get_expr`), normalized to compare equal with the same expression written in DDL.
-
-    Undoes what deparsing adds: casts on string literals (`'done'::text`), casts of
-    varchar/char columns to text (`lower(username::text)`), and `x = ANY (ARRAY[a, b])` /
-    `x <> ALL (ARRAY[a, b])` for `x IN (a, b)` / `x NOT IN (a, b)`.
-    """
-    return _pg_expression(text, tuple(sorted((column_types or {}).items())))
-
-
-@lru_cache(maxsize=4096)
-def _pg_expression(text: str, column_types: tuple[tuple[str, str], ...]) -> str:
-    types = dict(column_types)
-    try:
-        tree = sqlglot.parse_one(text, read="postgres")
-    except Exception:  # something sqlglot cannot read: keep PostgreSQL's text
-        return " ".join(text.split())
-
-    def undo(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Cast):
-            inner = node.this
-            while isinstance(inner, exp.Paren):
-                inner = inner.this
-            if isinstance(inner, exp.Literal) and inner.is_string:
-                return inner
-            if (
-                isinstance(inner, exp.Column)
-                and node.to.is_type(exp.DataType.Type.TEXT)
-                and types.get(inner.name, "").startswith(_TEXTUAL)
-            ):
-                return inner
-        if isinstance(node, exp.EQ) and isinstance(node.expression, exp.Any):
-            values = _array_values(node.expression.this)
-            if values is not None:
-                return exp.In(this=node.this, expressions=values)
-        if (
-            isinstance(node, exp.NEQ)
-            and isinstance(node.expression, exp.Anonymous)
-            and str(node.expression.this).upper() == "ALL"
-            and len(node.expression.expressions) == 1
-        ):
-            values = _array_values(node.expression.expressions[0])
-            if values is not None:
-                return exp.Not(this=exp.In(this=node.this, expressions=values))
-        return node
-
-    try:
-        # a replaced node's new children are not visited: a second pass reaches them
-        tree = tree.transform(undo).transform(undo)
-        return normalize_expression(tree)
-    except Exception:
-        return " ".join(text.split())
-
-
-def _array_values(node: exp.Expression | None) -> list[exp.Expression] | None:
-    while isinstance(node, exp.Paren):
-        node = node.this
-    if isinstance(node, exp.Array):
-        return [v.copy() for v in node.expressions]
-    return None
-
-
-@lru_cache(maxsize=4096)
-def _type_name(pg_type: str) -> str:
-    """PostgreSQL's `format_type` spelled the way workspace DDL spells it (sqlglot's
-    PostgreSQL type names: `varchar(40)`, `timestamptz`, `int`), unless that would lose
-    information (then PostgreSQL's own spelling)."""
-    out = pg_type
-    try:
-        built = exp.DataType.build(pg_type, dialect="postgres", udt=True)
-        text = built.sql(dialect="postgres").lower()
-        if ("(" in pg_type) == ("(" in text) and text.count("[") == pg_type.count("["):
-            out = text
-    except Exception:  # not a type sqlglot knows: keep PostgreSQL's name
-        out = pg_type
-    return out
 
 
 async def load_catalog_or_failure(db: Database) -> LiveCatalog | Failure:

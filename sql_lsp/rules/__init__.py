@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sql_lsp.rules import (
+    analysis_skipped,
     function_on_indexed_column,
     missing_fk_index,
     redundant_index,
@@ -21,6 +22,7 @@ ALL_RULES: tuple[Rule, ...] = (
     redundant_index.RULE,
     unused_index.RULE,
     seq_scan_on_large_table.RULE,
+    analysis_skipped.RULE,
 )
 
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in ALL_RULES}

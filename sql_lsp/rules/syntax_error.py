@@ -23,9 +23,13 @@ SELECT id, email FROM users WHERE id = 1;
 
 **Notes**
 
-The parser is lenient and does not know every PostgreSQL statement: statements it does not
-understand (PL/pgSQL bodies, `DO` blocks, `VACUUM`, `LISTEN`…) are left alone rather than
-reported, so this rule never flags valid SQL it merely cannot read.
+For PostgreSQL the verdict is PostgreSQL's own: the statement is given to PostgreSQL 18's parser
+(libpg_query, through pglast) and reported exactly when that parser rejects it, with its message
+(`syntax error at or near "FROM"`) on the token it names. psql meta-commands (also `\\if` lines
+inside a statement), `COPY … FROM stdin` data, psql variables (`:name`, `:'name'`, `:{?name}`)
+and `$1` / `%s` / `%(name)s` / `?` placeholders are accepted. Only the grammar is checked: a
+table that does not exist is not a syntax error. For the other dialects sqlglot's parser is
+used, and only statements it reads reliably are reported.
 """
 
 from __future__ import annotations

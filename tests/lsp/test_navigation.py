@@ -30,10 +30,10 @@ USERS = """**table** `public.users` — declared in `schema.sql:1`
 
 | column | type | |
 |---|---|---|
-| `id` | `bigserial` | PK |
+| `id` | `bigint` | PK default `nextval('users_id_seq'::regclass)` |
 | `email` | `text` | NOT NULL |
 | `username` | `text` | NOT NULL |
-| `created_at` | `timestamptz` | NOT NULL default `CURRENT_TIMESTAMP` |
+| `created_at` | `timestamptz` | NOT NULL default `now()` |
 
 **Indexes**
 
@@ -49,7 +49,7 @@ ORDERS = """**table** `public.orders` — declared in `schema.sql:8`
 
 | column | type | |
 |---|---|---|
-| `id` | `bigserial` | PK |
+| `id` | `bigint` | PK default `nextval('orders_id_seq'::regclass)` |
 | `user_id` | `bigint` | NOT NULL |
 | `status` | `text` | NOT NULL |
 
