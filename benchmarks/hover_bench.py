@@ -8,8 +8,8 @@ there instead, and dropped at the end.
 
 The server (`python -m sql_lsp` on stdio, driven by lspclient.py) is initialised with
 `database.url` set to the read-only role, a file of queries is opened, and each statement is
-hovered several times at distinct positions. The first hover of a statement is "cold" (its plan
-cannot be cached yet); the later ones are "warm".
+hovered several times at distinct positions. The first hover of a statement is "cold" (the
+statement was just edited); the later ones are "warm". Every hover asks the database afresh.
 
     .venv/bin/python benchmarks/hover_bench.py
     .venv/bin/python benchmarks/hover_bench.py --rounds 10 --json

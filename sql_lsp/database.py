@@ -16,7 +16,14 @@ Failure behaviour:
   pool; the call is retried once on a fresh connection, which recovers transparently from a
   server restart, or enters the backoff when the server is still gone.
 - Every connection goes back to the pool clean: the pool's reset hook rolls back, runs
-  `DEALLOCATE ALL` and, when HypoPG is installed, `SELECT hypopg_reset()`.
+  `SELECT hypopg_reset()` when HypoPG is installed and `DISCARD ALL` (advisory locks, prepared
+  statements, settings, temporary objects, LISTEN, the session role), and closes a connection
+  that still has a dblink connection open.
+- Two lanes (`Lane`): background work (planning whole files, loading the catalog) gets at most
+  `max_size - INTERACTIVE_RESERVED` connections at a time, so interactive work (hovers, code
+  actions, the explain command) never waits behind it.
+- Passwords: every message is scrubbed of every password-like part of the settings, whatever
+  the URL's shape (`sql_lsp.redaction`); nothing relies on libpq leaving them out.
 
 Call `close()` on shutdown: an open pool keeps worker tasks alive and can make process exit hang.
 """
@@ -29,7 +36,7 @@ import math
 import os
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
@@ -41,12 +48,28 @@ from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
 
 from sql_lsp.config import DatabaseSettings
+from sql_lsp.redaction import redact, secrets_in
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 APPLICATION_NAME = "sql-lsp"
+
+
+class Lane(StrEnum):
+    """Who is waiting for a piece of database work.
+
+    INTERACTIVE work (a hover, a code action, the explain command) never queues behind
+    BACKGROUND work (planning a whole file, loading the catalog): background work gets at most
+    `max_size - INTERACTIVE_RESERVED` pooled connections at a time, so the others are always free
+    for interactive requests."""
+
+    INTERACTIVE = "interactive"
+    BACKGROUND = "background"
+
+
+INTERACTIVE_RESERVED = 2  # pooled connections background work never takes
 
 
 class Problem(StrEnum):
@@ -90,32 +113,6 @@ class DatabaseError(Exception):
         return self.failure.problem
 
 
-# --------------------------------------------------------------------------------------------
-# redaction
-
-_URL_USERINFO = re.compile(r"(?P<head>\b[a-z][a-z0-9+.\-]*://[^:/@\s?#]*):(?P<pw>[^@\s/]*)@", re.I)
-_KV_PASSWORD = re.compile(
-    r"(?P<head>\bpassword\s*=\s*)"
-    r"(?P<pw>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^\s&;,'\"]+)",
-    re.I,
-)
-_WORD = r"[A-Za-z0-9_]"
-
-
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """`text` with every password removed: `user:pw@` in URLs, `password=...` in conninfo or URL
-    query strings, and any literal occurrence of the given secrets (passwords known to the
-    caller). Short secrets (under 4 characters) are only replaced where they stand alone."""
-    out = _URL_USERINFO.sub(lambda m: f"{m.group('head')}:***@", text)
-    out = _KV_PASSWORD.sub(lambda m: f"{m.group('head')}***", out)
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        if len(secret) >= 4:
-            out = out.replace(secret, "***")
-        else:
-            out = re.sub(rf"(?<!{_WORD}){re.escape(secret)}(?!{_WORD})", "***", out)
-    return out
-
-
 def one_line(text: str) -> str:
     """The first line of a message with runs of white space collapsed."""
     first = text.strip().splitlines()[0] if text.strip() else ""
@@ -155,6 +152,7 @@ class Database:
         self._pool: AsyncConnectionPool | None = None
         self._pool_errors_seen = 0  # the pool's connection errors before its last success
         self._lock = asyncio.Lock()
+        self._background: asyncio.Semaphore | None = None
         self._closed = False
         self._failure: Failure | None = None
         self._retry_at = 0.0
@@ -162,13 +160,16 @@ class Database:
         self.connect_attempts = 0  # connection attempts made (probes), for status and tests
         self.server_version: int | None = None  # e.g. 150018, known after the first connection
         self.hypopg_version: str | None = None  # installed HypoPG extension version, if any
+        # dblink's dblink_get_connections(), schema-qualified, when the extension is installed:
+        # its connections outlive DISCARD ALL, so the pool's reset asks whether any is open
+        self._dblink_connections: str | None = None
         self.target = "no database"
         env = os.environ if environ is None else environ
         if self._url is not None:
             self._prepare(self._url, env)
 
     def _prepare(self, url: str, env: Mapping[str, str]) -> None:
-        secrets = [env.get("PGPASSWORD", "")]
+        secrets = [env.get("PGPASSWORD", ""), *secrets_in(url)]
         try:
             params = conninfo_to_dict(url) if url else {}
             secrets.append(str(params.get("password") or ""))
@@ -181,13 +182,12 @@ class Database:
         except psycopg.Error as e:
             self._secrets = tuple(s for s in secrets if s)
             self._bad_settings = Failure(
-                Problem.BAD_SETTINGS,
-                f"invalid database.url: {one_line(redact(str(e), (*self._secrets, url)))}",
+                Problem.BAD_SETTINGS, f"invalid database.url: {self._line(e)}"
             )
             self.target = "invalid database.url"
             return
         self._secrets = tuple(s for s in secrets if s)
-        self.target = _describe(params, env)
+        self.target = self.redact(_describe(params, env))
 
     # -- state ---------------------------------------------------------------------------------
     @property
@@ -205,6 +205,11 @@ class Database:
         """The current failure (while backing off or after a bad setting), else None."""
         return self._bad_settings or self._failure
 
+    def current_failure(self) -> Failure | None:
+        """The current failure as `run` would answer it now ("... (next try in 3 s)")."""
+        failure = self.failure
+        return None if failure is None else self._with_retry(failure)
+
     def retry_in(self) -> float:
         """Seconds until the next connection attempt is allowed (0 when not backing off)."""
         if self._failure is None:
@@ -215,9 +220,9 @@ class Database:
         """One line for a status display: where it connects and whether it works."""
         if not self.configured:
             return "no database configured"
-        failure = self.failure
+        failure = self.current_failure()
         if failure is not None:
-            return self._with_retry(failure).message
+            return failure.message
         if self._pool is None:
             return f"{self.target} (not connected yet)"
         version = _version_text(self.server_version)
@@ -228,13 +233,28 @@ class Database:
         return redact(text, self._secrets)
 
     # -- running work --------------------------------------------------------------------------
-    async def run(self, work: Callable[[psycopg.AsyncConnection], Awaitable[T]]) -> T:
+    async def run(
+        self,
+        work: Callable[[psycopg.AsyncConnection], Awaitable[T]],
+        *,
+        lane: Lane = Lane.BACKGROUND,
+    ) -> T:
         """Run `work(connection)` on a pooled autocommit connection and return its result.
 
         Raises `DatabaseError` for every problem (database down, timeouts, PostgreSQL errors),
         with a one-line, password-free message. Cancelling the awaiting task cancels the query
         on the server (psycopg sends a cancel request) and returns the connection to the pool.
+        Background work waits for one of its few connections; interactive work does not wait
+        for background work (see `Lane`).
         """
+        if lane is Lane.INTERACTIVE:
+            return await self._run(work)
+        if self._background is None:
+            self._background = asyncio.Semaphore(max(1, self.max_size - INTERACTIVE_RESERVED))
+        async with self._background:
+            return await self._run(work)
+
+    async def _run(self, work: Callable[[psycopg.AsyncConnection], Awaitable[T]]) -> T:
         for attempt in (1, 2):
             pool = await self._get_pool()
             stats = pool.get_stats()
@@ -403,7 +423,9 @@ class Database:
             await self._probe()
             pool = AsyncConnectionPool(
                 self._conninfo,
-                kwargs={"autocommit": True},
+                # psycopg's automatic server-side prepared statements are off: the only ones
+                # are explain.run's own, deallocated at once
+                kwargs={"autocommit": True, "prepare_threshold": None},
                 min_size=1,
                 max_size=self.max_size,
                 open=False,
@@ -425,7 +447,9 @@ class Database:
         self.connect_attempts += 1
         try:
             async with asyncio.timeout(self.settings.connect_timeout_ms / 1000):
-                conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+                conn = await psycopg.AsyncConnection.connect(
+                    self._conninfo, autocommit=True, prepare_threshold=None
+                )
         except TimeoutError:
             raise self._fail(
                 f"database unavailable: no answer from {self.target} within "
@@ -437,12 +461,11 @@ class Database:
             raise self._fail(failure.message, failure.problem) from None
         try:
             self.server_version = conn.info.server_version
-            self.target = _describe_info(conn.info)
-            cur = await conn.execute(
-                "SELECT extversion FROM pg_extension WHERE extname = 'hypopg'", binary=True
-            )
+            self.target = self.redact(_describe_info(conn.info))
+            cur = await conn.execute(_PROBE, binary=True)
             row = await cur.fetchone()
-            self.hypopg_version = str(row[0]) if row else None
+            self.hypopg_version = str(row[0]) if row and row[0] is not None else None
+            self._dblink_connections = str(row[1]) if row and row[1] is not None else None
         except (psycopg.Error, OSError) as e:
             failure = self.classify(e)
             raise self._fail(failure.message, failure.problem) from None
@@ -466,14 +489,43 @@ class Database:
             self._pool_errors_seen = self._pool.get_stats().get("connections_errors", 0)
 
     async def _reset_connection(self, conn: psycopg.AsyncConnection) -> None:
-        """Pool reset hook: leave nothing behind (transaction, prepared statements, HypoPG)."""
+        """Pool reset hook: leave nothing behind. A function that planning ran (PostgreSQL
+        evaluates IMMUTABLE and STABLE functions while planning) may have taken a session
+        advisory lock, created a HypoPG index or opened a dblink connection; none of these is
+        undone by a rollback. So: roll back, `DISCARD ALL` (advisory locks, prepared
+        statements, settings, temporary objects, LISTEN, cursors, the session role),
+        `hypopg_reset()`; and a connection with a dblink connection still open is closed
+        (raising here makes the pool discard it)."""
         if conn.info.transaction_status != TransactionStatus.IDLE:
             await conn.rollback()
-        # our own constant text: the simple protocol lets both run in one round trip
         if self.hypopg_version is not None:
-            await conn.execute("DEALLOCATE ALL; SELECT hypopg_reset()")
-        else:
-            await conn.execute("DEALLOCATE ALL")
+            await conn.execute("SELECT hypopg_reset()")
+        if self._dblink_connections is not None:
+            # the name comes from the catalog (regprocedure output is quoted as needed)
+            fn = self._dblink_connections
+            cur = await conn.execute(
+                f"SELECT CASE WHEN has_function_privilege(%s::regprocedure, 'EXECUTE') "
+                f"THEN {fn.removesuffix('()')}() IS NOT NULL ELSE false END",
+                [fn],
+            )
+            row = await cur.fetchone()
+            if row is None or row[0] is not False:
+                raise _Dirty("a dblink connection is still open")
+        await conn.execute("DISCARD ALL")  # cannot run in a transaction: a statement alone
+
+
+# what the first connection learns: the HypoPG version and dblink_get_connections()
+_PROBE = (
+    "SELECT (SELECT extversion FROM pg_extension WHERE extname = 'hypopg'), "
+    "(SELECT to_regprocedure(quote_ident(n.nspname) || '.dblink_get_connections()')::text "
+    " FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+    " WHERE e.extname = 'dblink')"
+)
+
+
+class _Dirty(Exception):
+    """Raised by the pool's reset hook for a connection that cannot be cleaned: the pool closes
+    it."""
 
 
 class _ConnectionLost(Exception):

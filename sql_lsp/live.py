@@ -7,20 +7,23 @@ read-only view that never touches the database:
 - `await refresh()` loads the live catalog (time-boxed by `database.catalogTimeoutMs`). A change
   bumps `generation`; a failure keeps the last good catalog and is remembered in `failure`.
 - `await plan(sql)` / `await plan_statements(texts)` run EXPLAIN (through `explain.run`, the only
-  way a statement reaches the database) and cache the result by statement text and generation.
+  way a statement reaches the database) in the background lane and cache the result by
+  statement text and generation. `await explain(sql)` (hovers, the explain command) always asks
+  afresh, in the interactive lane, and refreshes that cache.
   Rules only ever read the cache (`DatabaseFacts.plan`), so typing never sends anything.
 - `await what_if(sql, create_index_sql)` prices an index with HypoPG (`explain.whatif`), cached
   the same way, subject to `explain.hypopg` and `explain.minImprovementPercent`.
 
 Nothing here raises for database problems: a database that is down answers with a `Failure` (or
-None) at once while `Database` backs off, and failures are cached briefly so that a dead server
-is not asked again for every statement. Deterministic failures (a statement that cannot be
+None) at once while `Database` backs off; an outage is cached only as long as that backoff
+(with its current "next try in" time), other transient failures (timeouts, locks) briefly. Deterministic failures (a statement that cannot be
 explained, a table that is not in the database) are kept until the catalog changes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import logging
 import time
@@ -32,7 +35,7 @@ from typing import cast
 from sql_lsp.catalog.model import DEFAULT_SEARCH_PATH, Catalog
 from sql_lsp.catalog.postgres import LiveCatalog, load_catalog_or_failure
 from sql_lsp.config import Config
-from sql_lsp.database import Database, Failure, Problem, one_line
+from sql_lsp.database import Database, Failure, Lane, Problem, one_line
 from sql_lsp.explain.plan import Plan
 from sql_lsp.explain.run import Explained, check_statement, explain
 from sql_lsp.explain.whatif import WhatIf, what_if, worth_it
@@ -44,6 +47,7 @@ TRANSIENT_FAILURE_SECONDS = 10.0
 _TRANSIENT = frozenset(
     {Problem.UNAVAILABLE, Problem.AUTH, Problem.BUSY, Problem.TIMEOUT, Problem.LOCK_TIMEOUT}
 )
+_OUTAGE = frozenset({Problem.UNAVAILABLE, Problem.AUTH})  # the database answers for these
 MAX_CACHED = 5000  # cached plans (and, separately, what-ifs); the oldest are dropped first
 
 
@@ -180,9 +184,6 @@ class LiveState:
         self.failure: Failure | None = None  # why the last refresh failed (None: it worked)
         self.explains = 0  # statements sent to EXPLAIN (for status and tests)
         self._inflight: dict[tuple, asyncio.Future[object]] = {}
-        # whole EXPLAIN answers by (statement text, analyze), for hovers
-        self._explained: OrderedDict[tuple[str, bool], Cached] = OrderedDict()
-        self._slots: asyncio.Semaphore | None = None
 
     # -- state ---------------------------------------------------------------------------------
     @property
@@ -272,69 +273,45 @@ class LiveState:
         return self._store.version != before
 
     async def _plan_now(self, sql: str) -> Plan | Failure:
-        generation = self._store.generation
-        if not self.configured:
-            result: Plan | Failure = Failure(Problem.NOT_CONFIGURED, "no database configured")
-            return result
-        refused = check_statement(sql, self.config.dialect)
-        if isinstance(refused, Failure):  # decided here, nothing to send
-            self._put(self._store.plans, sql, refused, generation)
-            return refused
-        async with self._slot():
-            self.explains += 1
-            try:
-                got = await explain(self.db, sql, dialect=self.config.dialect)
-            except Exception as e:  # explain() returns failures; anything else is a bug
-                log.exception("EXPLAIN failed")
-                got = Failure(Problem.ERROR, f"EXPLAIN failed: {_line(self.db, e)}")
-        result = got if isinstance(got, Failure) else got.plan
-        self._put(self._store.plans, sql, result, generation)
-        self._remember(self._explained, (sql, False), got, generation)
-        return result
+        got = await self._explain_now(sql, False, Lane.BACKGROUND)
+        return got if isinstance(got, Failure) else got.plan
 
     async def explain(self, sql: str, *, analyze: bool = False) -> Explained | Failure:
-        """The whole EXPLAIN answer (plan, raw JSON, notes) for hovers and the explain command;
-        cached like plans (ANALYZE results too, so hovering does not re-run a query). Never
+        """The whole EXPLAIN answer (plan, raw JSON, notes) for a hover or the explain command:
+        always asked afresh (a table dropped since the last plan says so), in the interactive
+        lane, so background planning never delays it. The estimated plan also replaces the
+        cached one the rules read. `analyze` only on the user's explicit request. Never
         raises."""
-        key = (sql, analyze)
-        entry = self._fresh(self._explained.get(key))
-        if entry is not None:
-            return entry.result  # type: ignore[return-value]
-        if not analyze:
-            await self.plan(sql)
-            entry = self._explained.get(key)
-            if entry is not None:
-                return entry.result  # type: ignore[return-value]
-            planned = self._store.plans.get(sql)
-            if planned is not None and isinstance(planned.result, Failure):
-                return planned.result
         return cast(
             Explained | Failure,
-            await self._once(("explain", sql, analyze), lambda: self._explain_now(sql, analyze)),
+            await self._once(
+                ("explain", sql, analyze),
+                lambda: self._explain_now(sql, analyze, Lane.INTERACTIVE),
+            ),
         )
 
-    async def _explain_now(self, sql: str, analyze: bool) -> Explained | Failure:
+    async def _explain_now(self, sql: str, analyze: bool, lane: Lane) -> Explained | Failure:
         generation = self._store.generation
         if not self.configured:
             return Failure(Problem.NOT_CONFIGURED, "no database configured")
-        async with self._slot():
+        refused = check_statement(sql, self.config.dialect)
+        if isinstance(refused, Failure):  # decided here, nothing to send
+            got: Explained | Failure = refused
+        else:
             self.explains += 1
             try:
-                got = await explain(self.db, sql, analyze=analyze, dialect=self.config.dialect)
+                got = await explain(
+                    self.db, sql, analyze=analyze, dialect=self.config.dialect, lane=lane
+                )
             except Exception as e:  # explain() returns failures; anything else is a bug
                 log.exception("EXPLAIN failed")
                 got = Failure(Problem.ERROR, f"EXPLAIN failed: {_line(self.db, e)}")
-        self._remember(self._explained, (sql, analyze), got, generation)
+        if not analyze:
+            result = got if isinstance(got, Failure) else got.plan
+            old = self._store.plans.get(sql)
+            if old is None or not _same(old.result, result):
+                self._put(self._store.plans, sql, result, generation)
         return got
-
-    def _remember(self, cache: OrderedDict, key: object, result: object, generation: int) -> None:
-        """Cache something the rules never see (no version bump)."""
-        if generation != self._store.generation:
-            return
-        cache[key] = Cached(result, generation, self._clock(), 0)
-        cache.move_to_end(key)
-        while len(cache) > MAX_CACHED:
-            cache.popitem(last=False)
 
     # -- what if -------------------------------------------------------------------------------
     async def what_if(self, sql: str, create_index_sql: str) -> WhatIf | None:
@@ -357,12 +334,17 @@ class LiveState:
 
     async def _what_if_now(self, sql: str, create_index_sql: str) -> WhatIf | Failure:
         generation = self._store.generation
-        async with self._slot():
-            try:
-                got = await what_if(self.db, sql, create_index_sql, dialect=self.config.dialect)
-            except Exception as e:
-                log.exception("pricing an index failed")
-                got = Failure(Problem.ERROR, f"HypoPG failed: {_line(self.db, e)}")
+        try:
+            got = await what_if(
+                self.db,
+                sql,
+                create_index_sql,
+                dialect=self.config.dialect,
+                lane=Lane.INTERACTIVE,  # asked for by a hover or a code action
+            )
+        except Exception as e:
+            log.exception("pricing an index failed")
+            got = Failure(Problem.ERROR, f"HypoPG failed: {_line(self.db, e)}")
         self._put(self._store.what_ifs, (sql, create_index_sql), got, generation)
         entry = self._store.what_ifs.get((sql, create_index_sql))
         if entry is not None:
@@ -384,14 +366,12 @@ class LiveState:
                 self._store.version += 1
             return False
         previous, self.db = self.db, self._factory(config)
-        self._slots = None
         self._inflight.clear()
         self.live = None
         self.failure = None
         self._store.catalog = None
         self._store.search_path = DEFAULT_SEARCH_PATH
         self._store.plans.clear()
-        self._explained.clear()
         self._store.what_ifs.clear()
         self._store.what_if_serial.clear()
         self._store.generation += 1
@@ -409,11 +389,16 @@ class LiveState:
         if entry is None or entry.generation != self._store.generation:
             return None
         result = entry.result
-        if (
-            isinstance(result, Failure)
-            and result.problem in _TRANSIENT
-            and self._clock() - entry.at > TRANSIENT_FAILURE_SECONDS
-        ):
+        if not isinstance(result, Failure) or result.problem not in _TRANSIENT:
+            return entry
+        if result.problem in _OUTAGE:
+            # good only while the database itself answers "down" without trying: once the
+            # backoff is over (or it is back), ask again; the message says when the next try is
+            now = self.db.current_failure()
+            if now is None or now.problem not in _OUTAGE or self.db.retry_in() <= 0:
+                return None
+            return dataclasses.replace(entry, result=now)
+        if self._clock() - entry.at > TRANSIENT_FAILURE_SECONDS:
             return None
         return entry
 
@@ -436,12 +421,6 @@ class LiveState:
             task.add_done_callback(lambda _t, k=key: self._inflight.pop(k, None))
         return await asyncio.shield(task)
 
-    def _slot(self) -> asyncio.Semaphore:
-        # leave one pooled connection free for hovers and code actions
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(max(1, self.db.max_size - 1))
-        return self._slots
-
 
 def _fingerprint(catalog: Catalog) -> tuple:
     """Everything of a live catalog that a rule or a plan can depend on, statistics included."""
@@ -458,6 +437,11 @@ def _fingerprint(catalog: Catalog) -> tuple:
             )
         )
     return (tuple(sorted(catalog.schemas)), tuple(sorted(catalog.types)), tuple(out))
+
+
+def _same(a: object, b: object) -> bool:
+    """The same answer for the rules (equal plans, equal failures): no new version then."""
+    return type(a) is type(b) and a == b
 
 
 def _line(db: Database, exc: BaseException) -> str:

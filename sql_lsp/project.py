@@ -1,29 +1,43 @@
 """A set of SQL documents seen together: which files belong to a project, and their catalog.
 
-The catalog is built from every document, in path order, statement by statement, so the rules
-see the final state of the schema (an index created in a later migration counts). Both the command
-line and the language server build their catalog here.
+The catalog is built from every document, in the order the project's migration tool applies them
+(`migrations.plan_files`: natural order, tool layouts, rollback files and sections left out,
+`catalog.exclude` and `catalog.order`), statement by statement, so the rules see the final state
+of the schema (an index created in a later migration counts). Both the command line and the
+language server build their catalog here.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import os
-from collections.abc import Iterable, Iterator
+import stat
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlparse
 
 from sql_lsp.catalog.ddl import DdlBuilder
 from sql_lsp.catalog.model import Catalog, Origin
-from sql_lsp.config import Config
-from sql_lsp.document import Document
+from sql_lsp.config import CatalogSettings, Config
+from sql_lsp.document import Document, Statement
 from sql_lsp.lint import Linter
-from sql_lsp.live import DatabaseFacts
+from sql_lsp.migrations import SECTION_MARKS, down_sections, plan_files
 from sql_lsp.rules.base import Finding
+
+if TYPE_CHECKING:  # the database layer (and its driver) is loaded only when one is configured
+    from sql_lsp.live import DatabaseFacts
 
 SKIP_DIRS = frozenset(
     {"node_modules", "venv", "env", "site-packages", "__pycache__", "dist", "build", "target"}
 )
-MAX_FILE_BYTES = 20_000_000  # larger files are not read for the catalog
+MAX_FILE_BYTES = 20_000_000  # larger files are neither checked nor read for the catalog
+MARKER_REACH = 200  # characters around an edit looked at for a rollback section marker
+
+
+class SkippedFile(Exception):
+    """A file that is not read: not a regular file (a FIFO, a device, a socket) or too large."""
 
 
 def skip_dir(name: str) -> bool:
@@ -31,9 +45,18 @@ def skip_dir(name: str) -> bool:
     return name.startswith(".") or name in SKIP_DIRS or name.endswith(".egg-info")
 
 
+def is_regular(path: Path) -> bool:
+    """Whether `path` is a regular file (following symlinks), without opening it."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 def sql_files(root: Path) -> Iterator[Path]:
-    """Every *.sql file under `root` (or `root` itself), skipping hidden folders, node_modules
-    and virtual environments, in sorted order."""
+    """Every *.sql regular file under `root` (or `root` itself), skipping hidden folders,
+    node_modules and virtual environments, in sorted order. FIFOs, devices and sockets named
+    *.sql are left out (opening a FIFO blocks)."""
     if root.is_file():
         yield root
         return
@@ -43,7 +66,7 @@ def sql_files(root: Path) -> Iterator[Path]:
             d for d in dirs if not skip_dir(d) and not (Path(folder) / d / "pyvenv.cfg").exists()
         )
         for name in files:
-            if name.lower().endswith(".sql"):
+            if name.lower().endswith(".sql") and is_regular(Path(folder) / name):
                 found.append(Path(folder) / name)
     yield from sorted(found)
 
@@ -65,17 +88,63 @@ def matches(path: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatch(path, p) for p in patterns)
 
 
-def read_sql(path: Path) -> str:
-    """The text of a SQL file. Undecodable bytes are replaced, never fatal. Raises OSError."""
-    data = path.read_bytes()
+def read_sql(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
+    """The text of a SQL file. Undecodable bytes are replaced, never fatal. Raises OSError, and
+    SkippedFile for what is not a regular file (never opened) or is larger than `max_bytes`."""
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise SkippedFile("not a regular file")
+    # non-blocking: should it have been swapped for a FIFO since, opening does not wait
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise SkippedFile("not a regular file")
+        if st.st_size > max_bytes:
+            raise SkippedFile(f"larger than {max_bytes // 1_000_000} MB")
+        data = f.read()
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     return data.decode("utf-8", errors="replace")
 
 
+def path_of(uri: str) -> Path | None:
+    """The path of a file: URI, or None for other schemes (untitled buffers, stdin)."""
+    if not uri.startswith("file:"):
+        return None
+    return Path(unquote(urlparse(uri).path))
+
+
+def catalog_order(
+    documents: Iterable[Document],
+    settings: CatalogSettings | None = None,
+    roots: Sequence[Path] = (),
+) -> list[Document]:
+    """The documents that feed the catalog, in the order the migration tool applies them (see
+    `migrations.plan_files`); documents that are not files (stdin, untitled) come last."""
+    settings = settings or CatalogSettings()
+    files: dict[Path, Document] = {}
+    others: list[Document] = []
+    for doc in documents:
+        path = path_of(doc.uri)
+        if path is None:
+            others.append(doc)
+        else:
+            files[path] = doc
+    plans = plan_files(list(files), roots=roots, exclude=settings.exclude, order=settings.order)
+    return [files[p.path] for p in plans if p.applied] + sorted(others, key=lambda d: d.uri)
+
+
+def anchors(config: Config, roots: Iterable[Path]) -> list[Path]:
+    """The folders relative `catalog.*` globs are matched from: the settings file's folder and
+    the project's (or workspace's) roots."""
+    out = [config.source.resolve().parent] if config.source is not None else []
+    out += [r.resolve() for r in roots if r.resolve() not in out]
+    return out
+
+
 def build_catalog(documents: Iterable[Document]) -> Catalog:
-    """The catalog of `documents`, applied in the order given (callers sort by path); statements
-    about tables declared only in a later file are applied at the end."""
+    """The catalog of `documents`, applied in the order given (`catalog_order` gives the
+    project's); statements about tables declared only in a later file are applied at the end."""
     builder = DdlBuilder()
     for doc in documents:
         apply_document(builder, doc)
@@ -86,9 +155,32 @@ def apply_document(builder: DdlBuilder, doc: Document) -> None:
     """Apply one document's catalog statements (each file starts with the default search_path,
     as each migration runs in its own session)."""
     builder.search_path = ["public"]
-    for stmt in doc.catalog_statements:
+    for stmt in applied_statements(doc):
         if stmt.parsed is not None:
             builder.apply(doc.uri, stmt.catalog_ordinal, stmt.parsed)
+
+
+def applied_statements(doc: Document) -> list[Statement]:
+    """A document's catalog statements except those in its rollback sections
+    (`-- migrate:down`, `-- +goose Down`, `-- +migrate Down`): checked, never applied."""
+    skip = down_sections(doc.text)
+    if not skip:
+        return doc.catalog_statements
+    starts = [a for a, _ in skip]
+    out = []
+    for stmt in doc.catalog_statements:
+        i = bisect_right(starts, stmt.start) - 1
+        if i < 0 or stmt.start >= skip[i][1]:
+            out.append(stmt)
+    return out
+
+
+def touches_section_marker(text: str, start: int, end: int, new_text: str) -> bool:
+    """Whether replacing [start, end) of `text` with `new_text` may add, remove or change a
+    rollback section marker: one is written, or one is near the edit (a marker sits at the start
+    of its line, so an edit further into a line than `MARKER_REACH` cannot change it)."""
+    window = text[max(0, start - MARKER_REACH) : end + MARKER_REACH]
+    return any(m in window or m in new_text for m in SECTION_MARKS)
 
 
 def uri_of(path: Path) -> str:
@@ -109,12 +201,16 @@ class Project:
         self.disk: dict[str, Document] = {}
         self.open: dict[str, Document] = {}
         self.facts: DatabaseFacts | None = None  # what the configured database says
+        self.roots: list[Path] = []  # workspace folders: anchor catalog.exclude / catalog.order
         self._catalog: Catalog | None = None
         self._live_generation = -1  # the live catalog generation merged into _catalog
+        self._layout: tuple[tuple, list[str]] | None = None  # (inputs, catalog order of uris)
 
     # -- configuration ------------------------------------------------------------------------
     def set_config(self, config: Config) -> None:
         dialect_changed = config.dialect != self.config.dialect
+        if config.catalog != self.config.catalog or config.source != self.config.source:
+            self._catalog = None  # other files, or another order
         self.config = config
         self.linter = Linter(config)
         if dialect_changed:
@@ -126,6 +222,13 @@ class Project:
             }
             self._catalog = None
 
+    def set_roots(self, roots: Iterable[Path]) -> None:
+        """The workspace folders (relative `catalog.exclude` / `catalog.order` globs)."""
+        resolved = [r.resolve() for r in roots]
+        if resolved != self.roots:
+            self.roots = resolved
+            self._catalog = None
+
     def set_database(self, facts: DatabaseFacts | None) -> None:
         """Use what a database says; None: no database. `facts` is a live view: the catalog is
         merged again whenever its live catalog changes (its generation)."""
@@ -135,6 +238,23 @@ class Project:
     # -- documents ----------------------------------------------------------------------------
     def document(self, uri: str) -> Document | None:
         return self.open.get(uri) or self.disk.get(uri)
+
+    def forget_layout(self) -> None:
+        """A file that decides the order changed (a sqitch.plan): plan the order again."""
+        self._layout = None
+        self._catalog = None
+
+    def catalog_documents(self) -> list[Document]:
+        """The documents that feed the catalog, in the migration tool's order. The order is
+        planned again only when the set of files or the catalog settings change."""
+        merged = {**self.disk, **self.open}
+        inputs = (tuple(sorted(merged)), self.config.catalog, self.config.source, *self.roots)
+        if self._layout is None or self._layout[0] != inputs:
+            docs = catalog_order(
+                merged.values(), self.config.catalog, anchors(self.config, self.roots)
+            )
+            self._layout = (inputs, [d.uri for d in docs])
+        return [merged[u] for u in self._layout[1]]
 
     def documents(self) -> list[Document]:
         """Every document, open buffers winning over disk, in path order."""
@@ -169,11 +289,13 @@ class Project:
             return False
         before = doc.catalog_statements
         texts = [s.text for s in before]
+        sections = False
         for start, end, text in edits:
+            sections = sections or touches_section_marker(doc.text, start, end, text)
             doc = doc.edit(start, end, text, version)
         self.open[uri] = doc
         after = doc.catalog_statements
-        if after is before or [s.text for s in after] == texts:
+        if not sections and (after is before or [s.text for s in after] == texts):
             return False
         self._catalog = None
         return True
@@ -183,8 +305,8 @@ class Project:
         return before is not None and self._ddl_changed(before, self.disk.get(uri))
 
     def _ddl_changed(self, old: Document | None, new: Document | None) -> bool:
-        a = [s.text for s in old.catalog_statements] if old is not None else []
-        b = [s.text for s in new.catalog_statements] if new is not None else []
+        a = [s.text for s in applied_statements(old)] if old is not None else []
+        b = [s.text for s in applied_statements(new)] if new is not None else []
         if a != b:
             self._catalog = None
             return True
@@ -195,7 +317,7 @@ class Project:
     def catalog(self) -> Catalog:
         generation = self.facts.generation if self.facts is not None else -1
         if self._catalog is None or generation != self._live_generation:
-            catalog = build_catalog(self.documents())
+            catalog = build_catalog(self.catalog_documents())
             live = self.facts.catalog if self.facts is not None else None
             if live is not None:
                 catalog = catalog.merge(live)

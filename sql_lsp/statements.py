@@ -30,7 +30,9 @@ from sqlglot.tokens import Token, TokenType
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
-MAX_PARSE_CHARS = 1_000_000  # longer statements (data dumps) are kept but not parsed
+# longer statements (generated IN lists, data dumps) are checked by PostgreSQL's parser only:
+# building and walking a tree for them costs seconds per keystroke
+MAX_PARSE_CHARS = 200_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +99,11 @@ def split(text: str, dialect: str = "postgres") -> list[Span]:
 def split_from(text: str, pos: int, dialect: str = "postgres") -> Iterator[Span]:
     """The statements of `text` from `pos`, which must be a statement boundary, lazily."""
     return _Splitter(text, dialect).run(pos)
+
+
+def copies_from_stdin(statement: str) -> bool:
+    """Is `statement` a `COPY … FROM stdin`, whose data starts on the next line?"""
+    return _COPY_STDIN.match(statement) is not None
 
 
 class _Splitter:
@@ -441,7 +448,7 @@ def is_catalog_statement(text: str) -> bool:
 # statement is a new 20 kB text)
 _LIVE: weakref.WeakValueDictionary[tuple[str, str], Parsed] = weakref.WeakValueDictionary()
 _RECENT: OrderedDict[tuple[str, str], Parsed] = OrderedDict()
-_RECENT_CHARS = 2_000_000
+_RECENT_CHARS = 120_000  # ~25 MB of trees (a tree costs ~200 bytes per character)
 _recent_size = 0
 
 
@@ -504,8 +511,8 @@ def _parse(dialect: str, text: str) -> Parsed:
     return Parsed(text, dialect, tree, None, text)
 
 
-_TOO_LARGE = "the statement is too large to analyse"
-_TOO_DEEP = "the statement is nested too deeply to analyse"
+_TOO_LARGE = f"the statement is longer than {MAX_PARSE_CHARS // 1000} kB"
+_TOO_DEEP = "the statement is nested too deeply"
 
 
 def _parse_postgres(text: str) -> Parsed:
@@ -513,31 +520,38 @@ def _parse_postgres(text: str) -> Parsed:
     from sql_lsp import pg
 
     blank = blank_meta_lines(text)
-    rejection, pg_json = pg.check(pg.neutralize(blank))
+    catalog = is_catalog_statement(text)
+    rejection, keep = pg.check(pg.neutralize(blank), tree=catalog)
     if rejection is not None:
         error = SyntaxIssue(rejection.message, rejection.start, rejection.end)
         return Parsed(text, "postgres", None, error, blank)
-    keep = pg_json if pg_json is not None and is_catalog_statement(text) else None
     source = blank
     if ":" in source:
         source = _PSQL_QUOTED_VAR.sub(" ", source)
         source = _PSQL_TEST_VAR.sub(lambda m: "true".ljust(len(m.group())), source)
     if len(text) > MAX_PARSE_CHARS:
         return Parsed(text, "postgres", None, None, source, note=_TOO_LARGE, pg_json=keep)
+    tokens: list[Token] = []
     try:
-        tree = _sqlglot_tree("postgres", source)
+        tree = _sqlglot_tree("postgres", source, tokens)
     except RecursionError:
         return Parsed(text, "postgres", None, None, source, note=_TOO_DEEP, pg_json=keep)
     except Exception:  # valid SQL that sqlglot cannot read: no tree, no error
         return Parsed(text, "postgres", None, None, source, pg_json=keep)
-    return Parsed(text, "postgres", tree, None, source, pg_json=keep)
+    parsed = Parsed(text, "postgres", tree, None, source, pg_json=keep)
+    parsed._tokens = tokens  # the rules' locator reads the same tokens
+    return parsed
 
 
-def _sqlglot_tree(dialect: str, source: str) -> exp.Expression | None:
+def _sqlglot_tree(
+    dialect: str, source: str, keep: list[Token] | None = None
+) -> exp.Expression | None:
     """The one sqlglot tree of `source`, or None when it is not one statement sqlglot reads
-    faithfully. Raises sqlglot's errors."""
+    faithfully (its tokens are added to `keep`). Raises sqlglot's errors."""
     d = _dialect(dialect)
     tokens = d.tokenize(source)
+    if keep is not None:
+        keep.extend(tokens)
     parser = d.parser(
         error_level=ErrorLevel.RAISE, error_message_context=len(source) + 1, max_errors=1
     )

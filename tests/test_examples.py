@@ -61,7 +61,8 @@ def test_examples_findings() -> None:
 
 
 def test_every_offline_rule_fires_in_the_examples() -> None:
-    offline = {r.id for r in ALL_RULES} - DATABASE_RULES
+    # analysis-skipped needs a 200 kB statement: its own fixture has one, the examples do not
+    offline = {r.id for r in ALL_RULES} - DATABASE_RULES - {"analysis-skipped"}
     assert offline <= {rule for _, _, rule in EXPECTED}
 
 

@@ -141,3 +141,35 @@ def test_ddl_edits_recheck_exactly_what_they_affect() -> None:
         fresh = Project()
         fresh.open_document(uri, project.open[uri].text, version)
         assert _key(got) == _key(fresh.lint(uri)), project.open[uri].text
+
+
+def test_typing_in_a_large_statement_keeps_memory_bounded() -> None:
+    """Each keystroke in a 17 kB statement is a new statement text (and a new ~3 MB tree):
+    the caches are bounded by size, not by count."""
+    import gc
+
+    from sql_lsp.project import Project
+
+    def rss_mb() -> float:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * 4096 / 1e6
+
+    project = Project()
+    project.set_file("file:///x/s.sql", "CREATE TABLE t (id int PRIMARY KEY, a int);\n")
+    stmt = "SELECT id FROM t WHERE a = 1 AND id IN (" + ", ".join(map(str, range(3000))) + ");\n"
+    uri = "file:///x/q.sql"
+    project.open_document(uri, stmt, 1)
+    project.lint(uri)
+    pos = stmt.index("IN (") + 4
+    for i in range(40):  # warm up: the caches fill to their bound
+        project.edit_document(uri, [(pos, pos, "9")], i + 2)
+        project.lint(uri)
+        pos += 1
+    gc.collect()
+    before = rss_mb()
+    for i in range(150):  # unbounded, this would be ~500 MB
+        project.edit_document(uri, [(pos, pos, "9")], i + 100)
+        project.lint(uri)
+        pos += 1
+    gc.collect()
+    assert rss_mb() - before < 50

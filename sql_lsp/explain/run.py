@@ -12,7 +12,20 @@ Safety, in layers:
    set locally, and is always rolled back.
 4. `EXPLAIN ANALYZE` (which executes the statement) is used only when asked for and only for a
    plain query: no INSERT/UPDATE/DELETE/MERGE, no data-modifying CTE, no `SELECT INTO`, no
-   `FOR UPDATE`, no parameters. Otherwise the estimated plan is shown, with a note saying why.
+   `FOR UPDATE`, no parameters. A read-only transaction is no sandbox (dblink, lo_export,
+   pg_terminate_backend, advisory locks, nextval... act outside it), so before running it a
+   plain `EXPLAIN (VERBOSE)` shows what the plan calls (views and row security policies
+   expanded): every function named in it, every function behind its operators and casts and
+   in the checks of the domains it casts to is looked up in `pg_proc` on the live catalog, and
+   ANALYZE is refused when one is VOLATILE, is not built in and not part of an extension (its
+   IMMUTABLE or STABLE label cannot be trusted), or is one of the built-ins that run queries of
+   their own (`table_to_xml` and friends) or consume a transaction id (`txid_current`).
+   Otherwise, and whenever ANALYZE is refused, the estimated plan is shown with a one-line note
+   saying why (naming the function).
+5. Even a plain EXPLAIN evaluates IMMUTABLE and STABLE functions while planning (constant
+   folding, selectivity estimates): a statement naming one of the built-ins that run queries
+   of their own is refused outright. A user-defined function mislabelled IMMUTABLE can still
+   run while planning; the role sql-lsp connects as is the last line (docs/database.md).
 
 Parameterised statements (`$1`, `%s`, `%(name)s`, `:name`, `:'name'`, `?`) are explained as a
 generic plan: placeholders are rewritten to `$n` (a repeated name reuses its number), then
@@ -37,7 +50,7 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.tokens import Token, TokenType
 
-from sql_lsp.database import Database, DatabaseError, Failure, Problem
+from sql_lsp.database import Database, DatabaseError, Failure, Lane, Problem
 from sql_lsp.explain.plan import Plan, parse_plan
 from sql_lsp.statements import parse, split
 
@@ -67,7 +80,9 @@ _DML_TYPES = {exp.Insert: "insert", exp.Update: "update", exp.Delete: "delete", 
 def check_statement(sql: str, dialect: str = "postgres") -> Checked | Failure:
     """Decide whether `sql` may be explained, and prepare it for sending.
 
-    `sql` must hold exactly one statement (comments and a trailing `;` are fine).
+    `sql` must hold exactly one statement (comments and a trailing `;` are fine). A statement
+    naming a function that runs queries of its own (`table_to_xml` ...) is refused: planning
+    may evaluate it.
     """
     refused = Problem.NOT_ALLOWED
     spans = split(sql, dialect)
@@ -83,6 +98,12 @@ def check_statement(sql: str, dialect: str = "postgres") -> Checked | Failure:
     kind = _kind(text, dialect)
     if isinstance(kind, Failure):
         return kind
+    runner = next((n for n in called_names(text) if n in RUNS_QUERIES), None)
+    if runner is not None:
+        return Failure(
+            refused,
+            f"cannot explain: {runner}() runs queries of its own, and planning may evaluate it",
+        )
     try:
         rewritten, params = to_dollar_params(text)
     except ValueError as e:
@@ -149,6 +170,133 @@ def _analyze_refusal(text: str, kind: str, params: int, dialect: str) -> str | N
     if params:
         return "EXPLAIN ANALYZE needs values for the parameters; showing the generic plan"
     return None
+
+
+# --------------------------------------------------------------------------------------------
+# what a plan calls (for EXPLAIN ANALYZE)
+
+# built-in STABLE functions that run queries of their own (on tables or views that may call
+# anything): refused even for a plain EXPLAIN, since planning may evaluate them
+RUNS_QUERIES = frozenset(
+    {
+        f"{what}_to_{out}"
+        for what in ("table", "schema", "database")
+        for out in ("xml", "xmlschema", "xml_and_xmlschema")
+    }
+)
+# built-in non-volatile functions EXPLAIN ANALYZE must not run either: they assign a
+# transaction id (a change visible outside the transaction)
+_ANALYZE_DENY = RUNS_QUERIES | {"txid_current", "pg_current_xact_id"}
+_FIRST_NORMAL_OID = 16384  # PostgreSQL's FirstNormalObjectId: smaller oids are built in
+
+_LITERAL = re.compile(r"'(?:[^']|'')*'")
+_IDENT = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
+_CALL = re.compile(rf"(?<![A-Za-z0-9_$\"])(?:{_IDENT}\s*\.\s*)?({_IDENT})\s*\(")
+_CAST = re.compile(rf"::\s*(?:{_IDENT}\s*\.\s*)?({_IDENT})")
+_OPERATOR = re.compile(r"OPERATOR\(\s*(?:[^().]+\.)?([^()\s]+)\s*\)|([-+*/<>=~!@#%^&|`?]+)")
+_NODE_OID = re.compile(r":(?:funcid|opfuncid|aggfnoid|winfnoid|hashfuncid|negfuncid) (\d+)")
+
+
+def _unquote(name: str) -> str:
+    return name[1:-1].replace('""', '"') if name.startswith('"') else name.lower()
+
+
+_COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
+
+
+def called_names(expression: str) -> list[str]:
+    """The names of the functions an SQL expression (or statement) calls, in order, without
+    schema, folded like PostgreSQL; words inside string literals and comments do not count."""
+    text = _COMMENT.sub(" ", _LITERAL.sub("''", expression))
+    return [_unquote(m.group(1)) for m in _CALL.finditer(text)]
+
+
+@dataclass
+class _Calls:
+    """What a VERBOSE plan shows it calls: function names, operator names, cast target types."""
+
+    functions: set[str] = field(default_factory=set)
+    operators: set[str] = field(default_factory=set)
+    types: set[str] = field(default_factory=set)
+
+    def add_expression(self, text: str) -> None:
+        text = _LITERAL.sub("''", text)
+        self.functions.update(_unquote(m.group(1)) for m in _CALL.finditer(text))
+        self.types.update(_unquote(m.group(1)) for m in _CAST.finditer(text))
+        bare = re.sub(r'"(?:[^"]|"")+"', '""', text).replace("::", " ")
+        for m in _OPERATOR.finditer(bare):
+            self.operators.add(m.group(1) or m.group(2))
+
+
+def plan_calls(raw: list[Any]) -> _Calls:
+    """Everything an EXPLAIN (VERBOSE, FORMAT JSON) document says the plan calls."""
+    calls = _Calls()
+
+    def walk(node: Any, key: str = "") -> None:
+        if isinstance(node, dict):
+            for k, value in node.items():
+                walk(value, k)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, key)
+        elif isinstance(node, str):
+            if key == "Function Name":
+                calls.functions.add(node)
+            elif key not in ("Node Type", "Relation Name", "Schema", "Alias", "Index Name"):
+                calls.add_expression(node)
+
+    walk(raw)
+    return calls
+
+
+_CALLED = """
+WITH RECURSIVE domains AS (
+    SELECT t.oid, t.typbasetype FROM pg_type t
+    WHERE t.typtype = 'd' AND t.typname = ANY(%(types)s::text[])
+    UNION
+    SELECT t.oid, t.typbasetype FROM pg_type t JOIN domains d ON t.oid = d.typbasetype
+    WHERE t.typtype = 'd'
+)
+SELECT c.conbin::text FROM pg_constraint c
+WHERE c.contypid IN (SELECT oid FROM domains) AND c.conbin IS NOT NULL
+"""
+
+_FUNCTIONS = f"""
+SELECT CASE WHEN pg_function_is_visible(p.oid) THEN quote_ident(p.proname)
+            ELSE quote_ident(n.nspname) || '.' || quote_ident(p.proname) END,
+       p.proname::text, p.provolatile::text,
+       p.oid < {_FIRST_NORMAL_OID}::oid,
+       EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+               AND d.objid = p.oid AND d.deptype = 'e')
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE p.proname = ANY(%(names)s::text[])
+   OR p.oid = ANY(%(oids)s::oid[])
+   OR p.oid IN (SELECT o.oprcode FROM pg_operator o WHERE o.oprname = ANY(%(operators)s::text[]))
+   OR p.oid IN (SELECT c.castfunc FROM pg_cast c JOIN pg_type t ON t.oid = c.casttarget
+                WHERE t.typname = ANY(%(types)s::text[]))
+ORDER BY 1, p.provolatile DESC
+"""
+# (every overload of a name counts: which one the plan calls is not shown, so a name with a
+# VOLATILE overload refuses; the first reason in name order is the one given)
+
+_LABELS = {"i": "IMMUTABLE", "s": "STABLE", "v": "VOLATILE"}
+
+
+def _refusal(shown: str, name: str, volatility: str, builtin: bool, extension: bool) -> str:
+    """Why EXPLAIN ANALYZE may not run a statement calling this function ('' when it may);
+    `shown` is its name as the user would write it (schema-qualified when not visible)."""
+    signature = f"{shown}()"
+    if name in _ANALYZE_DENY and builtin:
+        what = "runs queries of its own" if name in RUNS_QUERIES else "assigns a transaction id"
+        return f"it calls {signature}, which {what}"
+    if volatility == "v":
+        return f"it calls {signature}, a VOLATILE function that may act outside the transaction"
+    if not builtin and not extension:
+        label = _LABELS.get(volatility, volatility)
+        return (
+            f"it calls {signature}, a user-defined function whose {label} label cannot be verified"
+        )
+    return ""
 
 
 # --------------------------------------------------------------------------------------------
@@ -324,6 +472,34 @@ class SafeSession:
         options = "ANALYZE, BUFFERS, FORMAT JSON" if analyze else "FORMAT JSON"
         return await self._fetch_plan(f"EXPLAIN ({options}) {checked.text}")
 
+    async def volatility_refusal(self, checked: Checked) -> str | None:
+        """Why EXPLAIN ANALYZE may not run `checked` (None: it may), from what its plain
+        VERBOSE plan calls and what `pg_proc` says about each of those functions."""
+        calls = plan_calls(await self._fetch_plan(f"EXPLAIN (VERBOSE, FORMAT JSON) {checked.text}"))
+        calls.functions.update(called_names(checked.text))
+        types = sorted(calls.types)
+        oids: set[int] = set()
+        if types:
+            cur = await self.execute(_CALLED, {"types": types})
+            for (tree,) in await cur.fetchall():
+                oids.update(int(o) for o in _NODE_OID.findall(str(tree)))
+        cur = await self.execute(
+            _FUNCTIONS,
+            {
+                "names": sorted(calls.functions),
+                "oids": sorted(oids),
+                "operators": sorted(calls.operators),
+                "types": types,
+            },
+        )
+        for signature, name, volatility, builtin, extension in await cur.fetchall():
+            why = _refusal(
+                str(signature), str(name), str(volatility), bool(builtin), bool(extension)
+            )
+            if why:
+                return f"EXPLAIN ANALYZE refused: {why}; showing the estimated plan"
+        return None
+
     async def relation_rows(self, names: list[str]) -> dict[str, int]:
         """pg_class.reltuples of relations named as in a plan ("Relation Name"), resolved
         through the session's search_path like the planner did."""
@@ -407,6 +583,10 @@ async def explain_on(
     async with safe_session(
         conn, statement_timeout_ms=statement_timeout_ms, lock_timeout_ms=lock_timeout_ms
     ) as session:
+        if use_analyze:
+            refusal = await session.volatility_refusal(checked)
+            if refusal is not None:
+                note, use_analyze = refusal, False
         raw = await session.explain(checked, analyze=use_analyze)
         rows = await session.relation_rows(relation_names(raw))
     return Explained(
@@ -422,12 +602,19 @@ async def explain_on(
 
 
 async def explain(
-    db: Database, sql: str, *, analyze: bool = False, dialect: str = "postgres"
+    db: Database,
+    sql: str,
+    *,
+    analyze: bool = False,
+    dialect: str = "postgres",
+    lane: Lane = Lane.BACKGROUND,
 ) -> Explained | Failure:
     """The plan of `sql` on `db`, or a Failure with a one-line, password-free message.
 
-    Never raises for database problems; cancelling the awaiting task cancels the query on the
-    server. The whole call is bounded by the statement timeout plus the connect timeout.
+    `analyze` only on an explicit request of the user (see the module docs for when it is
+    refused anyway); `lane` says who waits (a hover: `Lane.INTERACTIVE`). Never raises for
+    database problems; cancelling the awaiting task cancels the query on the server. The whole
+    call is bounded by the statement timeout plus the connect timeout.
     """
     checked = check_statement(sql, dialect)
     if isinstance(checked, Failure):
@@ -447,7 +634,7 @@ async def explain(
             )
 
     try:
-        return await db.run(work)
+        return await db.run(work, lane=lane)
     except DatabaseError as e:
         return e.failure
 

@@ -4,8 +4,11 @@ HypoPG costs in fix titles. LSP-facing glue over `sql_lsp.live` and `sql_lsp.exp
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import re
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,11 +105,69 @@ def fk_lookup_query(create_index: str) -> str | None:
 
 
 def plan_file(uri: str, start_line: int, markdown: str) -> Path:
-    """Write a plan document where the client can open it (`window/showDocument`)."""
-    folder = Path(tempfile.gettempdir()) / "sql-lsp-plans"
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write a plan document where the client can open it (`window/showDocument`), in a
+    directory only this user can read (`plan_directory`), never following a symbolic link:
+    an earlier file of the same name is unlinked and the new one created with
+    `O_CREAT | O_EXCL | O_NOFOLLOW`, mode 0600. Raises OSError when it cannot."""
+    folder = plan_directory()
     name = Path(uri).stem or "statement"
+    name = re.sub(r"[^\w.-]", "_", name)[:80] or "statement"
     digest = hashlib.sha1(f"{uri}:{start_line}".encode()).hexdigest()[:8]
-    path = folder / f"{name}-line{start_line + 1}-{digest}.md"
-    path.write_text(markdown, encoding="utf-8")
-    return path
+    filename = f"{name}-line{start_line + 1}-{digest}.md"
+    data = markdown.encode("utf-8")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    if os.open in os.supports_dir_fd and os.unlink in os.supports_dir_fd:
+        dfd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW)
+        try:
+            _check_private(os.fstat(dfd), folder)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(filename, dir_fd=dfd)
+            fd = os.open(filename, flags, 0o600, dir_fd=dfd)
+        finally:
+            os.close(dfd)
+    else:  # no *at() calls here (Windows): the folder was checked when it was made
+        path = folder / filename
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        fd = os.open(path, flags, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    return folder / filename
+
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def plan_directory() -> Path:
+    """The per-user directory for plan documents: `$XDG_RUNTIME_DIR/sql-lsp` when that is a
+    private directory of this user, else `<tempdir>/sql-lsp-<uid>`; created with mode 0700
+    and verified to be a real directory (not a symbolic link) owned by this user and closed to
+    everyone else. When the expected one is not (another user made it first), a fresh
+    `tempfile.mkdtemp` directory is made instead."""
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    candidates = []
+    if runtime:
+        with contextlib.suppress(OSError):
+            _check_private(os.lstat(runtime), Path(runtime))
+            candidates.append(Path(runtime) / "sql-lsp")
+    candidates.append(Path(tempfile.gettempdir()) / f"sql-lsp-{uid}")
+    for folder in candidates:
+        try:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(folder, 0o700)
+            _check_private(os.lstat(folder), folder)
+            return folder
+        except OSError:
+            continue
+    # taken by someone else: a fresh private directory (mkdtemp makes it 0700, never reused)
+    return Path(tempfile.mkdtemp(prefix="sql-lsp-plans-"))
+
+
+def _check_private(st: os.stat_result, folder: Path) -> None:
+    """Raise PermissionError unless `st` is a directory of this user that nobody else may
+    read, write or enter."""
+    if not stat.S_ISDIR(st.st_mode):
+        raise PermissionError(f"{folder} is not a directory")
+    if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o077):
+        raise PermissionError(f"{folder} is not private to this user")

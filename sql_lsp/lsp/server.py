@@ -23,7 +23,12 @@ from typing import Any
 
 from lsprotocol import types as T
 from pygls.capabilities import get_capability
-from pygls.exceptions import JsonRpcException, JsonRpcInternalError
+from pygls.exceptions import (
+    JsonRpcException,
+    JsonRpcInternalError,
+    JsonRpcInvalidRequest,
+    JsonRpcServerNotInitialized,
+)
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
@@ -31,16 +36,17 @@ from pygls.uris import to_fs_path
 
 from sql_lsp import __version__, suppressions
 from sql_lsp.config import Config, ConfigError, load_config, merge
-from sql_lsp.database import Failure
+from sql_lsp.database import Failure, Problem
 from sql_lsp.document import Document
-from sql_lsp.explain.render import plan_document, plan_json
-from sql_lsp.explain.whatif import WhatIf, with_cost
-from sql_lsp.fixes import apply_edits
+from sql_lsp.explain.render import plan_document, plan_json, plan_view
+from sql_lsp.explain.whatif import WhatIf, what_if_view, with_cost
+from sql_lsp.fixes import existing_relations, select_fixes
 from sql_lsp.live import LiveState
 from sql_lsp.lsp import convert, plans, transport
 from sql_lsp.lsp.workspace import WATCH_GLOBS, apply_file_events, folder_paths, read_file, scan
 from sql_lsp.navigation import hover_markdown, outline, symbol_at
 from sql_lsp.project import Project, uri_of
+from sql_lsp.redaction import RedactingFilter, Redactor
 from sql_lsp.rules import RULES_BY_ID
 from sql_lsp.rules.base import Finding, Fix
 
@@ -88,6 +94,45 @@ class SqlProtocol(LanguageServerProtocol):
                     self._send_response(data["id"], error=error.to_response_error())
             raise
 
+    received_initialize = False
+    received_shutdown = False  # set when the request arrives (its handler finishes later)
+    _exit_waits = 0
+
+    def handle_message(self, message: Any) -> None:
+        """The lifecycle of the spec: before `initialize` a request fails with
+        ServerNotInitialized and a notification is dropped (but `exit`); after `shutdown` a
+        request fails with InvalidRequest and a notification is dropped (but `exit`)."""
+        method = getattr(message, "method", None)
+        if method is None or method == T.EXIT:  # a response from the client, or exit
+            if method == T.EXIT and self.received_shutdown and not self._shutdown:
+                # exit right behind shutdown (all read at once): answer shutdown first
+                self._exit_waits += 1
+                if self._exit_waits < 100:
+                    asyncio.get_running_loop().call_later(0.02, self.handle_message, message)
+                    return
+                self._shutdown = True
+            super().handle_message(message)
+            return
+        request = getattr(message, "id", None) is not None
+        error: JsonRpcException | None = None
+        if self._shutdown or self.received_shutdown:
+            error = JsonRpcInvalidRequest("the server is shutting down")
+        elif method == T.INITIALIZE:
+            if self.received_initialize:
+                error = JsonRpcInvalidRequest("the server is already initialized")
+            self.received_initialize = True
+        elif not self.received_initialize:
+            error = JsonRpcServerNotInitialized(f"{method} before initialize")
+        if error is None:
+            if method == T.SHUTDOWN:
+                self.received_shutdown = True
+            super().handle_message(message)
+        elif request:
+            log.warning("refused %s: %s", method, error.message)
+            self._send_response(message.id, error=error.to_response_error())
+        else:
+            log.warning("dropped %s: %s", method, error.message)
+
     @lsp_method(T.TEXT_DOCUMENT_DID_CHANGE)
     def lsp_text_document__did_change(self, params: T.DidChangeTextDocumentParams):
         if (handler := self.fm.features.get(T.TEXT_DOCUMENT_DID_CHANGE)) is not None:
@@ -95,13 +140,12 @@ class SqlProtocol(LanguageServerProtocol):
 
 
 class SqlLanguageServer(LanguageServer):
-    def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
-        """Serve on stdio; a pipe is read by the event loop itself (see `transport`)."""
-        stdin = stdin or sys.stdin.buffer
-        if not transport.is_pipe(stdin):
-            super().start_io(stdin, stdout)
-            return
-        transport.serve_pipe(self, stdin, stdout or sys.stdout.buffer)
+    def start_io(
+        self, stdin: Any = None, stdout: Any = None, early: transport.Early | None = None
+    ) -> None:
+        """Serve on stdio, framed by our own reader (see `transport`), after what was read (and
+        maybe answered) before the server started (see `early`)."""
+        transport.serve_stdio(self, stdin or sys.stdin.buffer, stdout or sys.stdout.buffer, early)
 
     def __init__(self) -> None:
         super().__init__("sql-lsp", __version__, protocol_cls=SqlProtocol)
@@ -122,6 +166,10 @@ class SqlLanguageServer(LanguageServer):
         self.live: LiveState | None = None  # the configured database, if any
         self.live_loop: asyncio.Task | None = None
         self.initialized = False
+        self.database_state_sent: dict[str, str] | None = None
+        # the passwords of every connection setting seen, scrubbed from everything sent or logged
+        self.redactor = Redactor()
+        self.redactor.add_environment()
 
     # -- helpers ------------------------------------------------------------------------------
     @property
@@ -164,11 +212,13 @@ class SqlLanguageServer(LanguageServer):
         return task
 
     def log(self, message: str, level: T.MessageType = T.MessageType.Info) -> None:
+        message = self.redactor(message)
         log.log(logging.ERROR if level == T.MessageType.Error else logging.INFO, message)
         with contextlib.suppress(Exception):
             self.window_log_message(T.LogMessageParams(type=level, message=message))
 
     def show(self, message: str, level: T.MessageType = T.MessageType.Warning) -> None:
+        message = self.redactor(message)
         log.warning(message)
         with contextlib.suppress(Exception):
             self.window_show_message(T.ShowMessageParams(type=level, message=message))
@@ -199,6 +249,7 @@ class SqlLanguageServer(LanguageServer):
 
     # -- configuration ------------------------------------------------------------------------
     def compute_config(self) -> tuple[Config, list[str]]:
+        self.redactor.add(self.init_options, self.editor_settings)
         errors: list[str] = []
         config = Config()
         start = self.roots[0] if self.roots else None
@@ -213,6 +264,7 @@ class SqlLanguageServer(LanguageServer):
             if layer:
                 config, errs = merge(config, layer, known_rules=RULES_BY_ID, where=f"{SECTION}.")
                 errors += errs
+        self.redactor.add(config.database.url)
         return config, errors
 
     async def load_settings(self) -> None:
@@ -251,11 +303,13 @@ class SqlLanguageServer(LanguageServer):
                 self.stop_database()
                 self.project.set_database(None)
                 self.publish_all()
+            self.send_database_state()
             return
         if self.live is None:
             self.live = LiveState(config)
             self.project.set_database(self.live.facts())
             self.restart_live_loop()
+            self.send_database_state()
         else:
             self.spawn(self._reconfigure(self.live, config))
 
@@ -294,12 +348,32 @@ class SqlLanguageServer(LanguageServer):
         changed = await live.refresh()
         if live.failure is not None:
             self.log(f"sql-lsp: database: {live.failure}", T.MessageType.Warning)
+        if self.live is live:
+            self.send_database_state()
         if changed and self.live is live:  # the project merges the new live catalog by itself
             self.publish_all()
             if self.capability("workspace.code_lens.refresh_support", False):
                 self.spawn(self._refresh_code_lenses())
             for key in list(self.project.open):
                 self.spawn(self.plan_document(key))
+
+    def send_database_state(self) -> None:
+        """Tell the client, when it changed, whether the database is `connected`, `unreachable`
+        (with the password-free reason) or `off`: the `sql-lsp/databaseState` notification,
+        which the VS Code extension shows in its status-bar item; other clients ignore it."""
+        live = self.live
+        if live is None:
+            state = {"state": "off", "message": "no database configured"}
+        elif live.failure is not None:
+            state = {"state": "unreachable", "message": live.failure.message}
+        elif live.catalog is not None:
+            state = {"state": "connected", "message": "live catalog loaded"}
+        else:
+            state = {"state": "connecting", "message": "connecting"}
+        if state != self.database_state_sent:
+            self.database_state_sent = state
+            with contextlib.suppress(Exception):  # the client has gone
+                self.protocol.notify(DATABASE_STATE, state)
 
     async def _refresh_code_lenses(self) -> None:
         with contextlib.suppress(Exception):  # a client that does not answer it after all
@@ -392,6 +466,7 @@ class SqlLanguageServer(LanguageServer):
 
 
 server = SqlLanguageServer()
+DATABASE_STATE = "sql-lsp/databaseState"
 
 
 def guarded(default: Any = None) -> Callable:
@@ -437,6 +512,7 @@ def guarded(default: Any = None) -> Callable:
 @guarded()
 def initialize(ls: SqlLanguageServer, params: T.InitializeParams) -> None:
     ls.roots = folder_paths(params)
+    ls.project.set_roots(ls.roots)
     options = params.initialization_options
     if isinstance(options, dict):
         ls.init_options = (
@@ -554,8 +630,8 @@ def did_change(ls: SqlLanguageServer, params: T.DidChangeTextDocumentParams) -> 
     for change in params.content_changes:
         doc = ls.project.open[key]
         if isinstance(change, T.TextDocumentContentChangePartial):
-            start, end = convert.to_offsets(doc, change.range, enc)
-            changed |= ls.project.edit_document(key, [(start, end, change.text)], version)
+            edit = convert.change_offsets(doc, change.range, change.text, enc)
+            changed |= ls.project.edit_document(key, [edit], version)
         else:
             changed |= ls.project.open_document(key, change.text, version)
     ls.schedule(key)
@@ -635,6 +711,7 @@ def did_change_folders(ls: SqlLanguageServer, params: T.DidChangeWorkspaceFolder
     removed = {to_fs_path(f.uri) for f in params.event.removed}
     ls.roots = [r for r in ls.roots if str(r) not in removed]
     ls.roots += [Path(p) for p in (to_fs_path(f.uri) for f in params.event.added) if p]
+    ls.project.set_roots(ls.roots)
     ls.spawn(_scan(ls))
 
 
@@ -644,7 +721,7 @@ async def refresh_catalog(ls: SqlLanguageServer, *args: Any) -> dict[str, Any]:
     count = await scan(
         ls, ls.project, ls.roots, ls.project.config.catalog.paths, False, lambda _changed: None
     )
-    ls.project._catalog = None
+    ls.project.forget_layout()
     result: dict[str, Any] = {"files": count}
     live = ls.live
     if live is not None:
@@ -753,15 +830,15 @@ async def code_action(ls: SqlLanguageServer, params: T.CodeActionParams) -> list
     if want_fix_all:
         safe = [(f.rule, f.fix) for f in findings if f.fix is not None and f.fix.safe]
         if safe:
-            _, applied = apply_edits(doc.text, safe)
-            taken = _non_overlapping([fix for _, fix in safe])
-            edits = [e for fix in taken for e in fix.edits]
+            # a fix creating a relation that exists was computed before it existed: left out
+            taken = select_fixes(safe, existing_relations(ls.project.catalog))
+            edits = [e for _, fix in taken for e in fix.edits]
             actions.append(
                 _client(
                     ls,
                     convert.edit_action(
                         doc,
-                        f"Fix all safe sql-lsp findings ({len(applied)})",
+                        f"Fix all safe sql-lsp findings ({len(taken)})",
                         convert.FIX_ALL,
                         edits,
                         None,
@@ -772,29 +849,6 @@ async def code_action(ls: SqlLanguageServer, params: T.CodeActionParams) -> list
                 )
             )
     return actions
-
-
-def _non_overlapping(fixes: list) -> list:
-    taken_edits: list = []
-    taken = []
-    for fix in sorted(fixes, key=lambda fx: min(e.start for e in fx.edits)):
-        if any(_overlap(e, t) for e in fix.edits for t in taken_edits):
-            continue
-        if any(
-            e.start == t.start == t.end == e.end and e.text == t.text
-            for e in fix.edits
-            for t in taken_edits
-        ):
-            continue
-        taken_edits.extend(fix.edits)
-        taken.append(fix)
-    return taken
-
-
-def _overlap(a, b) -> bool:
-    if a.start == a.end or b.start == b.end:
-        return b.start < a.start < b.end or a.start < b.start < a.end
-    return a.start < b.end and b.start < a.end
 
 
 def _intersects(f: Finding, start: int, end: int, doc: Document) -> bool:
@@ -852,25 +906,55 @@ async def hover(ls: SqlLanguageServer, params: T.HoverParams) -> T.Hover | None:
             parts.append(text)
             span = (symbol.start, symbol.end)
     stmt = doc.statement_at(offset)
-    if (
-        ls.live is not None
-        and plans.explainable(stmt)
-        and (symbol is None or symbol.kind != "rule")
-    ):
+    if plans.explainable(stmt) and (symbol is None or symbol.kind != "rule"):
         assert stmt is not None
-        if key in ls.project.open:  # what HypoPG says about the index fixes here
-            for f in ls.findings_for(key):
-                if f.start <= offset <= f.end and f.fix is not None:
-                    result, _ = await ls.what_if(doc, f, f.fix)
-                    if result is not None:
-                        parts.append(f"**{f.rule}**: {with_cost(f.fix.title, result)}")
-        explained = await ls.live.explain(stmt.text, analyze=ls.project.config.explain.analyze)
-        seq_rows = ls.project.config.rule("seq-scan-on-large-table").options.get("min_rows")
-        parts.append(plans.plan_markdown(explained, int(seq_rows or 10_000)))
+        parts += await _plan_parts(ls, key, doc, stmt, offset)
         span = span or (stmt.start, stmt.end)
     if not parts:
         return None
-    return convert.hover("\n\n---\n\n".join(parts), doc, span, enc)
+    return convert.hover(ls.redactor("\n\n---\n\n".join(parts)), doc, span, enc)
+
+
+async def _plan_parts(
+    ls: SqlLanguageServer, key: str, doc: Document, stmt: Any, offset: int
+) -> list[str]:
+    """The database's part of a hover: HypoPG costs of the index fixes here and the estimated
+    plan (never EXPLAIN ANALYZE), within `explain.hoverBudgetMs`; past it, one line saying why
+    there is no plan. Waits (within the budget) for the settings when they are still being
+    fetched, so a hover right after opening a file knows whether there is a database."""
+    budget_ms = ls.project.config.explain.hover_budget_ms
+    parts: list[str] = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + budget_ms / 1000
+    if not ls.config_ready.is_set():
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout_at(deadline):
+                await ls.config_ready.wait()
+    live = ls.live
+    if live is None:
+        if not ls.config_ready.is_set():
+            return [f"**EXPLAIN** — the settings are still being read (waited {budget_ms} ms)"]
+        return []
+    config = ls.project.config
+    seq_rows = int(config.rule("seq-scan-on-large-table").options.get("min_rows") or 10_000)
+    try:
+        async with asyncio.timeout_at(deadline):
+            if key in ls.project.open:  # what HypoPG says about the index fixes here
+                for f in ls.findings_for(key):
+                    if f.start <= offset <= f.end and f.fix is not None:
+                        result, _ = await ls.what_if(doc, f, f.fix)
+                        if result is not None:
+                            parts.append(f"**{f.rule}**: {with_cost(f.fix.title, result)}")
+            explained = await live.explain(stmt.text)
+    except TimeoutError:
+        outage = live.db.current_failure()
+        why = f": {outage.message}" if outage is not None else ""
+        explained = Failure(
+            Problem.TIMEOUT,
+            f"no answer from the database within {budget_ms} ms (explain.hoverBudgetMs){why}",
+        )
+    parts.append(plans.plan_markdown(explained, seq_rows))
+    return parts
 
 
 @server.feature(T.TEXT_DOCUMENT_CODE_LENS)
@@ -919,7 +1003,9 @@ def code_lens(ls: SqlLanguageServer, params: T.CodeLensParams) -> list[T.CodeLen
 @server.command(plans.CMD_EXPLAIN)
 async def explain_command(ls: SqlLanguageServer, *args: Any) -> dict[str, Any]:
     """Plan the statement at `{"uri", "position"}`; answer `{"markdown", "json"}` and, with
-    `"open": true` (code lenses), show the plan as a markdown document when the client can."""
+    `"open": true` (code lenses), show the plan as a markdown document when the client can
+    (written to a private directory, see `plans.plan_file`). EXPLAIN ANALYZE only with
+    `"analyze": true` (the "Explain analyze" lens) and `explain.analyze` on."""
     arg = args[0] if args and isinstance(args[0], dict) else {}
     uri = str(arg.get("uri") or "")
     pos = arg.get("position") or {}
@@ -936,18 +1022,42 @@ async def explain_command(ls: SqlLanguageServer, *args: Any) -> dict[str, Any]:
     analyze = bool(arg.get("analyze")) and ls.project.config.explain.analyze
     explained = await ls.live.explain(stmt.text, analyze=analyze)
     if isinstance(explained, Failure):
-        markdown = plans.plan_markdown(explained, 10_000)
+        markdown = ls.redactor(plans.plan_markdown(explained, 10_000))
         answer: dict[str, Any] = {"markdown": markdown}
     else:
-        markdown = plan_document(explained, statement=stmt.text)
-        answer = {"markdown": markdown, "json": json.loads(plan_json(explained))}
+        markdown = ls.redactor(plan_document(explained, statement=stmt.text))
+        answer = {
+            "markdown": markdown,
+            "json": json.loads(plan_json(explained)),
+            "view": plan_view(explained, statement=stmt.text),
+            "whatIf": await _what_if_at(ls, ls.key(uri), doc, stmt.start, stmt.end),
+        }
     if arg.get("open") and ls.capability("window.show_document.support", False):
-        path = plans.plan_file(uri, doc.lines.line_of(stmt.start), markdown)
+        try:
+            path = plans.plan_file(uri, doc.lines.line_of(stmt.start), markdown)
+        except OSError as e:  # the answer still carries the plan
+            ls.log(f"sql-lsp: cannot write the plan document: {e}", T.MessageType.Warning)
+            return answer
         with contextlib.suppress(Exception):
             await ls.window_show_document_async(
                 T.ShowDocumentParams(uri=path.as_uri(), take_focus=True)
             )
     return answer
+
+
+async def _what_if_at(
+    ls: SqlLanguageServer, key: str, doc: Document, start: int, end: int
+) -> dict[str, Any] | None:
+    """The first index fix of a finding in [start, end) that HypoPG priced as worth it, as
+    plain data with the plans before and after (for the VS Code plan view), or None."""
+    for f in ls.findings_for(key):
+        if not start <= f.start < end:
+            continue
+        for fix in f.fixes:
+            result, _ = await ls.what_if(doc, f, fix)
+            if result is not None:
+                return what_if_view(result, fix.title)
+    return None
 
 
 @server.feature(T.TEXT_DOCUMENT_DEFINITION)
@@ -994,7 +1104,9 @@ GC_IDLE_S = 2.0
 GC_EVERY = 300
 
 
-def serve(tcp: str | None = None, log_file: str | None = None) -> int:
+def serve(
+    tcp: str | None = None, log_file: str | None = None, early: transport.Early | None = None
+) -> int:
     transport.keep_large_blocks_on_the_heap()
     gc.disable()
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
@@ -1006,6 +1118,8 @@ def serve(tcp: str | None = None, log_file: str | None = None) -> int:
             print(
                 f"sql-lsp: cannot write the log file {log_file}: {e.strerror or e}", file=sys.stderr
             )
+    for handler in handlers:  # no password in the log, whatever logged it (psycopg, pygls)
+        handler.addFilter(RedactingFilter(server.redactor))
     logging.basicConfig(
         level=logging.WARNING,
         handlers=handlers,
@@ -1020,5 +1134,6 @@ def serve(tcp: str | None = None, log_file: str | None = None) -> int:
             print(f"sql-lsp: --tcp expects HOST:PORT, got {tcp!r}", file=sys.stderr)
             return 2
     else:
-        server.start_io()
-    return 0
+        server.start_io(early=early)
+    # the spec: exit code 0 after a shutdown request, 1 otherwise (exit or end of input)
+    return 0 if server.protocol._shutdown or server.protocol.received_shutdown else 1

@@ -13,11 +13,11 @@ from lsprotocol import types as T
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
-from sql_lsp.project import MAX_FILE_BYTES, Project, glob_files, read_sql, sql_files, uri_of
+from sql_lsp.project import Project, SkippedFile, glob_files, read_sql, sql_files, uri_of
 
 log = logging.getLogger(__name__)
 
-WATCH_GLOBS = ("**/*.sql", "**/sql-lsp.toml", "**/pyproject.toml")
+WATCH_GLOBS = ("**/*.sql", "**/sql-lsp.toml", "**/pyproject.toml", "**/sqitch.plan")
 REPORT_EVERY = 25
 
 
@@ -52,10 +52,13 @@ def list_files(roots: Iterable[Path], globs: Iterable[str]) -> list[Path]:
 
 
 def read_file(path: Path) -> str | None:
+    """The text of a workspace file; None (logged when it is skipped on purpose) when it cannot
+    be read, is not a regular file or is too large."""
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            return None
         return read_sql(path)
+    except SkippedFile as e:
+        log.warning("%s: %s; skipped", path, e)
+        return None
     except OSError:
         return None
 
@@ -119,6 +122,10 @@ def apply_file_events(project: Project, changes: Iterable[T.FileEvent]) -> tuple
         path = Path(path_str)
         if path.name in ("sql-lsp.toml", "pyproject.toml"):
             settings_changed = True
+            continue
+        if path.name == "sqitch.plan":  # the order of a sqitch project's deploy scripts
+            project.forget_layout()
+            catalog_changed = True
             continue
         if path.suffix.lower() != ".sql":
             continue

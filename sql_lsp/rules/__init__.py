@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sql_lsp.rules import (
+    analysis_skipped,
     count_for_existence,
     delete_without_where,
     foreign_key_not_valid,
@@ -55,6 +56,7 @@ ALL_RULES: tuple[Rule, ...] = (
     non_concurrent_index.RULE,
     foreign_key_not_valid.RULE,
     inline_index_definition.RULE,
+    analysis_skipped.RULE,
 )
 
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in ALL_RULES}

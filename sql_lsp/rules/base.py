@@ -19,7 +19,7 @@ from sqlglot import exp
 
 from sql_lsp.catalog.model import DEFAULT_SEARCH_PATH, Catalog, ForeignKey, Index, Table
 from sql_lsp.config import Config
-from sql_lsp.document import Document, Statement
+from sql_lsp.document import Document, Statement, Surroundings
 from sql_lsp.statements import Locator
 
 if TYPE_CHECKING:
@@ -42,6 +42,12 @@ class Fix:
     title: str
     edits: tuple[Edit, ...]
     safety: str = SAFE  # SAFE or UNSAFE
+    # `schema.name` of the relations the fix creates (an index): two fixes that create the same
+    # name are never applied together, so an index offered by several findings is created once
+    creates: tuple[str, ...] = ()
+    # names of the relations the fix deletes (an index): applied with other fixes only when the
+    # text names none of them outside the fix's own edits
+    drops: tuple[str, ...] = ()
 
     @property
     def safe(self) -> bool:
@@ -52,6 +58,8 @@ class Fix:
             self.title,
             tuple(Edit(e.start + delta, e.end + delta, e.text) for e in self.edits),
             self.safety,
+            self.creates,
+            self.drops,
         )
 
 
@@ -172,6 +180,12 @@ class RuleContext:
             self._locator = Locator(self.statement.parsed)
         return self._locator
 
+    @property
+    def surroundings(self) -> Surroundings:
+        """The lines the statement starts and stops on and the document's line break: the only
+        text outside the statement a rule may read (the linter keys its cache on them)."""
+        return self.document.surroundings(self.statement)
+
     def locate(self, node: exp.Expression) -> tuple[int, int] | None:
         """Absolute span of a node of the statement tree."""
         return self.statement.locate(node, self.locator)
@@ -188,14 +202,15 @@ class RuleContext:
         schema = fold(node.args.get("db")) if node.args.get("db") else None
         return self.catalog.table(fold(node.this), schema, self.search_path)
 
+    def history_point(self) -> int:
+        """Where this statement is in its document's history: its catalog ordinal, or the
+        number of catalog statements before it."""
+        return history_point(self.document, self.statement)
+
     def columns_at(self, table: Table) -> tuple[str, ...] | None:
         """The column names of `table` as they stand at this statement (see
         `Catalog.columns_at`), or None when that cannot be told."""
-        stmt = self.statement
-        ordinal = stmt.catalog_ordinal
-        if ordinal < 0:
-            ordinal = bisect_left(self.document.catalog_statements, stmt.start, key=_start)
-        return self.catalog.columns_at(table, self.document.uri, ordinal)
+        return self.catalog.columns_at(table, self.document.uri, self.history_point())
 
     def declared(self) -> list[Table | Index | ForeignKey]:
         """Objects of the final catalog that this statement declared."""
@@ -207,6 +222,13 @@ class RuleContext:
 
 def _start(stmt: Statement) -> int:
     return stmt.start
+
+
+def history_point(document: Document, stmt: Statement) -> int:
+    """The statement's catalog ordinal, or the number of catalog statements before it."""
+    if stmt.catalog_ordinal >= 0:
+        return stmt.catalog_ordinal
+    return bisect_left(document.catalog_statements, stmt.start, key=_start)
 
 
 @dataclass(frozen=True)

@@ -281,3 +281,41 @@ async def test_read_only_role_cannot_be_tricked_either(live_pg: LiveServer):
         assert isinstance(await explain(db, "SELECT count(*) FROM orders"), Explained)
     finally:
         await db.close()
+
+
+async def test_pool_reset_leaves_no_lock_setting_temp_object_or_listener(live_pg: LiveServer):
+    """Whatever a function run by planning could leave in the session — a session advisory
+    lock, a setting, a temporary table, a LISTEN, a prepared statement — is gone before the
+    connection serves the next request."""
+    db = live_pg.database(live_pg.admin_url, max_size=1)
+    admin = await live_pg.admin()
+
+    async def litter(conn: psycopg.AsyncConnection) -> int:
+        await conn.execute("SELECT pg_advisory_lock(4242), pg_advisory_lock_shared(7, 8)")
+        await conn.execute("SET work_mem = '64kB'")
+        await conn.execute("SET ROLE " + live_pg.ro_user)
+        await conn.execute("CREATE TEMP TABLE litter (a int)")
+        await conn.execute("LISTEN litter")
+        await conn.execute("PREPARE leftover AS SELECT 1")
+        return conn.info.backend_pid
+
+    async def look(conn: psycopg.AsyncConnection) -> tuple:
+        cur = await conn.execute(
+            "SELECT pg_backend_pid(), current_setting('work_mem'), current_user = session_user, "
+            "to_regclass('pg_temp.litter') IS NULL, "
+            "(SELECT count(*) FROM pg_listening_channels()), "
+            "(SELECT count(*) FROM pg_prepared_statements)"
+        )
+        return tuple(await cur.fetchone())
+
+    try:
+        pid = await db.run(litter)
+        # the next request gets the same backend, cleaned
+        assert await db.run(look) == (pid, "4MB", True, True, 0, 0)
+        cur = await admin.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = %s", [pid]
+        )
+        assert await cur.fetchone() == (0,)
+    finally:
+        await admin.close()
+        await db.close()
