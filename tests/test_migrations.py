@@ -582,7 +582,7 @@ SCHEMA = """\
 CREATE TABLE users (id bigint PRIMARY KEY);
 CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint REFERENCES users (id));
 """
-INDEX = "CREATE INDEX orders_user_id_idx ON orders (user_id);\n"
+INDEX = "CREATE INDEX CONCURRENTLY orders_user_id_idx ON orders (user_id);\n"
 
 
 def test_cli_rollback_file_does_not_hide_findings(tmp_path: Path) -> None:
