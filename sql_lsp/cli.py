@@ -301,6 +301,8 @@ def _check(ns: argparse.Namespace) -> int:
     fixed_stdin = ns.fix and stdin_uri in fixed
     _report_fixes(fixed, shown, "fixed")
     _output(ns, results, sys.stderr if fixed_stdin else sys.stdout)
+    if ns.statistics:
+        _note_unanalysed([docs[u] for u in shown if u in docs])
     failing = any(r.severity in FAILING for r in results)
     return EXIT_FINDINGS if failing and not ns.exit_zero else EXIT_OK
 
@@ -361,6 +363,23 @@ def _selection(ns: argparse.Namespace, config: Config) -> Config:
     if ns.extend_exclude:
         changes["extend_exclude"] = (*config.extend_exclude, *_patterns(ns.extend_exclude))
     return dataclasses.replace(config, **changes) if changes else config
+
+
+def _note_unanalysed(documents: list[Document]) -> None:
+    """With --statistics: how many statements PostgreSQL accepts that no tree rule could read
+    (statements sqlglot cannot build a tree for, or over the analysis budget)."""
+    n = sum(
+        1
+        for doc in documents
+        for s in doc.statements
+        if s.kind == "sql" and s.parsed is not None and s.parsed.unanalysed
+    )
+    if n:
+        print(
+            f"sql-lsp: note: {n} valid statement{'s' if n != 1 else ''} not analysed by the"
+            " rules that read a parse tree (only their syntax and the catalog were checked)",
+            file=sys.stderr,
+        )
 
 
 def _config(ns: argparse.Namespace, paths: list[str]) -> Config:

@@ -467,3 +467,25 @@ def test_closed_pipe_prints_no_traceback(tmp_path: Path) -> None:
     assert first.startswith(b"big.sql:1:8: warning select-star ")
     assert "Traceback" not in err and "BrokenPipeError" not in err, err
     assert code in (0, 1, 141)
+
+
+def test_statistics_count_the_statements_not_analysed(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "sql-lsp.toml").write_text("")
+    (tmp_path / "a.sql").write_text(
+        "VACUUM (ANALYZE) t;\nSELECT " + "(" * 5000 + "1" + ")" * 5000 + ";\nSELECT 1;\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "sql_lsp", "check", "--statistics", "a.sql"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0
+    assert proc.stderr == (
+        "sql-lsp: note: 2 valid statements not analysed by the rules that read a parse tree"
+        " (only their syntax and the catalog were checked)\n"
+    )
