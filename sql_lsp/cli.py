@@ -15,7 +15,6 @@ connection string is a configuration error (exit 2).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
 import fnmatch
 import gc
@@ -514,6 +513,8 @@ class _Database:
     """The database during one `check`: a LiveState driven by one event loop."""
 
     def __init__(self, config: Config) -> None:
+        import asyncio  # only with a database: `--version` and offline checks skip it
+
         from sql_lsp.live import LiveState
 
         self.runner = asyncio.Runner()
