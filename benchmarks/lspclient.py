@@ -24,7 +24,13 @@ class ServerGone(RuntimeError):
 
 
 class LspClient:
-    def __init__(self, cmd: list[str] | None = None, cwd: Path | None = None) -> None:
+    def __init__(
+        self,
+        cmd: list[str] | None = None,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+        preexec_fn: Any = None,
+    ) -> None:
         self.cmd = cmd or [sys.executable, "-m", "sql_lsp"]
         self.stderr = open(os.devnull, "wb")  # noqa: SIM115 - closed in close()
         self.proc = subprocess.Popen(
@@ -33,10 +39,13 @@ class LspClient:
             stdout=subprocess.PIPE,
             stderr=self.stderr,
             cwd=cwd,
+            env=env,
+            preexec_fn=preexec_fn,
         )
         self.fd = self.proc.stdout.fileno()
         self.buf = bytearray()
         self.next_id = 0
+        self.initialized_at = 0.0
         self.backlog: list[tuple[float, dict]] = []
 
     @property
@@ -57,13 +66,17 @@ class LspClient:
         return self.send({"jsonrpc": "2.0", "method": method, "params": params})
 
     def request(self, method: str, params: Any, timeout: float = 60) -> Any:
+        return self.request_timed(method, params, timeout)[1]
+
+    def request_timed(self, method: str, params: Any, timeout: float = 60) -> tuple[float, Any]:
+        """The result of a request and the time its answer arrived."""
         self.next_id += 1
         ident = self.next_id
         self.send({"jsonrpc": "2.0", "id": ident, "method": method, "params": params})
-        _, msg = self.wait(lambda m: m.get("id") == ident and "method" not in m, timeout)
+        arrived, msg = self.wait(lambda m: m.get("id") == ident and "method" not in m, timeout)
         if "error" in msg:
             raise RuntimeError(f"{method} failed: {msg['error']}")
-        return msg.get("result")
+        return arrived, msg.get("result")
 
     # -- receiving ------------------------------------------------------------------------------
     def _read_one(self, deadline: float) -> tuple[float, dict]:
@@ -135,7 +148,8 @@ class LspClient:
 
     # -- lifecycle ------------------------------------------------------------------------------
     def initialize(self, root: Path, options: dict | None = None, capabilities: dict | None = None):
-        result = self.request(
+        """Initialize; the time the answer arrived is kept in `initialized_at`."""
+        self.initialized_at, result = self.request_timed(
             "initialize",
             {
                 "processId": os.getpid(),

@@ -15,45 +15,38 @@ connection string is a configuration error (exit 2).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
+import fnmatch
 import gc
-import json
 import logging
 import os
 import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
-from sql_lsp import __version__
-from sql_lsp.catalog.model import Catalog
-from sql_lsp.config import ENV_DATABASE_URL, Config, ConfigError, find_project_root, load_config
-from sql_lsp.document import Document
-from sql_lsp.fixes import apply_edits
-from sql_lsp.lint import Linter
-from sql_lsp.project import (
-    SkippedFile,
-    anchors,
-    build_catalog,
-    catalog_order,
-    glob_files,
-    is_regular,
-    read_sql,
-    sql_files,
-    uri_of,
-)
-from sql_lsp.redaction import RedactingStream, Redactor
-from sql_lsp.rules import ALL_RULES, RULES_BY_ID
-from sql_lsp.rules.base import Finding, Rule
+from sql_lsp import version_line
 
+# the settings, the linter, the rules and what they parse with are imported by the commands that
+# use them: `sql-lsp --version`, `--help` and the server's start do not pay for them
 if TYPE_CHECKING:
+    from sql_lsp.catalog.model import Catalog
+    from sql_lsp.config import (
+        Config,
+    )
+    from sql_lsp.document import Document
+    from sql_lsp.lint import Linter
     from sql_lsp.live import DatabaseFacts
+    from sql_lsp.report import (
+        Reported,
+    )
+    from sql_lsp.rules.base import Rule
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 FAILING = ("warning", "error")
 MAX_FIX_PASSES = 10
+BOM = b"\xef\xbb\xbf"
 
 
 class UsageError(Exception):
@@ -61,6 +54,8 @@ class UsageError(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from sql_lsp.redaction import RedactingStream, Redactor
+
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or (args[0].startswith("-") and args[0] not in ("-h", "--help", "--version")):
         args = ["serve", *args]
@@ -109,39 +104,116 @@ def _run(ns: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from sql_lsp.report import FORMATS
+
     p = argparse.ArgumentParser(
         prog="sql-lsp",
-        description="SQL language server and linter. With no command, serves LSP on stdio.",
+        description=(
+            "SQL language server and linter. With no command (or `serve`), serves the Language "
+            "Server Protocol on stdio; `sql-lsp --tcp HOST:PORT` listens on a socket instead."
+        ),
+        epilog="`sql-lsp COMMAND --help` describes each command's options.",
     )
-    p.add_argument("--version", action="version", version=f"sql-lsp {__version__}")
-    sub = p.add_subparsers(dest="command")
+    p.add_argument("--version", action="version", version=version_line())
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    serve = sub.add_parser("serve", help="serve the Language Server Protocol (default)")
-    serve.add_argument("--stdio", action="store_true", help="serve on stdin/stdout (the default)")
-    serve.add_argument("--tcp", metavar="HOST:PORT", help="serve on a TCP socket instead")
-    serve.add_argument("--log-file", metavar="PATH", help="also write the server log to PATH")
-    serve.add_argument("--version", action="version", version=f"sql-lsp {__version__}")
+    serve = sub.add_parser(
+        "serve",
+        help="serve the Language Server Protocol (the default; --stdio, --tcp HOST:PORT, "
+        "--log-file PATH)",
+        description="Serve the Language Server Protocol, on stdin/stdout unless --tcp is given.",
+    )
+    _serve_options(serve)
+    # `sql-lsp --tcp …` / `sql-lsp --log-file …` (no command) mean `sql-lsp serve …`: list them
+    options = p.add_argument_group("language server options (the same as `sql-lsp serve …`)")
+    _serve_options(options, top=True)
 
-    check = sub.add_parser("check", help="lint SQL files and folders")
+    check = sub.add_parser(
+        "check",
+        help="lint SQL files and folders",
+        description="Lint SQL files and folders (every *.sql below a folder; - for stdin).",
+    )
     check.add_argument(
         "paths", nargs="*", default=[], metavar="PATH", help="files or folders (- for stdin)"
     )
-    check.add_argument("--format", choices=("text", "json"), default="text")
-    check.add_argument(
+    out = check.add_argument_group("output")
+    out.add_argument(
+        "--output-format",
+        "--format",
+        dest="format",
+        choices=FORMATS,
+        default="text",
+        help="text (default), json, sarif (SARIF 2.1.0 for code scanning) or github "
+        "(GitHub Actions annotations); --format is the same",
+    )
+    out.add_argument("--output-file", "-o", metavar="PATH", help="write the report to PATH")
+    out.add_argument(
+        "--statistics", action="store_true", help="print the number of findings per rule"
+    )
+    out.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    rules = check.add_argument_group("rule selection (comma-separated rule ids; ALL: every rule)")
+    for flag, what in (
+        ("--select", "run only these rules (replaces `select` of the settings file)"),
+        ("--extend-select", "run these rules in addition to the selected ones"),
+        ("--ignore", "turn these rules off"),
+    ):
+        rules.add_argument(flag, metavar="RULES", action="append", default=[], help=what)
+    files = check.add_argument_group("file selection (glob patterns, comma-separated)")
+    files.add_argument(
+        "--exclude",
+        metavar="PATTERNS",
+        action="append",
+        default=None,
+        help="files and folders not to check (replaces `exclude` of the settings file)",
+    )
+    files.add_argument(
+        "--extend-exclude",
+        metavar="PATTERNS",
+        action="append",
+        default=[],
+        help="files and folders not to check, in addition to `exclude`",
+    )
+    files.add_argument(
+        "--force-exclude",
+        action="store_true",
+        help="apply the exclusions to paths named on the command line too (pre-commit)",
+    )
+    fixes = check.add_argument_group("fixes")
+    fixes.add_argument("--fix", action="store_true", help="apply safe fixes in place")
+    fixes.add_argument(
+        "--unsafe-fixes", action="store_true", help="with --fix or --diff, unsafe fixes too"
+    )
+    fixes.add_argument(
+        "--diff",
+        action="store_true",
+        help="print the fixes as a unified diff (patch -p1) instead of writing them; "
+        "exit 1 when there is one",
+    )
+    config = check.add_argument_group("configuration")
+    config.add_argument(
         "--config", metavar="FILE", help="settings file (default: found from the paths)"
     )
-    check.add_argument("--dialect", choices=("postgres", "mysql", "sqlite"))
-    check.add_argument("--database-url", metavar="URL", help="also use this PostgreSQL database")
-    check.add_argument("--fix", action="store_true", help="apply safe fixes in place")
-    check.add_argument(
-        "--unsafe-fixes", action="store_true", help="with --fix, apply unsafe fixes too"
-    )
-    check.add_argument("--stdin-filename", metavar="PATH", help="name to report for stdin")
+    config.add_argument("--dialect", choices=("postgres", "mysql", "sqlite"))
+    config.add_argument("--database-url", metavar="URL", help="also use this PostgreSQL database")
+    config.add_argument("--stdin-filename", metavar="PATH", help="name to report for stdin")
 
-    sub.add_parser("rules", help="list the rules")
-    rule = sub.add_parser("rule", help="print one rule's documentation")
+    sub.add_parser("rules", help="list the rules", description="List the rules.")
+    rule = sub.add_parser(
+        "rule", help="print one rule's documentation", description="Print a rule's documentation."
+    )
     rule.add_argument("id")
     return p
+
+
+def _serve_options(group: Any, *, top: bool = False) -> None:
+    """The options of `serve`, also listed (and accepted) without the command."""
+    group.add_argument("--stdio", action="store_true", help="serve on stdin/stdout (the default)")
+    group.add_argument("--tcp", metavar="HOST:PORT", help="serve on a TCP socket instead")
+    group.add_argument(
+        "--log-file", metavar="PATH", help="also write the server log to PATH (nothing else does)"
+    )
+    if not top:
+        group.add_argument("--version", action="version", version=version_line())
 
 
 # -- check ------------------------------------------------------------------------------------
@@ -150,17 +222,27 @@ def _parser() -> argparse.ArgumentParser:
 def _check(ns: argparse.Namespace) -> int:
     # a short-lived process that builds millions of parse-tree objects and frees none of them:
     # the cyclic garbage collector would only rescan them over and over
+    from sql_lsp.document import Document
+    from sql_lsp.lint import Linter
+    from sql_lsp.project import SkippedFile, anchors, catalog_order, read_sql, uri_of
+    from sql_lsp.report import Progress, reported
+
     gc.disable()
+    if ns.fix and ns.diff:
+        raise UsageError("--fix and --diff cannot be used together (--diff writes nothing)")
     paths = ns.paths or ["."]
-    config = _config(ns, paths)
-    targets = _targets(paths)
+    config = _selection(ns, _config(ns, paths))
+    targets = _targets(paths, config, force_exclude=ns.force_exclude)
     use_stdin = "-" in paths
-    stdin_text = sys.stdin.read() if use_stdin else None
+    # bytes, as files are read: the text keeps its line endings and `--fix` writes it back as is
+    stdin_bytes = sys.stdin.buffer.read() if use_stdin else None
     roots = _roots(paths)
     catalog_files = _catalog_files(targets, roots, config)
+    progress = Progress(len(catalog_files) + len(targets), sys.stderr)
     docs: dict[str, Document] = {}
     shown: dict[str, str] = {}
-    for path in catalog_files:
+    for n, path in enumerate(catalog_files):
+        progress.step(n, "reading")
         uri = uri_of(path)
         try:
             text = read_sql(path)
@@ -174,39 +256,135 @@ def _check(ns: argparse.Namespace) -> int:
         docs[uri] = Document(uri, text, dialect=config.dialect)
     for path in targets:
         shown[uri_of(path)] = _display(path)
-    if stdin_text is not None:
+    stdin_uri = None
+    if stdin_bytes is not None:
         name = ns.stdin_filename or "-"
-        uri = uri_of(Path(name)) if ns.stdin_filename else "stdin:-"
-        docs[uri] = Document(uri, stdin_text, dialect=config.dialect)
-        shown[uri] = name
+        stdin_uri = uri_of(Path(name)) if ns.stdin_filename else "stdin:-"
+        stdin_text = stdin_bytes.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="replace")
+        docs[stdin_uri] = Document(stdin_uri, stdin_text, dialect=config.dialect)
+        shown[stdin_uri] = name
     order = [d.uri for d in catalog_order(docs.values(), config.catalog, anchors(config, roots))]
+    originals = {u: docs[u].text for u in shown if u in docs}
     live = _database(config)
     try:
         database_catalog = live.load() if live is not None else None
         linter = Linter(config)
 
         fixed: dict[str, list[str]] = {}
-        if ns.fix:
-            fixed = _apply_fixes(ns, docs, order, shown, linter, database_catalog, live)
+        if ns.fix or ns.diff:
+            fixed = _apply_fixes(
+                ns, docs, order, shown, linter, database_catalog, live, stdin_uri, stdin_bytes
+            )
+            if ns.diff:
+                progress.done()
+                return _print_diff(ns, docs, originals, shown, fixed)
 
         catalog = _catalog(docs, order, database_catalog)
         facts = live.facts([docs[u] for u in shown if u in docs]) if live is not None else None
-        results: list[tuple[str, Document, Finding]] = []
+        results: list[Reported] = []
+        done = len(catalog_files)
         for uri in sorted(shown, key=lambda u: shown[u]):
+            done += 1
+            progress.step(done, shown[uri])
             doc = docs.get(uri)
             if doc is None:
                 continue
-            results.extend((shown[uri], doc, f) for f in linter.lint(doc, catalog, facts))
+            results.extend(
+                reported(shown[uri], doc, f, unsafe_fixes=ns.unsafe_fixes)
+                for f in linter.lint(doc, catalog, facts)
+            )
     finally:
+        progress.done()
         if live is not None:
             live.close()
-    fixed_stdin = ns.fix and any(u.startswith("stdin:") for u in fixed)
-    _report(ns, results, fixed, sys.stderr if fixed_stdin else sys.stdout)
-    failing = any(f.severity in FAILING for _, _, f in results)
-    return EXIT_FINDINGS if failing else EXIT_OK
+    fixed_stdin = ns.fix and stdin_uri in fixed
+    _report_fixes(fixed, shown, "fixed")
+    _output(ns, results, sys.stderr if fixed_stdin else sys.stdout)
+    if ns.statistics:
+        _note_unanalysed([docs[u] for u in shown if u in docs])
+    failing = any(r.severity in FAILING for r in results)
+    return EXIT_FINDINGS if failing and not ns.exit_zero else EXIT_OK
+
+
+def _output(ns: argparse.Namespace, results: list[Reported], out: IO[str]) -> None:
+    """The report (or the statistics) on `out`, or in --output-file."""
+    if ns.output_file:
+        try:
+            with open(ns.output_file, "w", encoding="utf-8", newline="\n") as f:
+                _write(ns, results, f)
+        except OSError as e:
+            raise UsageError(f"{ns.output_file}: cannot write: {e.strerror or e}") from e
+        return
+    _write(ns, results, out)
+
+
+def _write(ns: argparse.Namespace, results: list[Reported], out: IO[str]) -> None:
+    from sql_lsp.report import format_statistics, statistics, write_report
+    from sql_lsp.rules import ALL_RULES
+
+    if ns.statistics:
+        fmt = "json" if ns.format in ("json", "sarif") else "text"
+        out.write(format_statistics(statistics(results, ALL_RULES), fmt))
+        return
+    write_report(ns.format, results, out, rules=ALL_RULES)
+
+
+def _rule_ids(values: list[str], flag: str) -> tuple[str, ...]:
+    """Comma-separated rule ids of a repeatable option; an unknown one is a usage error."""
+    from sql_lsp.config import ALL
+    from sql_lsp.rules import RULES_BY_ID
+
+    ids = tuple(i.strip() for v in values for i in v.split(",") if i.strip())
+    for i in ids:
+        if i != ALL and i not in RULES_BY_ID:
+            raise UsageError(f"{flag}: unknown rule {i!r} (see `sql-lsp rules`)")
+    return ids
+
+
+def _patterns(values: list[str]) -> tuple[str, ...]:
+    return tuple(p.strip() for v in values for p in v.split(",") if p.strip())
+
+
+def _selection(ns: argparse.Namespace, config: Config) -> Config:
+    """The settings file's rule and file selection with the command line's on top."""
+    changes: dict[str, Any] = {}
+    if ns.select:
+        changes["select"] = _rule_ids(ns.select, "--select")
+    if ns.extend_select:
+        changes["extend_select"] = (
+            *config.extend_select,
+            *_rule_ids(ns.extend_select, "--extend-select"),
+        )
+    if ns.ignore:
+        changes["ignore"] = (*config.ignore, *_rule_ids(ns.ignore, "--ignore"))
+    if ns.exclude is not None:
+        changes["exclude"] = _patterns(ns.exclude)
+    if ns.extend_exclude:
+        changes["extend_exclude"] = (*config.extend_exclude, *_patterns(ns.extend_exclude))
+    return dataclasses.replace(config, **changes) if changes else config
+
+
+def _note_unanalysed(documents: list[Document]) -> None:
+    """With --statistics: how many statements PostgreSQL accepts that no tree rule could read
+    (statements sqlglot cannot build a tree for, or over the analysis budget)."""
+    n = sum(
+        1
+        for doc in documents
+        for s in doc.statements
+        if s.kind == "sql" and s.parsed is not None and s.parsed.unanalysed
+    )
+    if n:
+        print(
+            f"sql-lsp: note: {n} valid statement{'s' if n != 1 else ''} not analysed by the"
+            " rules that read a parse tree (only their syntax and the catalog were checked)",
+            file=sys.stderr,
+        )
 
 
 def _config(ns: argparse.Namespace, paths: list[str]) -> Config:
+    from sql_lsp.config import ConfigError, load_config
+    from sql_lsp.rules import RULES_BY_ID
+
     known = list(RULES_BY_ID)
     try:
         if ns.config:
@@ -219,8 +397,8 @@ def _config(ns: argparse.Namespace, paths: list[str]) -> Config:
             config, errors = load_config(start, known_rules=known)
     except ConfigError as e:
         raise UsageError(str(e)) from e
-    if errors:
-        raise UsageError(errors[0])
+    for message in errors:  # the key keeps its default; the check goes on
+        print(f"sql-lsp: warning: {message}", file=sys.stderr)
     if ns.dialect:
         config = dataclasses.replace(config, dialect=ns.dialect)
     if ns.database_url:
@@ -230,7 +408,12 @@ def _config(ns: argparse.Namespace, paths: list[str]) -> Config:
     return config
 
 
-def _targets(paths: list[str]) -> list[Path]:
+def _targets(paths: list[str], config: Config, *, force_exclude: bool = False) -> list[Path]:
+    """The files to check: each file named, and every *.sql below each folder named, minus
+    the excluded ones (`exclude`, `extend-exclude`; named files only with --force-exclude)."""
+    from sql_lsp.project import is_regular, sql_files
+
+    patterns = config.excluded
     out: list[Path] = []
     for p in paths:
         if p == "-":
@@ -239,12 +422,12 @@ def _targets(paths: list[str]) -> list[Path]:
         if not path.exists():
             raise UsageError(f"{p}: no such file or directory")
         if path.is_dir():
-            out.extend(sql_files(path))
+            out.extend(f for f in sql_files(path) if not excluded(f, patterns))
         elif not os.access(path, os.R_OK):
             raise UsageError(f"{p}: permission denied")
         elif not is_regular(path):  # a FIFO, a device: opening it could block
             _note(f"{p}: not a regular file; skipped (use - to read standard input)")
-        else:
+        elif not (force_exclude and excluded(path, patterns)):
             out.append(path)
     seen: set[Path] = set()
     unique = []
@@ -256,6 +439,23 @@ def _targets(paths: list[str]) -> list[Path]:
     return unique
 
 
+def excluded(path: Path, patterns: Sequence[str]) -> bool:
+    """Whether an exclusion pattern matches the file: its path relative to its project root
+    (or the current folder), one of its folders' paths, or its own or a folder's name."""
+    from sql_lsp.config import find_project_root
+
+    if not patterns:
+        return False
+    resolved = path.resolve()
+    root = find_project_root(resolved) or Path.cwd().resolve()
+    try:
+        parts = resolved.relative_to(root).parts
+    except ValueError:
+        parts = resolved.parts[1:]
+    candidates = {"/".join(parts[: i + 1]) for i in range(len(parts))} | set(parts)
+    return any(fnmatch.fnmatchcase(c, p.strip("/")) for c in candidates for p in patterns)
+
+
 def _note(message: str) -> None:
     print(f"sql-lsp: note: {message}", file=sys.stderr)
 
@@ -263,6 +463,8 @@ def _note(message: str) -> None:
 def _roots(paths: list[str]) -> list[Path]:
     """The project roots of the paths (or their folders when there is no project root): where
     the catalog's files are found."""
+    from sql_lsp.config import find_project_root
+
     roots: list[Path] = []
     starts = [Path(p) for p in paths if p != "-"] or [Path.cwd()]
     for start in starts:
@@ -277,6 +479,8 @@ def _roots(paths: list[str]) -> list[Path]:
 def _catalog_files(targets: list[Path], roots: list[Path], config: Config) -> list[Path]:
     """The files whose DDL makes the catalog: the targets, every *.sql of the project roots,
     and `catalog.paths`."""
+    from sql_lsp.project import glob_files, sql_files
+
     files: dict[Path, Path] = {t.resolve(): t for t in targets}
     for root in sorted(roots):
         for f in sql_files(root):
@@ -297,6 +501,8 @@ def _display(path: Path) -> str:
 def _catalog(
     docs: dict[str, Document], order: list[str], database_catalog: Catalog | None = None
 ) -> Catalog:
+    from sql_lsp.project import build_catalog
+
     catalog = build_catalog(docs[u] for u in order)
     if database_catalog is not None:
         catalog = catalog.merge(database_catalog)
@@ -307,6 +513,8 @@ class _Database:
     """The database during one `check`: a LiveState driven by one event loop."""
 
     def __init__(self, config: Config) -> None:
+        import asyncio  # only with a database: `--version` and offline checks skip it
+
         from sql_lsp.live import LiveState
 
         self.runner = asyncio.Runner()
@@ -353,6 +561,8 @@ class _Database:
 def _database(config: Config) -> _Database | None:
     """The database to check against: only when asked for explicitly (option, settings file or
     SQL_LSP_DATABASE_URL), never just because libpq's PG* variables are set."""
+    from sql_lsp.config import ENV_DATABASE_URL
+
     if not config.database.url and not os.environ.get(ENV_DATABASE_URL):
         return None
     # the connection layer logs its retries; the command says it once, on stderr
@@ -372,42 +582,108 @@ def _apply_fixes(
     linter: Linter,
     database_catalog: Catalog | None,
     live: _Database | None = None,
+    stdin_uri: str | None = None,
+    stdin_bytes: bytes | None = None,
 ) -> dict[str, list[str]]:
-    """Apply fixes to the target files until none is left (or MAX_FIX_PASSES); write them."""
+    """Apply fixes to the target files until none is left (or MAX_FIX_PASSES); write them.
+
+    Only the bytes of the edits change: a file is read as bytes and decoded strictly, and the
+    fixed text is written back with the file's BOM (its line endings are in the text). A file
+    that is not valid UTF-8 is not rewritten (one warning line on stderr); it is still checked.
+    """
+    from sql_lsp.document import Document
+    from sql_lsp.fixes import apply_edits, decode_source, encode_source, existing_relations
+    from sql_lsp.lint import Linter
+
+    prefixes: dict[str, bytes] = {}
+    for uri in shown:
+        if uri not in docs:
+            continue
+        try:
+            data = stdin_bytes if uri == stdin_uri else Path(_path_of(uri)).read_bytes()
+            assert data is not None
+            text, prefixes[uri] = decode_source(data)
+        except OSError as e:
+            raise UsageError(f"{shown[uri]}: cannot read: {e.strerror or e}") from e
+        except UnicodeDecodeError as e:
+            at = e.start + (len(data) - len(e.object))
+            print(
+                f"sql-lsp: warning: {shown[uri]}: not valid UTF-8 (byte 0x{e.object[e.start]:02x}"
+                f" at offset {at}); not rewritten",
+                file=sys.stderr,
+            )
+            continue
+        if text != docs[uri].text:
+            docs[uri] = Document(uri, text, dialect=docs[uri].dialect)
     fixed: dict[str, list[str]] = {}
+    fresh = False
     for _ in range(MAX_FIX_PASSES):
         catalog = _catalog(docs, order, database_catalog)
         facts = live.facts([docs[u] for u in shown if u in docs]) if live is not None else None
-        changed = False
-        for uri in shown:
-            doc = docs.get(uri)
-            if doc is None:
-                continue
+        changed = stale = False
+        existing = existing_relations(catalog)
+        created = set(existing)  # and, as the files are fixed, the relations their fixes create
+        for uri in prefixes:
+            doc = docs[uri]
             findings = linter.lint(doc, catalog, facts)
             fixes = [
                 (f.rule, f.fix)
                 for f in findings
                 if f.fix is not None and (f.fix.safe or ns.unsafe_fixes)
             ]
-            new_text, applied = apply_edits(doc.text, fixes)
+            # a fix that creates a relation that exists was computed before it existed (the
+            # linter's cache keeps a statement's findings while the tables it names are
+            # unchanged): left out, and the next pass lints afresh
+            stale = stale or any(existing.intersection(fix.creates) for _, fix in fixes)
+            new_text, applied = apply_edits(doc.text, fixes, created)
             if not applied:
                 continue
             docs[uri] = Document(uri, new_text, dialect=doc.dialect)
             fixed.setdefault(uri, []).extend(applied)
             changed = True
-        if not changed:
+        if not changed and (not stale or fresh):
             break
-    for uri, rules in fixed.items():
-        if uri.startswith("stdin:"):
-            sys.stdout.write(docs[uri].text)
+        fresh = stale
+        if stale:
+            linter = Linter(linter.config)
+    if ns.diff:
+        return fixed
+    for uri in fixed:
+        if uri == stdin_uri:  # through the text stream, which keeps "\r" and scrubs secrets
+            sys.stdout.write(("\ufeff" if prefixes[uri] else "") + docs[uri].text)
             continue
-        path = Path(_path_of(uri))
+        data = encode_source(docs[uri].text, prefixes[uri])
         try:
-            path.write_text(docs[uri].text, encoding="utf-8")
+            Path(_path_of(uri)).write_bytes(data)
         except OSError as e:
             raise UsageError(f"{shown[uri]}: cannot write: {e.strerror or e}") from e
-        del rules
     return fixed
+
+
+def _print_diff(
+    ns: argparse.Namespace,
+    docs: dict[str, Document],
+    originals: dict[str, str],
+    shown: dict[str, str],
+    fixed: dict[str, list[str]],
+) -> int:
+    """`--diff`: what `--fix` would write, as one unified diff; exit 1 when there is any."""
+    from sql_lsp.report import unified_diff
+
+    text = "".join(
+        unified_diff(shown[uri], originals[uri], docs[uri].text)
+        for uri in sorted(fixed, key=lambda u: shown[u])
+    )
+    if ns.output_file:
+        try:
+            with open(ns.output_file, "w", encoding="utf-8", newline="") as f:
+                f.write(text)
+        except OSError as e:
+            raise UsageError(f"{ns.output_file}: cannot write: {e.strerror or e}") from e
+    else:
+        sys.stdout.write(text)
+    _report_fixes(fixed, shown, "would fix")
+    return EXIT_FINDINGS if text and not ns.exit_zero else EXIT_OK
 
 
 def _path_of(uri: str) -> str:
@@ -419,53 +695,24 @@ def _path_of(uri: str) -> str:
 # -- output -----------------------------------------------------------------------------------
 
 
-def _report(
-    ns: argparse.Namespace,
-    results: list[tuple[str, Document, Finding]],
-    fixed: dict[str, list[str]],
-    out,
-) -> None:
-    if ns.format == "json":
-        items = []
-        for path, doc, f in results:
-            line, col = doc.lines.line_col(f.start)
-            end_line, end_col = doc.lines.line_col(f.end)
-            items.append(
-                {
-                    "path": path,
-                    "rule": f.rule,
-                    "severity": f.severity,
-                    "message": f.message,
-                    "line": line + 1,
-                    "column": col + 1,
-                    "end_line": end_line + 1,
-                    "end_column": end_col + 1,
-                    "fix": {"title": f.fix.title, "safety": f.fix.safety} if f.fix else None,
-                }
-            )
-        json.dump(items, out, indent=2, ensure_ascii=False)
-        out.write("\n")
-        return
-    for path, doc, f in results:
-        line, col = doc.lines.line_col(f.start)
-        message = " ".join(f.message.split())
-        out.write(f"{path}:{line + 1}:{col + 1}: {f.severity} {f.rule} {message}\n")
-    if fixed:
-        for uri, rules in fixed.items():
-            counts: dict[str, int] = {}
-            for r in rules:
-                counts[r] = counts.get(r, 0) + 1
-            what = ", ".join(f"{r} x{n}" if n > 1 else r for r, n in counts.items())
-            name = next((p for p, d, _ in results if d.uri == uri), None) or _display(
-                Path(_path_of(uri))
-            )
-            print(f"fixed {len(rules)} in {name}: {what}", file=sys.stderr)
+def _report_fixes(fixed: dict[str, list[str]], shown: dict[str, str], verb: str) -> None:
+    """`fixed 2 in q.sql: select-star x2` (or `would fix …`) on stderr, one line per file."""
+    for uri in sorted(fixed, key=lambda u: shown.get(u, u)):
+        rules = fixed[uri]
+        counts: dict[str, int] = {}
+        for r in rules:
+            counts[r] = counts.get(r, 0) + 1
+        what = ", ".join(f"{r} x{n}" if n > 1 else r for r, n in counts.items())
+        name = shown.get(uri) or _display(Path(_path_of(uri)))
+        print(f"{verb} {len(rules)} in {name}: {what}", file=sys.stderr)
 
 
 # -- rules ------------------------------------------------------------------------------------
 
 
 def _rules(ns: argparse.Namespace) -> int:
+    from sql_lsp.rules import ALL_RULES
+
     width = max(len(r.id) for r in ALL_RULES)
     for r in ALL_RULES:
         fix = r.fix or "-"
@@ -474,6 +721,8 @@ def _rules(ns: argparse.Namespace) -> int:
 
 
 def _rule(ns: argparse.Namespace) -> int:
+    from sql_lsp.rules import RULES_BY_ID
+
     rule: Rule | None = RULES_BY_ID.get(ns.id)
     if rule is None:
         raise UsageError(f"unknown rule {ns.id!r} (see `sql-lsp rules`)")
@@ -485,9 +734,17 @@ def _rule(ns: argparse.Namespace) -> int:
 
 
 def _serve(ns: argparse.Namespace) -> int:
+    from sql_lsp.lsp import early
+
+    tcp = getattr(ns, "tcp", None)
+    first = None
+    if not tcp and early.is_pipe(sys.stdin.buffer):
+        # the editor waits for this answer: give it before the server's imports
+        first = early.answer_initialize(sys.stdin.buffer, sys.stdout.buffer)
+
     from sql_lsp.lsp.server import serve
 
-    return serve(tcp=getattr(ns, "tcp", None), log_file=getattr(ns, "log_file", None))
+    return serve(tcp=tcp, log_file=getattr(ns, "log_file", None), early=first)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,9 @@ SEVERITIES = ("off", "hint", "info", "warning", "error")
 DIALECTS = ("postgres", "mysql", "sqlite")
 PROJECT_MARKERS = ("sql-lsp.toml", "pyproject.toml", ".git")
 ENV_DATABASE_URL = "SQL_LSP_DATABASE_URL"
+ALL = "ALL"  # in `select`: every rule
+# settings that name rules: their values are checked against the known rule ids
+RULE_LISTS = frozenset({"select", "extend_select", "ignore"})
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,39 @@ SETTINGS: tuple[Setting, ...] = (
         {},
         'Per-rule severity ("off", "hint", "info", "warning", "error") or a table with `severity` '
         "and the rule's options, keyed by rule id.",
+    ),
+    Setting(
+        "select",
+        "array",
+        [],
+        "Rule ids to run (ALL: every rule). Empty: every rule. A rule not selected is off, "
+        "whatever its severity.",
+    ),
+    Setting(
+        "extendSelect",
+        "array",
+        [],
+        "Rule ids to run in addition to `select`.",
+    ),
+    Setting(
+        "ignore",
+        "array",
+        [],
+        "Rule ids to turn off (after `select` and `extendSelect`).",
+    ),
+    Setting(
+        "exclude",
+        "array",
+        [],
+        "Glob patterns of files and folders that `sql-lsp check` does not check (matched "
+        "against the path relative to the project root and against each file and folder name). "
+        "Their DDL still feeds the schema catalog.",
+    ),
+    Setting(
+        "extendExclude",
+        "array",
+        [],
+        "Glob patterns excluded in addition to `exclude`.",
     ),
     Setting(
         "catalog.paths",
@@ -237,6 +273,11 @@ class DiagnosticsSettings:
 class Config:
     dialect: str = "postgres"
     rules: Mapping[str, RuleSettings] = field(default_factory=dict)
+    select: tuple[str, ...] = ()  # empty: every rule
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    extend_exclude: tuple[str, ...] = ()
     catalog: CatalogSettings = field(default_factory=CatalogSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     explain: ExplainSettings = field(default_factory=ExplainSettings)
@@ -244,13 +285,33 @@ class Config:
     source: Path | None = None  # the TOML file these came from, if any
 
     def rule(self, rule_id: str) -> RuleSettings:
-        return self.rules.get(rule_id) or RuleSettings()
+        """The rule's settings; severity "off" when `select` / `ignore` leave it out."""
+        settings = self.rules.get(rule_id) or RuleSettings()
+        if not self.selected(rule_id):
+            return RuleSettings("off", settings.options)
+        return settings
+
+    def selected(self, rule_id: str) -> bool:
+        """Whether `select`, `extend_select` and `ignore` let the rule run."""
+        if rule_id in self.ignore:
+            return False
+        if not self.select or ALL in self.select:
+            return True
+        return rule_id in self.select or rule_id in self.extend_select
+
+    @property
+    def excluded(self) -> tuple[str, ...]:
+        """`exclude` and `extend_exclude` together."""
+        return (*self.exclude, *self.extend_exclude)
 
     @property
     def key(self) -> tuple:
         """Hashable identity of everything that changes lint results (for caches)."""
         return (
             self.dialect,
+            self.select,
+            self.extend_select,
+            self.ignore,
             tuple(
                 sorted(
                     (k, v.severity, tuple(sorted((o, repr(x)) for o, x in v.options.items())))
@@ -354,6 +415,18 @@ def _rules(
     return out, errors
 
 
+def _rule_list(
+    setting: Setting, ids: tuple[str, ...], known: Iterable[str], where: str
+) -> tuple[tuple[str, ...], list[str]]:
+    """The known rule ids of a `select` / `ignore` list, and one message per unknown one."""
+    known_ids = {*known, ALL}
+    unknown = [i for i in ids if i not in known_ids]
+    errors = [
+        f"{where}{setting.key}: unknown rule {i!r}; ignored (see `sql-lsp rules`)" for i in unknown
+    ]
+    return tuple(i for i in ids if i in known_ids), errors
+
+
 def merge(
     base: Config,
     data: Mapping[str, Any],
@@ -371,14 +444,14 @@ def merge(
         return base, [f"{where or 'settings'}: expected a table, got {data!r}; ignored"]
     flat: dict[tuple[str, str | None], Any] = {}
     for key, value in data.items():
-        parts = [snake(p) for p in str(key).split(".")]
+        parts = [snake(p).replace("-", "_") for p in str(key).split(".")]
         if parts[0] in CLIENT_SECTIONS:
             continue  # the editor extension's own settings (how to start the server, tracing)
         if isinstance(value, list | tuple) and not value and parts[0] in _SECTIONS:
             value = {}  # Lua clients encode an empty table as []
         if len(parts) == 1 and isinstance(value, Mapping) and parts[0] != "rules":
             for sub, val in value.items():
-                flat[(parts[0], snake(str(sub)))] = val
+                flat[(parts[0], snake(str(sub)).replace("-", "_"))] = val
         else:
             flat[(parts[0], parts[1] if len(parts) > 1 else None)] = value
     sections: dict[str, dict[str, Any]] = {}
@@ -398,6 +471,9 @@ def merge(
         if err:
             errors.append(err)
             continue
+        if attr[0] in RULE_LISTS and known_rules is not None:
+            converted, errs = _rule_list(setting, converted, known_rules, where)
+            errors += errs
         section, fld = attr
         if fld is None:
             top[section] = converted

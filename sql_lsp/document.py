@@ -18,6 +18,7 @@ from sql_lsp.statements import (
     Parsed,
     Span,
     SyntaxIssue,
+    copies_from_stdin,
     is_catalog_statement,
     parse,
     split,
@@ -25,6 +26,7 @@ from sql_lsp.statements import (
 )
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
+_SIGNIFICANT = re.compile(r"\S")
 
 
 class LineIndex:
@@ -111,6 +113,8 @@ class LineIndex:
             head = starts[: first + 1]
             head.extend(map(delta.__add__, starts[first + 1 :]))
             return LineIndex(text, head)
+        if first and text[start - 1 : start] == "\r":
+            first = self.line_of(start - 1)  # a LF right after it joins the CR's line break
         starts = self.starts
         begin = starts[first]
         nl = text.find("\n", end + delta)
@@ -134,8 +138,12 @@ class LineIndex:
         return bisect_right(base, offset - self._cum[j], lo, hi) - 1
 
     def line_col(self, offset: int) -> tuple[int, int]:
-        """0-based line and 0-based column in characters (code points)."""
-        offset = max(0, min(offset, len(self.text)))
+        """0-based line and 0-based column in characters (code points). An offset between the
+        CR and the LF of a line break is the end of its line."""
+        text = self.text
+        offset = max(0, min(offset, len(text)))
+        if text[offset - 1 : offset + 1] == "\r\n":
+            offset -= 1
         line = self.line_of(offset)
         return line, offset - self.line_start(line)
 
@@ -157,9 +165,9 @@ class LineIndex:
         segment = self.text[start : start + col]
         if segment.isascii():
             return line, col
-        if encoding == "utf-8":
-            return line, len(segment.encode("utf-8"))
-        return line, len(segment.encode("utf-16-le")) // 2
+        if encoding == "utf-8":  # a lone surrogate (from a UTF-16 client) counts 3 bytes
+            return line, len(segment.encode("utf-8", "surrogatepass"))
+        return line, len(segment.encode("utf-16-le", "surrogatepass")) // 2
 
     def offset(self, line: int, character: int, encoding: str = "utf-16") -> int:
         """Character offset of an LSP position (clamped to the text)."""
@@ -175,8 +183,10 @@ class LineIndex:
         if encoding == "utf-32" or segment.isascii():
             return start + min(character, len(segment))
         if encoding == "utf-8":
-            data = segment.encode("utf-8")[:character]
-            return start + len(data.decode("utf-8", errors="ignore"))
+            data = segment.encode("utf-8", "surrogatepass")
+            while character < len(data) and data[character] & 0xC0 == 0x80:
+                character -= 1  # inside a character: before it
+            return start + len(data[:character].decode("utf-8", "surrogatepass"))
         units = 0
         for i, ch in enumerate(segment):
             units += 2 if ord(ch) > 0xFFFF else 1
@@ -287,6 +297,34 @@ class Statement:
         return f"Statement({self.kind}, {self.start}, {self.end}, {self.text[:40]!r})"
 
 
+@dataclass(frozen=True, slots=True)
+class Surroundings:
+    """Where the lines of a statement start and end (absolute offsets): the start of its first
+    line and whether only blanks precede the statement there (`own_line`); the end of the line
+    it stops on (before the line break), the start of the next line, and whether only blanks or
+    a `--` comment follow the statement there (`tail_free`); and the document's line break."""
+
+    line_start: int
+    own_line: bool
+    line_end: int
+    next_line: int
+    tail_free: bool
+    newline: str
+
+    def relative(self, stmt: Statement) -> tuple:
+        """The same, relative to the statement's start (equal wherever the statement moves)."""
+        start = stmt.start
+        return (
+            self.line_start - start,
+            self.own_line,
+            self.line_end - start,
+            self.next_line - start,
+            self.tail_free,
+            self.newline,
+            stmt.stop - start,
+        )
+
+
 @dataclass(frozen=True)
 class Directive:
     """A `-- sql-lsp: ignore[-file] [ids]` comment: where it is and what it silences."""
@@ -347,6 +385,8 @@ class Document:
         self.removed: list[Statement] = []
         # what changed since `mark` was last called: None (unknown: everything) or a Change
         self.change: Change | None = None
+        # what changed since `settle` was last called (None: nothing, or not an edit)
+        self.edited: Change | None = None
 
     def mark(self) -> None:
         """Start tracking changes from this text (see `change`)."""
@@ -357,6 +397,34 @@ class Document:
         if self._lines is None:
             self._lines = LineIndex(self.text)
         return self._lines
+
+    @property
+    def newline(self) -> str:
+        """The line break of the document (its first one; LF when it has none): what a fix
+        that inserts lines uses."""
+        lines = self.lines
+        if len(lines) < 2:
+            return "\n"
+        end = lines.line_start(1)
+        return "\r\n" if self.text[end - 2 : end] == "\r\n" else self.text[end - 1]
+
+    def surroundings(self, stmt: Statement) -> Surroundings:
+        """The lines `stmt` starts and stops on, for fixes that add or remove whole lines."""
+        text, lines = self.text, self.lines
+        start, stop = stmt.start, stmt.stop
+        line_start = lines.line_start(lines.line_of(start))
+        last = lines.line_of(stop)
+        line_end = lines.line_end(last)
+        next_line = lines.line_start(last + 1) if last + 1 < len(lines) else len(text)
+        m = _SIGNIFICANT.search(text, stop, line_end)
+        return Surroundings(
+            line_start,
+            _SIGNIFICANT.search(text, line_start, start) is None,
+            line_end,
+            next_line,
+            m is None or text.startswith("--", m.start()),
+            self.newline,
+        )
 
     @property
     def issues(self) -> int:
@@ -405,12 +473,14 @@ class Document:
         )
         if broken is not None:
             keep = broken - 1
-        # step back over COPY data (and its COPY), and over statements with no semicolon, which
-        # text after them can still extend
+        # step back over COPY data (and its COPY, even when it has no data yet), over statements
+        # with no semicolon and over psql meta-commands (they run to the end of their line),
+        # which text after them can still extend
         while keep >= 0 and (
-            old[keep].kind == "copydata"
+            old[keep].kind in ("copydata", "psql")
             or (keep + 1 < len(old) and old[keep + 1].kind == "copydata")
             or (old[keep].kind == "sql" and old[keep].semicolon < 0)
+            or copies_from_stdin(old[keep].text)
         ):
             keep -= 1
         resume = old[keep].stop if keep >= 0 else 0
@@ -442,12 +512,10 @@ class Document:
                 - sum(1 for s in removed if s._issue is not None)
                 + sum(1 for s in middle if s._issue is not None)
             )
-        if (
-            self._directives == []
-            and _DIRECTIVE_MARK
-            not in text[max(0, start - len(_DIRECTIVE_MARK)) : new_end + len(_DIRECTIVE_MARK)]
-        ):
-            doc._directives = []  # the mark was nowhere, and the edit did not make one
+        if self._directives == [] and _DIRECTIVE_MARK not in _lines_around(text, start, new_end):
+            # there was no directive, and none is on the lines the edit touched (a directive is
+            # one line: `--`, blanks and the mark, which the edit may have joined)
+            doc._directives = []
         if self.change is not None:
             breaks = (
                 _has_break(self.text, start, end)
@@ -455,7 +523,13 @@ class Document:
                 or text[start - 1 : start] == "\r"
                 or text[new_end : new_end + 1] == "\n"
             )
-            doc.change = self.change.then(start, end, len(new_text), breaks)
+            if start and text[start - 1] == "\r":  # the CR's line break may change: an offset
+                # right after it (the end of a finding) can move to the CR's line, or off it
+                doc.change = self.change.then(start - 1, end, len(new_text) + 1, breaks)
+            else:
+                doc.change = self.change.then(start, end, len(new_text), breaks)
+        since = self.edited or Change(len(self.text) + 1, -1, 0, False)
+        doc.edited = since.then(start, end, len(new_text), False)
         doc.base = self.base if self.base is not None else self
         doc.added = self.added + middle
         doc.removed = self.removed + removed
@@ -472,6 +546,7 @@ class Document:
         self.base = None
         self.added = []
         self.removed = []
+        self.edited = None
 
     def statement_at(self, offset: int) -> Statement | None:
         """The statement containing `offset` (its span, or its terminating semicolon)."""
@@ -497,6 +572,19 @@ def build_statements(text: str, dialect: str = "postgres") -> list[Statement]:
 
 
 _DIRECTIVE_MARK = "sql-lsp:"
+
+
+def _lines_around(text: str, start: int, end: int) -> str:
+    """The lines of `text` that [start, end) touches, without their line breaks."""
+    first = max(text.rfind("\n", 0, start), text.rfind("\r", 0, start)) + 1
+    last = len(text)
+    for brk in ("\n", "\r"):
+        at = text.find(brk, end)
+        if 0 <= at < last:
+            last = at
+    return text[first:last]
+
+
 _DIRECTIVE = re.compile(r"--[ \t]*sql-lsp:[ \t]*(ignore-file|ignore)\b([^\r\n]*)")
 _RULE_LIST = re.compile(r"[ \t]*([A-Za-z0-9_-]+(?:[ \t]*,[ \t]*[A-Za-z0-9_-]+)*)?")
 

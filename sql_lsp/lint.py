@@ -13,6 +13,7 @@ exactly the statements it is about, and the offline rules' results are reused as
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -125,11 +126,12 @@ class Linter:
         if (
             memo is not None
             and memo[1] is stmt.parsed
-            and (memo[0] == context or self._unaffected(memo[0], context, stmt))
+            and (memo[0] == context or self._unaffected(memo[0], context, document, stmt))
+            and (memo[3] is None or memo[3] == document.surroundings(stmt).relative(stmt))
         ):
             relative = memo[2]
             if memo[0] is not context:
-                stmt.lint = (context, stmt.parsed, relative)
+                stmt.lint = (context, stmt.parsed, relative, memo[3])
         else:
             relative = self._lookup(document, stmt, catalog, search_path)
             if facts is not None:
@@ -141,15 +143,17 @@ class Linter:
                     relative = tuple(
                         sorted((*relative, *extra), key=lambda f: (f.start, f.end, f.rule))
                     )
-            stmt.lint = (context, stmt.parsed, relative)
+            stmt.lint = (context, stmt.parsed, relative, _around(document, stmt, relative))
+        if state.flagged.get(stmt) is not relative:
+            state.absolute.pop(stmt, None)  # the findings changed: shift them again
         if relative:
             state.flagged[stmt] = relative
         else:
             state.flagged.pop(stmt, None)
 
-    def _unaffected(self, old: tuple, new: tuple, stmt: Statement) -> bool:
-        """The statement was checked against the previous catalog, the same way, and names none
-        of the tables that changed since."""
+    def _unaffected(self, old: tuple, new: tuple, document: Document, stmt: Statement) -> bool:
+        """The statement was checked against the previous catalog, the same way, names none of
+        the tables that changed since and declares the same objects in both."""
         changed = self._changed
         if changed is None or old[0] is not self:
             return False
@@ -158,7 +162,12 @@ class Linter:
             return False
         if old[2] != before.generation or old[3] != new[3] or old[4] != new[4] or old[5] != new[5]:
             return False
-        return all(name not in names for _, name in referenced_tables(stmt))
+        if any(name in names for _, name in referenced_tables(stmt)):
+            return False
+        ordinal = stmt.catalog_ordinal
+        return ordinal < 0 or declared(before, document.uri, ordinal) == declared(
+            after, document.uri, ordinal
+        )
 
     def _lookup(
         self, document: Document, stmt: Statement, catalog: Catalog, search_path: tuple[str, ...]
@@ -167,17 +176,22 @@ class Linter:
 
         An entry remembers the catalog it was computed with; against another catalog it is
         still valid when the tables the statement mentions have the same content in both."""
-        key = (stmt.text, search_path, _point(document, stmt, catalog))
+        # what a statement finds depends on its document (what the file did before it; a later
+        # duplicate CREATE TABLE fails) and, for a query, on its place in the history
+        key = (stmt.text, search_path, _point(document, stmt, catalog), document.uri)
+        uri = document.uri if stmt.catalog_ordinal >= 0 else None  # what it declares
         entry = self._cache.get(key)
-        if entry is not None:
-            old_catalog, old_generation, old_deps, relative = entry
+        if entry is not None and (
+            entry[4] is None or entry[4] == document.surroundings(stmt).relative(stmt)
+        ):
+            old_catalog, old_generation, old_deps, relative, around = entry
             if old_catalog is catalog and old_generation == catalog.generation:
                 return relative
             if old_deps is None:
-                old_deps = _deps(stmt, old_catalog, search_path)
-            new_deps = _deps(stmt, catalog, search_path)
+                old_deps = _deps(stmt, old_catalog, search_path, uri)
+            new_deps = _deps(stmt, catalog, search_path, uri)
             if new_deps == old_deps:
-                self._cache[key] = (catalog, catalog.generation, new_deps, relative)
+                self._cache[key] = (catalog, catalog.generation, new_deps, relative, around)
                 return relative
         found = self._check(document, stmt, catalog, search_path, self._offline)
         found.sort(key=lambda f: (f.start, f.end, f.rule))
@@ -186,7 +200,8 @@ class Linter:
         if len(self._cache) > _CACHE_LIMIT or self._cache_chars > _CACHE_CHARS:
             self._cache.clear()  # bounded by size: each keystroke in a big statement is a key
             self._cache_chars = len(stmt.text) + 64
-        self._cache[key] = (catalog, catalog.generation, None, relative)
+        around = _around(document, stmt, relative)
+        self._cache[key] = (catalog, catalog.generation, None, relative, around)
         return relative
 
     def _check(
@@ -203,7 +218,9 @@ class Linter:
         broken = stmt.error is not None
         for rule in rules:
             if rule.id != "syntax-error":
-                if broken or parsed is None or (rule.needs_tree and parsed.opaque):
+                if (broken and not rule.on_syntax_errors) or parsed is None:
+                    continue
+                if rule.needs_tree and parsed.opaque:
                     continue
                 if rule.applies is not None and not rule.applies(stmt.text):
                     continue
@@ -217,6 +234,14 @@ class Linter:
             except (RecursionError, ValueError, TypeError, AttributeError, KeyError, IndexError):
                 continue  # a rule that trips on an odd tree says nothing rather than crash
         return out
+
+
+def _around(document: Document, stmt: Statement, relative: tuple[Finding, ...]) -> tuple | None:
+    """The statement's surroundings when its findings have fixes (which may depend on them),
+    relative to the statement; None when nothing found depends on them."""
+    if not any(f.fix_safety is not None for f in relative):
+        return None
+    return document.surroundings(stmt).relative(stmt)
 
 
 def referenced_tables(stmt: Statement) -> tuple[tuple[str | None, str], ...]:
@@ -262,14 +287,25 @@ def changed_tables(old: Catalog, new: Catalog) -> frozenset[str] | None:
     return frozenset(names)
 
 
-def _deps(stmt: Statement, catalog: Catalog, search_path: tuple[str, ...]) -> tuple:
+def declared(catalog: Catalog, uri: str, ordinal: int) -> tuple:
+    """What a catalog statement declares in `catalog`: each object's content and span."""
+    return tuple(
+        (type(obj).__name__, obj.fingerprint(), obj.origin.start, obj.origin.end)
+        for obj in catalog.declared_by(uri, ordinal)
+        if obj.origin is not None
+    )
+
+
+def _deps(
+    stmt: Statement, catalog: Catalog, search_path: tuple[str, ...], uri: str | None
+) -> tuple:
     refs = referenced_tables(stmt)
-    if not refs:
-        return ()
     out = []
     for schema, name in refs:
         t = catalog.table(name, schema, search_path)
         out.append(t.fingerprint() if t is not None else None)
+    if uri is not None:
+        out.append(declared(catalog, uri, stmt.catalog_ordinal))
     return tuple(out)
 
 
@@ -293,6 +329,7 @@ class _State:
         self.generation = catalog.generation
         self.facts = facts.key if facts is not None else None
         self.plain = True  # no SET search_path in the document
+        self.newline = document.newline
         self.flagged: dict[Statement, tuple[Finding, ...]] = {}  # relative to the statement
         self.absolute: dict[Statement, tuple[int, list[Finding]]] = {}
         self.pending: list[Statement] = []
@@ -306,6 +343,7 @@ class _State:
             or catalog.generation != self.generation
             or (facts.key if facts is not None else None) != self.facts
             or not self.plain
+            or document.newline != self.newline
         ):
             return False
         removed = set(document.removed)
@@ -317,8 +355,28 @@ class _State:
             self.absolute.pop(s, None)
         document.catalog_statements  # noqa: B018 - assigns catalog ordinals
         self.document = document
-        self.pending = added
+        self.pending = added + self._near(document, added)
         return True
+
+    def _near(self, document: Document, added: list[Statement]) -> list[Statement]:
+        """Statements with findings on the lines the edits touched: their fixes may depend on
+        those lines (see `Document.surroundings`), so they are checked again."""
+        edited = document.edited
+        if edited is None or edited.last < 0 or not self.flagged:
+            return []
+        lines = document.lines
+        low = lines.line_start(lines.line_of(edited.first))
+        high = lines.line_end(lines.line_of(edited.last))
+        stmts = document.statements
+        i = bisect_left(stmts, low, key=_stop)
+        out = []
+        seen = set(added)
+        while i < len(stmts) and stmts[i].start <= high:
+            s = stmts[i]
+            if s in self.flagged and s not in seen:
+                out.append(s)
+            i += 1
+        return out
 
     def findings(self) -> list[Finding]:
         out: list[Finding] = []
@@ -334,6 +392,10 @@ class _State:
 
 def _start(stmt: Statement) -> int:
     return stmt.start
+
+
+def _stop(stmt: Statement) -> int:
+    return stmt.stop
 
 
 def _point(document: Document, stmt: Statement, catalog: Catalog) -> int:

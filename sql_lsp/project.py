@@ -15,6 +15,7 @@ import stat
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
 from sql_lsp.catalog.ddl import DdlBuilder
@@ -22,9 +23,11 @@ from sql_lsp.catalog.model import Catalog, Origin
 from sql_lsp.config import CatalogSettings, Config
 from sql_lsp.document import Document, Statement
 from sql_lsp.lint import Linter
-from sql_lsp.live import DatabaseFacts
 from sql_lsp.migrations import SECTION_MARKS, down_sections, plan_files
 from sql_lsp.rules.base import Finding
+
+if TYPE_CHECKING:  # the database layer (and its driver) is loaded only when one is configured
+    from sql_lsp.live import DatabaseFacts
 
 SKIP_DIRS = frozenset(
     {"node_modules", "venv", "env", "site-packages", "__pycache__", "dist", "build", "target"}

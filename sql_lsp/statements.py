@@ -101,6 +101,11 @@ def split_from(text: str, pos: int, dialect: str = "postgres") -> Iterator[Span]
     return _Splitter(text, dialect).run(pos)
 
 
+def copies_from_stdin(statement: str) -> bool:
+    """Is `statement` a `COPY … FROM stdin`, whose data starts on the next line?"""
+    return _COPY_STDIN.match(statement) is not None
+
+
 class _Splitter:
     def __init__(self, text: str, dialect: str) -> None:
         self.text = text

@@ -218,16 +218,38 @@ def test_bad_config_toml(project: Path) -> None:
     assert "sql-lsp.toml: invalid TOML" in line
 
 
-def test_bad_config_value(project: Path) -> None:
-    (project / "sql-lsp.toml").write_text('dialect = "oracle"\n', encoding="utf-8")
-    line = _error_line(run("check", ".", cwd=project))
-    assert "dialect" in line and "'oracle'" in line
+def test_bad_config_value_warns_and_checks_with_the_default(project: Path) -> None:
+    """A bad value is reported on stderr, that key keeps its default, and the check runs."""
+    (project / "sql-lsp.toml").write_text(
+        'dialect = "oracle"\n[rules]\nselect-star = "loud"\n', encoding="utf-8"
+    )
+    proc = run("check", "q.sql", cwd=project)
+    assert proc.stderr.splitlines() == [
+        "sql-lsp: warning: sql-lsp.toml: dialect: 'oracle' is not one of postgres, mysql, "
+        "sqlite; using the default",
+        "sql-lsp: warning: sql-lsp.toml: rules.select-star.severity: 'loud' is not one of "
+        "off, hint, info, warning, error; using the default",
+    ]
+    # the default dialect (postgres) and select-star's default severity (warning)
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines()[0] == f"q.sql:1:8: warning select-star {SELECT_STAR}"
+    assert len(proc.stdout.splitlines()) == 4
 
 
-def test_unknown_rule_in_config(project: Path) -> None:
-    (project / "sql-lsp.toml").write_text('[rules]\nnope = "off"\n', encoding="utf-8")
-    line = _error_line(run("check", ".", cwd=project))
-    assert "rules.nope: unknown rule" in line
+def test_unknown_rule_in_config_is_ignored(project: Path) -> None:
+    (project / "sql-lsp.toml").write_text(
+        '[rules]\nnope = "off"\nsyntax-error = "off"\n', encoding="utf-8"
+    )
+    proc = run("check", "q.sql", cwd=project)
+    assert proc.stderr == (
+        "sql-lsp: warning: sql-lsp.toml: rules.nope: unknown rule; ignored (see `sql-lsp rules`)\n"
+    )
+    assert proc.returncode == 1
+    assert [line.split(" ")[2] for line in proc.stdout.splitlines()] == [
+        "select-star",
+        "function-on-indexed-column",
+        "select-star",
+    ]
 
 
 def test_missing_config_file(project: Path) -> None:
@@ -333,6 +355,75 @@ def test_fix_stdin_writes_the_fixed_text_to_stdout(project: Path) -> None:
     assert proc.returncode == 0
 
 
+def test_fixes_in_two_files_never_create_the_same_index_name(tmp_path: Path) -> None:
+    # a_b (c) and a (b_c), in two files, both get PostgreSQL's name a_b_c_idx
+    (tmp_path / "sql-lsp.toml").write_text("")
+    (tmp_path / "1.sql").write_text(
+        "CREATE TABLE p (id int PRIMARY KEY);\nCREATE TABLE a_b (c int REFERENCES p);\n"
+    )
+    (tmp_path / "2.sql").write_text("CREATE TABLE a (b_c int REFERENCES p);\n")
+    proc = run("check", "--fix", ".", cwd=tmp_path)
+    assert (proc.returncode, proc.stdout) == (0, "")
+    assert sorted(proc.stderr.splitlines()) == [
+        "fixed 1 in 1.sql: missing-fk-index",
+        "fixed 1 in 2.sql: missing-fk-index",
+    ]
+    assert (tmp_path / "1.sql").read_text().endswith("CREATE INDEX a_b_c_idx ON a_b (c);\n")
+    assert (tmp_path / "2.sql").read_text().endswith("CREATE INDEX a_b_c_idx1 ON a (b_c);\n")
+
+
+def test_fix_changes_only_the_bytes_of_its_edits(tmp_path: Path) -> None:
+    (tmp_path / "sql-lsp.toml").write_text("")
+    head = b"\xef\xbb\xbfCREATE TABLE users (id int PRIMARY KEY, name text);\r\n"
+    tail = b";\r\n-- caf\xc3\xa9 \r SELECT 2;\r\n\n"
+    (tmp_path / "u.sql").write_bytes(head + b"SELECT * FROM users" + tail)
+    proc = run("check", "--fix", "u.sql", cwd=tmp_path)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "fixed 1 in u.sql: select-star\n")
+    assert (tmp_path / "u.sql").read_bytes() == head + b"SELECT id, name FROM users" + tail
+
+
+def test_fix_inserts_lines_with_the_files_line_ending(tmp_path: Path) -> None:
+    (tmp_path / "sql-lsp.toml").write_text("")
+    schema = SCHEMA.replace("\n", "\r\n").encode()
+    (tmp_path / "s.sql").write_bytes(schema)
+    proc = run("check", "--fix", "s.sql", cwd=tmp_path)
+    assert (proc.returncode, proc.stderr) == (0, "fixed 1 in s.sql: missing-fk-index\n")
+    assert (tmp_path / "s.sql").read_bytes() == (
+        schema + b"CREATE INDEX orders_user_id_idx ON orders (user_id);\r\n"
+    )
+
+
+def test_fix_leaves_a_file_that_is_not_utf8_alone(tmp_path: Path) -> None:
+    (tmp_path / "sql-lsp.toml").write_text("")
+    data = b"CREATE TABLE users (id int PRIMARY KEY);\r\n-- caf\xe9\r\nSELECT * FROM users;\r\n"
+    (tmp_path / "l.sql").write_bytes(data)
+    (tmp_path / "ok.sql").write_text("SELECT * FROM users;\n")
+    proc = run("check", "--fix", "l.sql", "ok.sql", cwd=tmp_path)
+    assert proc.returncode == 1  # as for a finding that has no fix
+    assert proc.stdout == (
+        "l.sql:3:8: warning select-star * selects every column of users; "
+        "list the columns the query needs\n"
+    )
+    assert proc.stderr == (
+        "sql-lsp: warning: l.sql: not valid UTF-8 (byte 0xe9 at offset 48); not rewritten\n"
+        "fixed 1 in ok.sql: select-star\n"
+    )
+    assert (tmp_path / "l.sql").read_bytes() == data
+    assert (tmp_path / "ok.sql").read_text() == "SELECT id FROM users;\n"
+
+
+def test_fix_stdin_keeps_line_endings_and_bom(project: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "sql_lsp", "check", "--fix", "-"],
+        cwd=project,
+        input=b"\xef\xbb\xbfSELECT * FROM users;\r\nSELECT 1;\r",
+        capture_output=True,
+        timeout=120,
+    )
+    assert proc.stdout == b"\xef\xbb\xbfSELECT id, email, name FROM users;\r\nSELECT 1;\r"
+    assert (proc.returncode, proc.stderr) == (0, b"fixed 1 in -: select-star\n")
+
+
 # -- rules ------------------------------------------------------------------------------------
 
 
@@ -376,3 +467,25 @@ def test_closed_pipe_prints_no_traceback(tmp_path: Path) -> None:
     assert first.startswith(b"big.sql:1:8: warning select-star ")
     assert "Traceback" not in err and "BrokenPipeError" not in err, err
     assert code in (0, 1, 141)
+
+
+def test_statistics_count_the_statements_not_analysed(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "sql-lsp.toml").write_text("")
+    (tmp_path / "a.sql").write_text(
+        "VACUUM (ANALYZE) t;\nSELECT " + "(" * 5000 + "1" + ")" * 5000 + ";\nSELECT 1;\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "sql_lsp", "check", "--statistics", "a.sql"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0
+    assert proc.stderr == (
+        "sql-lsp: note: 2 valid statements not analysed by the rules that read a parse tree"
+        " (only their syntax and the catalog were checked)\n"
+    )

@@ -20,6 +20,23 @@ EXPECTED = {
     ("examples/queries/orders.sql", 22, "unknown-table"),
     ("examples/queries/users.sql", 3, "select-star"),
     ("examples/queries/users.sql", 7, "function-on-indexed-column"),
+    ("examples/queries/reports.sql", 3, "null-comparison"),
+    ("examples/queries/maintenance.sql", 2, "update-without-where"),
+    ("examples/queries/maintenance.sql", 5, "delete-without-where"),
+    ("examples/queries/reports.sql", 7, "not-in-subquery"),
+    ("examples/queries/reports.sql", 14, "order-by-random"),
+    ("examples/queries/reports.sql", 18, "large-offset"),
+    ("examples/queries/reports.sql", 24, "limit-without-order-by"),
+    ("examples/queries/reports.sql", 11, "count-for-existence"),
+    ("examples/queries/maintenance.sql", 12, "insert-without-columns"),
+    ("examples/queries/reports.sql", 27, "implicit-cross-join"),
+    ("examples/migrations/005_roles.sql", 5, "plaintext-password"),
+    ("examples/migrations/005_roles.sql", 8, "grant-all"),
+    ("examples/migrations/005_roles.sql", 14, "grant-to-public"),
+    ("examples/migrations/005_roles.sql", 18, "security-definer-search-path"),
+    ("examples/migrations/004_coupons.sql", 18, "non-concurrent-index"),
+    ("examples/migrations/004_coupons.sql", 14, "foreign-key-not-valid"),
+    ("examples/migrations/006_reviews.sql", 7, "inline-index-definition"),
     ("examples/queries/users.sql", 14, "unknown-column"),
 }
 # rules that need a live database and stay silent offline
@@ -46,7 +63,8 @@ def test_examples_findings() -> None:
 
 
 def test_every_offline_rule_fires_in_the_examples() -> None:
-    offline = {r.id for r in ALL_RULES} - DATABASE_RULES
+    # analysis-skipped needs a 200 kB statement: its own fixture has one, the examples do not
+    offline = {r.id for r in ALL_RULES} - DATABASE_RULES - {"analysis-skipped"}
     assert offline <= {rule for _, _, rule in EXPECTED}
 
 

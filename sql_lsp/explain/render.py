@@ -6,12 +6,15 @@
 - `plan_document(explained)`: the same, complete, with the statement, as a markdown document for
   "open the plan"; `plan_text(explained)` is the bare tree as plain text.
 - `plan_json(explained)`: EXPLAIN's JSON as PostgreSQL returned it, for plan visualisers.
+- `plan_view(explained)`: the parsed tree as plain data (own and total costs, the costliest
+  node, times), for a client that draws the plan itself.
 - `failure_markdown(failure)`: one line for a hover when there is no plan.
 """
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from sql_lsp.database import Failure
 from sql_lsp.explain.plan import Plan, PlanNode, PlanWarning
@@ -173,6 +176,53 @@ def plan_text(item: Explained | Plan) -> str:
 def plan_json(item: Explained) -> str:
     """EXPLAIN's JSON exactly as PostgreSQL returned it (for plan visualisers)."""
     return json.dumps(item.raw, indent=2)
+
+
+def plan_view(
+    item: Explained | Plan, *, statement: str | None = None, seq_scan_rows: int = 10_000
+) -> dict[str, Any]:
+    """The plan as plain data for a client that draws it (the VS Code plan view): every node
+    with its label, costs (own and total), rows, conditions and, when analyzed, times; the
+    costliest node flagged; the warnings."""
+    plan = _plan(item)
+    costliest = plan.costliest
+
+    def node(n: PlanNode, path: str) -> dict[str, Any]:
+        return {
+            "id": path,
+            "label": n.label,
+            "node_type": n.node_type,
+            "relation": n.relation,
+            "index": n.index,
+            "startup_cost": n.startup_cost,
+            "total_cost": n.total_cost,
+            "own_cost": n.exclusive_cost,
+            "rows": n.rows,
+            "actual_total_ms": n.actual_total_ms,
+            "actual_rows": n.actual_rows,
+            "loops": n.actual_loops,
+            "own_ms": n.exclusive_ms,
+            "never_executed": n.actual_loops == 0,
+            "conditions": dict(n.conditions),
+            "details": _details(n),
+            "costliest": n is costliest,
+            "children": [node(c, f"{path}.{i}") for i, c in enumerate(n.children)],
+        }
+
+    if statement is None and isinstance(item, Explained):
+        statement = item.statement
+    return {
+        "title": "EXPLAIN ANALYZE" if plan.analyzed else "EXPLAIN",
+        "summary": summary(item),
+        "statement": statement.strip() if statement else None,
+        "note": item.note if isinstance(item, Explained) else None,
+        "analyzed": plan.analyzed,
+        "total_cost": plan.total_cost,
+        "planning_ms": plan.planning_ms,
+        "execution_ms": plan.execution_ms,
+        "warnings": [w.message for w in plan.warnings(seq_scan_rows=seq_scan_rows)],
+        "root": node(plan.root, "0"),
+    }
 
 
 def failure_markdown(failure: Failure) -> str:

@@ -17,13 +17,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 from sqlglot import exp
 
 from sql_lsp.database import Database, DatabaseError, Failure, Lane, Problem
 from sql_lsp.explain.plan import Plan, parse_plan
-from sql_lsp.explain.render import format_cost
+from sql_lsp.explain.render import format_cost, plan_view
 from sql_lsp.explain.run import Checked, check_statement, safe_session
 from sql_lsp.statements import parse, split
 
@@ -67,6 +68,29 @@ def format_title(table: str, keys: str | Sequence[str], result: WhatIf) -> str:
     """`Create index on orders (user_id) — cost 7771 → 23.6`."""
     key_text = keys if isinstance(keys, str) else ", ".join(keys)
     return with_cost(f"Create index on {table} ({key_text})", result)
+
+
+def title_with_cost(title: str | None, result: WhatIf) -> str:
+    """`title` with the cost change once (a fix title may carry it already), or the cost
+    change alone."""
+    if not title:
+        return cost_change(result)
+    return title if " — cost " in title else with_cost(title, result)
+
+
+def what_if_view(result: WhatIf, title: str | None = None) -> dict[str, Any]:
+    """A priced index as plain data for a client that draws it: both plans (`plan_view`) and
+    the cost change."""
+    return {
+        "title": title_with_cost(title, result),
+        "create_index": result.create_index,
+        "cost_before": result.cost_before,
+        "cost_after": result.cost_after,
+        "improvement_percent": result.improvement_percent,
+        "index_used": result.index_used,
+        "before": plan_view(result.plan_before),
+        "after": plan_view(result.plan_after),
+    }
 
 
 def check_create_index(text: str, dialect: str = "postgres") -> str | Failure:

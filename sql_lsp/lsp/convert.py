@@ -51,6 +51,34 @@ def to_offsets(doc: Document, rng: T.Range, encoding: str) -> tuple[int, int]:
     return start, max(start, end)
 
 
+def _high(ch: str) -> bool:
+    return "\ud800" <= ch <= "\udbff"
+
+
+def _low(ch: str) -> bool:
+    return "\udc00" <= ch <= "\udfff"
+
+
+def change_offsets(doc: Document, rng: T.Range, text: str, encoding: str) -> tuple[int, int, str]:
+    """A `didChange` content change as (start, end, new text) in character offsets.
+
+    A UTF-16 client may send half of a surrogate pair at a time, as a JSON escape; a fresh open
+    of the same text (one JSON string) decodes the two halves into one character. So a half
+    that lands next to its other half is joined with it here, and the document stays the text a
+    fresh open would give."""
+    start, end = to_offsets(doc, rng, encoding)
+    old = doc.text
+    if start > 0 and _high(old[start - 1]) and _low((text or old[end : end + 1])[:1] or "x"):
+        start -= 1
+        text = old[start] + text
+    if end < len(old) and _low(old[end]) and _high((text or old[start - 1 : start])[-1:] or "x"):
+        text += old[end]
+        end += 1
+    if any(_high(c) or _low(c) for c in text):
+        text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+    return start, end, text
+
+
 def _diagnostic_body(f: Finding) -> str:
     """The JSON of a diagnostic after its range, up to the version in its data (left open)."""
     rule = RULES_BY_ID.get(f.rule)
@@ -64,12 +92,15 @@ def _diagnostic_body(f: Finding) -> str:
 
 def _ascii_position(lines: LineIndex) -> Callable[[int, str], tuple[int, int]]:
     """`LineIndex.position` for an all-ASCII text: a bisect or two, no encoding work."""
-    size = len(lines.text)
+    text = lines.text
+    size = len(text)
     base, pivots, cum, firsts = lines.layout()
     if not pivots:
 
         def plain(offset: int, _encoding: str) -> tuple[int, int]:
             offset = 0 if offset < 0 else size if offset > size else offset
+            if text[offset - 1 : offset + 1] == "\r\n":  # inside a CRLF: the end of the line
+                offset -= 1
             line = bisect_right(base, offset) - 1
             return line, offset - base[line]
 
@@ -79,6 +110,8 @@ def _ascii_position(lines: LineIndex) -> Callable[[int, str], tuple[int, int]]:
 
     def shifted(offset: int, _encoding: str) -> tuple[int, int]:
         offset = 0 if offset < 0 else size if offset > size else offset
+        if text[offset - 1 : offset + 1] == "\r\n":
+            offset -= 1
         j = bisect_right(firsts, offset) - 1
         if j < 0:
             line = bisect_right(base, offset, 0, head) - 1

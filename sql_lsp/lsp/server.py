@@ -23,7 +23,12 @@ from typing import Any
 
 from lsprotocol import types as T
 from pygls.capabilities import get_capability
-from pygls.exceptions import JsonRpcException, JsonRpcInternalError
+from pygls.exceptions import (
+    JsonRpcException,
+    JsonRpcInternalError,
+    JsonRpcInvalidRequest,
+    JsonRpcServerNotInitialized,
+)
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
@@ -34,9 +39,9 @@ from sql_lsp.completion import CompletionCache, complete, documentation
 from sql_lsp.config import Config, ConfigError, load_config, merge
 from sql_lsp.database import Failure, Problem
 from sql_lsp.document import Document
-from sql_lsp.explain.render import plan_document, plan_json
-from sql_lsp.explain.whatif import WhatIf, with_cost
-from sql_lsp.fixes import apply_edits
+from sql_lsp.explain.render import plan_document, plan_json, plan_view
+from sql_lsp.explain.whatif import WhatIf, what_if_view, with_cost
+from sql_lsp.fixes import existing_relations, select_fixes
 from sql_lsp.live import LiveState
 from sql_lsp.lsp import convert, plans, transport
 from sql_lsp.lsp.workspace import WATCH_GLOBS, apply_file_events, folder_paths, read_file, scan
@@ -99,6 +104,45 @@ class SqlProtocol(LanguageServerProtocol):
                     self._send_response(data["id"], error=error.to_response_error())
             raise
 
+    received_initialize = False
+    received_shutdown = False  # set when the request arrives (its handler finishes later)
+    _exit_waits = 0
+
+    def handle_message(self, message: Any) -> None:
+        """The lifecycle of the spec: before `initialize` a request fails with
+        ServerNotInitialized and a notification is dropped (but `exit`); after `shutdown` a
+        request fails with InvalidRequest and a notification is dropped (but `exit`)."""
+        method = getattr(message, "method", None)
+        if method is None or method == T.EXIT:  # a response from the client, or exit
+            if method == T.EXIT and self.received_shutdown and not self._shutdown:
+                # exit right behind shutdown (all read at once): answer shutdown first
+                self._exit_waits += 1
+                if self._exit_waits < 100:
+                    asyncio.get_running_loop().call_later(0.02, self.handle_message, message)
+                    return
+                self._shutdown = True
+            super().handle_message(message)
+            return
+        request = getattr(message, "id", None) is not None
+        error: JsonRpcException | None = None
+        if self._shutdown or self.received_shutdown:
+            error = JsonRpcInvalidRequest("the server is shutting down")
+        elif method == T.INITIALIZE:
+            if self.received_initialize:
+                error = JsonRpcInvalidRequest("the server is already initialized")
+            self.received_initialize = True
+        elif not self.received_initialize:
+            error = JsonRpcServerNotInitialized(f"{method} before initialize")
+        if error is None:
+            if method == T.SHUTDOWN:
+                self.received_shutdown = True
+            super().handle_message(message)
+        elif request:
+            log.warning("refused %s: %s", method, error.message)
+            self._send_response(message.id, error=error.to_response_error())
+        else:
+            log.warning("dropped %s: %s", method, error.message)
+
     @lsp_method(T.TEXT_DOCUMENT_DID_CHANGE)
     def lsp_text_document__did_change(self, params: T.DidChangeTextDocumentParams):
         if (handler := self.fm.features.get(T.TEXT_DOCUMENT_DID_CHANGE)) is not None:
@@ -106,13 +150,12 @@ class SqlProtocol(LanguageServerProtocol):
 
 
 class SqlLanguageServer(LanguageServer):
-    def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
-        """Serve on stdio; a pipe is read by the event loop itself (see `transport`)."""
-        stdin = stdin or sys.stdin.buffer
-        if not transport.is_pipe(stdin):
-            super().start_io(stdin, stdout)
-            return
-        transport.serve_pipe(self, stdin, stdout or sys.stdout.buffer)
+    def start_io(
+        self, stdin: Any = None, stdout: Any = None, early: transport.Early | None = None
+    ) -> None:
+        """Serve on stdio, framed by our own reader (see `transport`), after what was read (and
+        maybe answered) before the server started (see `early`)."""
+        transport.serve_stdio(self, stdin or sys.stdin.buffer, stdout or sys.stdout.buffer, early)
 
     def __init__(self) -> None:
         super().__init__("sql-lsp", __version__, protocol_cls=SqlProtocol)
@@ -134,6 +177,7 @@ class SqlLanguageServer(LanguageServer):
         self.live_loop: asyncio.Task | None = None
         self.completion_cache = CompletionCache()
         self.initialized = False
+        self.database_state_sent: dict[str, str] | None = None
         # the passwords of every connection setting seen, scrubbed from everything sent or logged
         self.redactor = Redactor()
         self.redactor.add_environment()
@@ -270,11 +314,13 @@ class SqlLanguageServer(LanguageServer):
                 self.stop_database()
                 self.project.set_database(None)
                 self.publish_all()
+            self.send_database_state()
             return
         if self.live is None:
             self.live = LiveState(config)
             self.project.set_database(self.live.facts())
             self.restart_live_loop()
+            self.send_database_state()
         else:
             self.spawn(self._reconfigure(self.live, config))
 
@@ -313,12 +359,32 @@ class SqlLanguageServer(LanguageServer):
         changed = await live.refresh()
         if live.failure is not None:
             self.log(f"sql-lsp: database: {live.failure}", T.MessageType.Warning)
+        if self.live is live:
+            self.send_database_state()
         if changed and self.live is live:  # the project merges the new live catalog by itself
             self.publish_all()
             if self.capability("workspace.code_lens.refresh_support", False):
                 self.spawn(self._refresh_code_lenses())
             for key in list(self.project.open):
                 self.spawn(self.plan_document(key))
+
+    def send_database_state(self) -> None:
+        """Tell the client, when it changed, whether the database is `connected`, `unreachable`
+        (with the password-free reason) or `off`: the `sql-lsp/databaseState` notification,
+        which the VS Code extension shows in its status-bar item; other clients ignore it."""
+        live = self.live
+        if live is None:
+            state = {"state": "off", "message": "no database configured"}
+        elif live.failure is not None:
+            state = {"state": "unreachable", "message": live.failure.message}
+        elif live.catalog is not None:
+            state = {"state": "connected", "message": "live catalog loaded"}
+        else:
+            state = {"state": "connecting", "message": "connecting"}
+        if state != self.database_state_sent:
+            self.database_state_sent = state
+            with contextlib.suppress(Exception):  # the client has gone
+                self.protocol.notify(DATABASE_STATE, state)
 
     async def _refresh_code_lenses(self) -> None:
         with contextlib.suppress(Exception):  # a client that does not answer it after all
@@ -411,6 +477,7 @@ class SqlLanguageServer(LanguageServer):
 
 
 server = SqlLanguageServer()
+DATABASE_STATE = "sql-lsp/databaseState"
 
 
 def guarded(default: Any = None) -> Callable:
@@ -574,8 +641,8 @@ def did_change(ls: SqlLanguageServer, params: T.DidChangeTextDocumentParams) -> 
     for change in params.content_changes:
         doc = ls.project.open[key]
         if isinstance(change, T.TextDocumentContentChangePartial):
-            start, end = convert.to_offsets(doc, change.range, enc)
-            changed |= ls.project.edit_document(key, [(start, end, change.text)], version)
+            edit = convert.change_offsets(doc, change.range, change.text, enc)
+            changed |= ls.project.edit_document(key, [edit], version)
         else:
             changed |= ls.project.open_document(key, change.text, version)
     ls.schedule(key)
@@ -774,15 +841,15 @@ async def code_action(ls: SqlLanguageServer, params: T.CodeActionParams) -> list
     if want_fix_all:
         safe = [(f.rule, f.fix) for f in findings if f.fix is not None and f.fix.safe]
         if safe:
-            _, applied = apply_edits(doc.text, safe)
-            taken = _non_overlapping([fix for _, fix in safe])
-            edits = [e for fix in taken for e in fix.edits]
+            # a fix creating a relation that exists was computed before it existed: left out
+            taken = select_fixes(safe, existing_relations(ls.project.catalog))
+            edits = [e for _, fix in taken for e in fix.edits]
             actions.append(
                 _client(
                     ls,
                     convert.edit_action(
                         doc,
-                        f"Fix all safe sql-lsp findings ({len(applied)})",
+                        f"Fix all safe sql-lsp findings ({len(taken)})",
                         convert.FIX_ALL,
                         edits,
                         None,
@@ -793,29 +860,6 @@ async def code_action(ls: SqlLanguageServer, params: T.CodeActionParams) -> list
                 )
             )
     return actions
-
-
-def _non_overlapping(fixes: list) -> list:
-    taken_edits: list = []
-    taken = []
-    for fix in sorted(fixes, key=lambda fx: min(e.start for e in fx.edits)):
-        if any(_overlap(e, t) for e in fix.edits for t in taken_edits):
-            continue
-        if any(
-            e.start == t.start == t.end == e.end and e.text == t.text
-            for e in fix.edits
-            for t in taken_edits
-        ):
-            continue
-        taken_edits.extend(fix.edits)
-        taken.append(fix)
-    return taken
-
-
-def _overlap(a, b) -> bool:
-    if a.start == a.end or b.start == b.end:
-        return b.start < a.start < b.end or a.start < b.start < a.end
-    return a.start < b.end and b.start < a.end
 
 
 def _intersects(f: Finding, start: int, end: int, doc: Document) -> bool:
@@ -997,7 +1041,12 @@ async def explain_command(ls: SqlLanguageServer, *args: Any) -> dict[str, Any]:
         answer: dict[str, Any] = {"markdown": markdown}
     else:
         markdown = ls.redactor(plan_document(explained, statement=stmt.text))
-        answer = {"markdown": markdown, "json": json.loads(plan_json(explained))}
+        answer = {
+            "markdown": markdown,
+            "json": json.loads(plan_json(explained)),
+            "view": plan_view(explained, statement=stmt.text),
+            "whatIf": await _what_if_at(ls, ls.key(uri), doc, stmt.start, stmt.end),
+        }
     if arg.get("open") and ls.capability("window.show_document.support", False):
         try:
             path = plans.plan_file(uri, doc.lines.line_of(stmt.start), markdown)
@@ -1009,6 +1058,21 @@ async def explain_command(ls: SqlLanguageServer, *args: Any) -> dict[str, Any]:
                 T.ShowDocumentParams(uri=path.as_uri(), take_focus=True)
             )
     return answer
+
+
+async def _what_if_at(
+    ls: SqlLanguageServer, key: str, doc: Document, start: int, end: int
+) -> dict[str, Any] | None:
+    """The first index fix of a finding in [start, end) that HypoPG priced as worth it, as
+    plain data with the plans before and after (for the VS Code plan view), or None."""
+    for f in ls.findings_for(key):
+        if not start <= f.start < end:
+            continue
+        for fix in f.fixes:
+            result, _ = await ls.what_if(doc, f, fix)
+            if result is not None:
+                return what_if_view(result, fix.title)
+    return None
 
 
 @server.feature(T.TEXT_DOCUMENT_DEFINITION)
@@ -1129,7 +1193,9 @@ GC_IDLE_S = 2.0
 GC_EVERY = 300
 
 
-def serve(tcp: str | None = None, log_file: str | None = None) -> int:
+def serve(
+    tcp: str | None = None, log_file: str | None = None, early: transport.Early | None = None
+) -> int:
     transport.keep_large_blocks_on_the_heap()
     gc.disable()
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
@@ -1157,5 +1223,6 @@ def serve(tcp: str | None = None, log_file: str | None = None) -> int:
             print(f"sql-lsp: --tcp expects HOST:PORT, got {tcp!r}", file=sys.stderr)
             return 2
     else:
-        server.start_io()
-    return 0
+        server.start_io(early=early)
+    # the spec: exit code 0 after a shutdown request, 1 otherwise (exit or end of input)
+    return 0 if server.protocol._shutdown or server.protocol.received_shutdown else 1

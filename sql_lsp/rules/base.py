@@ -19,7 +19,7 @@ from sqlglot import exp
 
 from sql_lsp.catalog.model import DEFAULT_SEARCH_PATH, Catalog, ForeignKey, Index, Table
 from sql_lsp.config import Config
-from sql_lsp.document import Document, Statement
+from sql_lsp.document import Document, Statement, Surroundings
 from sql_lsp.statements import Locator
 
 if TYPE_CHECKING:
@@ -42,6 +42,12 @@ class Fix:
     title: str
     edits: tuple[Edit, ...]
     safety: str = SAFE  # SAFE or UNSAFE
+    # `schema.name` of the relations the fix creates (an index): two fixes that create the same
+    # name are never applied together, so an index offered by several findings is created once
+    creates: tuple[str, ...] = ()
+    # names of the relations the fix deletes (an index): applied with other fixes only when the
+    # text names none of them outside the fix's own edits
+    drops: tuple[str, ...] = ()
 
     @property
     def safe(self) -> bool:
@@ -52,6 +58,8 @@ class Fix:
             self.title,
             tuple(Edit(e.start + delta, e.end + delta, e.text) for e in self.edits),
             self.safety,
+            self.creates,
+            self.drops,
         )
 
 
@@ -172,6 +180,12 @@ class RuleContext:
             self._locator = Locator(self.statement.parsed)
         return self._locator
 
+    @property
+    def surroundings(self) -> Surroundings:
+        """The lines the statement starts and stops on and the document's line break: the only
+        text outside the statement a rule may read (the linter keys its cache on them)."""
+        return self.document.surroundings(self.statement)
+
     def locate(self, node: exp.Expression) -> tuple[int, int] | None:
         """Absolute span of a node of the statement tree."""
         return self.statement.locate(node, self.locator)
@@ -232,6 +246,8 @@ class Rule:
     applies: Callable[[str], bool] | None = None
     # False: the rule also runs on statements sqlglot could only read as an opaque command
     needs_tree: bool = True
+    # True: the rule also runs on statements PostgreSQL rejects (it recognises a pattern there)
+    on_syntax_errors: bool = False
 
     @property
     def url(self) -> str:

@@ -7,6 +7,16 @@ table (an index, the primary key or a UNIQUE constraint) and no expression index
 expression exists. Functions over no column (`now()`) are fine. The rule is silent when the table
 or its indexes are unknown.
 
+A cast that PostgreSQL's planner sees through is not reported, decided from the column's type
+(in the catalog) and the cast's, whatever the spelling and the parentheses: a cast to the
+column's own type with no type modifier or the same one (`ts::timestamp`, `code::char(5)` on a
+`char(5)`), and the relabelling casts between `varchar` and `text` (`(t.subject_type)::text =
+'Post'::text` on a `character varying` column, as pg_dump writes it, uses the index). A cast
+that changes the type modifier (`varchar(20)` to `varchar(10)`), `char(n)` to `text` (it trims
+the value) and every other conversion are reported. When the column's type is not a built-in
+one (a domain, an enum, an extension's type) or is unknown, the rule cannot tell and says
+nothing about casts of that column.
+
 **Why is this bad?**
 
 A B-tree index on `email` is ordered by `email`, not by `lower(email)`: once the column is wrapped,
@@ -43,9 +53,17 @@ SELECT id FROM users WHERE created_at >= '2024-05-01'::date AND created_at < '20
   compare the bare column with the folded literal. That is only the same query if the stored
   values are already folded: **unsafe**, and the title says so.
 * Anything else: inserts the `CREATE INDEX` of an expression index on exactly that expression
-  before the statement. It changes the schema and takes a lock while it builds: **unsafe**. It is
-  not offered when the expression is not immutable (a `timestamptz` cast to `date`, for
-  instance), because PostgreSQL would refuse such an index.
+  before the statement: `WHERE extract(year from b.starttime) = 2020` gets
+  `CREATE INDEX bookings_extract_starttime_idx ON bookings ((EXTRACT(YEAR FROM starttime)));`
+  (the expression without its table qualifiers, always in parentheses; the table named as
+  `missing-fk-index` names it, so that the statement loads in the file's own `search_path`;
+  an index name no relation of the schema has). It changes the schema and takes a lock while
+  it builds: **unsafe**. It is not offered when the expression is not immutable (a
+  `timestamptz` cast to `date`, for instance), because PostgreSQL would refuse such an index.
+  When several findings offer the same index (ten queries on `extract(year from starttime)`),
+  each finding offers it, and applying fixes together (`--fix --unsafe-fixes`, fix-all)
+  creates it once, before the first of them: the fixes carry the name of the index they
+  create, and two fixes creating the same name are never applied together.
 
 **Needs**
 
@@ -57,6 +75,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+import sqlglot
+import sqlglot.errors
 from sqlglot import exp
 from sqlglot.tokens import TokenType
 
@@ -70,6 +90,9 @@ from sql_lsp.catalog.model import (
     quote_ident,
 )
 from sql_lsp.rules.base import SAFE, UNSAFE, Edit, Finding, Fix, Rule, RuleContext
+from sql_lsp.rules.missing_fk_index import fresh_index_name, index_target
+
+DType = exp.DataType.Type
 
 _COMPARISONS = (
     exp.EQ,
@@ -258,8 +281,8 @@ def _check_comparison(
         if index is None:
             continue
         col = table.columns.get(col_name)
-        if _harmless_cast(inner, col.type if col else None):
-            continue
+        if _cast_uses_index(inner, col.type if col else None) is not False:
+            continue  # a cast the planner sees through, or one it cannot tell
         if _expression_indexed(inner, table):
             continue
         finding = _finding(ctx, cmp, side, inner, column, others, on_left, table, index)
@@ -328,15 +351,86 @@ def _type_name(text: str | None) -> str:
     return aliases.get(t, t)
 
 
-def _harmless_cast(node: exp.Expression, column_type: str | None) -> bool:
-    """A cast to the column's own type (or varchar -> text) changes nothing for the index."""
-    if not isinstance(node, exp.Cast) or not isinstance(node.this, exp.Column):
+# PostgreSQL's built-in types as sqlglot reads them -> PostgreSQL's name for the type
+_PG_TYPES = {
+    DType.VARCHAR: "varchar",
+    DType.TEXT: "text",
+    DType.CHAR: "bpchar",
+    DType.BPCHAR: "bpchar",
+    DType.NAME: "name",
+    DType.SMALLINT: "int2",
+    DType.INT: "int4",
+    DType.BIGINT: "int8",
+    DType.SMALLSERIAL: "int2",
+    DType.SERIAL: "int4",
+    DType.BIGSERIAL: "int8",
+    DType.DECIMAL: "numeric",
+    DType.FLOAT: "float4",
+    DType.DOUBLE: "float8",
+    DType.BOOLEAN: "bool",
+    DType.DATE: "date",
+    DType.TIME: "time",
+    DType.TIMETZ: "timetz",
+    DType.TIMESTAMP: "timestamp",
+    DType.TIMESTAMPTZ: "timestamptz",
+    DType.INTERVAL: "interval",
+    DType.UUID: "uuid",
+    DType.JSON: "json",
+    DType.JSONB: "jsonb",
+}
+# casts PostgreSQL makes by relabelling the value (binary coercible, no function): the planner
+# sees through them and matches the column's index (`varchar_col::text = 'x'` uses it)
+_RELABEL = {("varchar", "text"), ("text", "varchar")}
+
+
+def _pg_type(node: exp.DataType | str | None) -> tuple[str, tuple[str, ...]] | None:
+    """(PostgreSQL type name, type modifiers) of a built-in type; None for any other type (a
+    domain, an enum, an array, an extension's type) or what cannot be read."""
+    if node is None:
+        return None
+    try:
+        dt = node if isinstance(node, exp.DataType) else exp.DataType.build(node, "postgres")
+    except (sqlglot.errors.SqlglotError, ValueError, RecursionError):
+        return None
+    name = _PG_TYPES.get(dt.this)
+    if name is None or dt.args.get("nested"):
+        return None
+    mods = tuple("".join(e.sql(dialect="postgres").split()) for e in dt.expressions)
+    if dt.this == DType.CHAR and not mods:
+        mods = ("1",)  # `char` is char(1)
+    return name, mods
+
+
+def _cast_uses_index(node: exp.Expression, column_type: str | None) -> bool | None:
+    """For casts (and parentheses) around one column: True when the planner sees through every
+    cast, so the column's index is used; False when one of them is a conversion it cannot see
+    through; None when a type is not one whose casts are known here. For anything else False.
+
+    Seen through: a cast to the column's own type without a type modifier or with the same one
+    (`ts::timestamp`, `name::varchar(40)` on a `varchar(40)`), and the relabelling casts
+    between `varchar` and `text` (`(subject_type)::text` on a `character varying`: what
+    pg_dump writes). Not: a cast that changes the type modifier (`varchar(40)` to
+    `varchar(10)`), `char(n)` to `text` (it trims), any other conversion."""
+    layers: list[exp.Cast] = []
+    while isinstance(node, exp.Cast | exp.Paren):
+        if isinstance(node, exp.Cast):
+            layers.append(node)
+        node = node.this
+    if not layers or not isinstance(node, exp.Column):
         return False
-    target = _type_name(node.args["to"].sql(dialect="postgres"))
-    source = _type_name(column_type)
-    if not source:
-        return False
-    return target == source or (source in ("varchar", "char", "character") and target == "text")
+    current = _pg_type(column_type)
+    for cast in reversed(layers):
+        target = _pg_type(cast.args.get("to"))
+        if current is None or target is None:
+            return None
+        (source, source_mods), (name, mods) = current, target
+        if name == source:
+            if mods and mods != source_mods:
+                return False
+        elif (source, name) not in _RELABEL or mods:
+            return False
+        current = target if mods or name != source else current
+    return True
 
 
 # -- the finding and its fixes ------------------------------------------------------------------
@@ -357,7 +451,7 @@ def _finding(
     if span is None:
         return None
     start, end = span
-    side_text = ctx.text[start:end]
+    side_text = _written(ctx.text[start:end], side)
     col_name = fold(column.this)
     what = (
         "primary key" if index.primary else ("unique constraint" if index.constraint else "index")
@@ -379,6 +473,19 @@ def _finding(
         if index_fix is not None:
             fixes.append(index_fix)
     return ctx.finding(start, end, message, fixes)
+
+
+def _written(text: str, node: exp.Expression) -> str:
+    """`text` when it is the whole of `node`, else `node` as sqlglot writes it (sqlglot does not
+    locate every node: `extract(year from x)` would be shown as just `x`)."""
+    try:
+        if normalize_expression(sqlglot.parse_one(text, read="postgres")) == normalize_expression(
+            node
+        ):
+            return text
+        return node.sql(dialect="postgres")
+    except (sqlglot.errors.SqlglotError, RecursionError, ValueError):
+        return text
 
 
 def _is_date_of_column(node: exp.Expression) -> bool:
@@ -560,6 +667,29 @@ def _fold_fix(
 _MUTABLE_ON_TIMESTAMPTZ = (exp.Cast, exp.Date, exp.TimestampTrunc, exp.Extract, exp.DateTrunc)
 
 
+def _index_key(ctx: RuleContext, inner: exp.Expression) -> str | None:
+    """The expression to index, without table qualifiers: the source text when it is exactly
+    the expression (sqlglot does not locate every node: `extract(…)`, `(x)::t`), else the
+    expression as sqlglot writes it for PostgreSQL."""
+    bare = inner.copy()
+    for col in bare.find_all(exp.Column):
+        for part in ("table", "db", "catalog"):
+            col.set(part, None)
+    want = normalize_expression(bare)
+    text = _unqualified_text(ctx, inner)
+    if text is not None:
+        try:
+            again = sqlglot.parse_one(text, read="postgres")
+        except (sqlglot.errors.SqlglotError, RecursionError, ValueError):
+            again = None
+        if again is not None and normalize_expression(again) == want:
+            return text
+    try:
+        return bare.sql(dialect="postgres")
+    except (sqlglot.errors.SqlglotError, RecursionError, ValueError):
+        return None
+
+
 def _unqualified_text(ctx: RuleContext, node: exp.Expression) -> str | None:
     """The source text of `node` with table qualifiers removed from its columns."""
     span = ctx.locate(node)
@@ -577,6 +707,8 @@ def _unqualified_text(ctx: RuleContext, node: exp.Expression) -> str | None:
     text = ctx.text
     out, pos = [], span[0]
     for a, b in sorted(cuts):
+        if a < pos:
+            return None
         out.append(text[pos:a])
         pos = b
     out.append(text[pos : span[1]])
@@ -588,25 +720,25 @@ def _index_fix(ctx: RuleContext, inner: exp.Expression, table: Table, col_type: 
         return None  # not immutable: PostgreSQL refuses the index
     if inner.find(exp.CurrentTimestamp, exp.CurrentDate, exp.CurrentTime, exp.Rand):
         return None
-    text = _unqualified_text(ctx, inner)
+    text = _index_key(ctx, inner)
     if text is None:
         return None
+    # COLLATE on a column is that column's index key with a collation; anything else is an
+    # expression, always in parentheses (PostgreSQL takes `((f(x)))` for any expression)
+    key = text if isinstance(inner, exp.Collate) else f"({text})"
     is_call = isinstance(inner, exp.Func) and not isinstance(inner, exp.Cast | exp.Collate)
-    key = text if is_call or isinstance(inner, exp.Collate) else f"({text})"
     m = re.match(r"\s*([A-Za-z_]\w*)\s*\(", text)
     label = m.group(1).lower() if m and is_call else "expr"
     column = next(iter(inner.find_all(exp.Column)))
-    name = default_index_name(table.name, [label.lower(), fold(column.this)], "idx")
-    target = qualified_name(table.schema, table.name, ctx.search_path)
-    stmt = ctx.statement
-    lines = ctx.document.lines
-    line_start = lines.line_start(lines.line_of(stmt.start))
-    if ctx.text[line_start : stmt.start].strip():
-        line_start = stmt.start
-    newline = "\r\n" if "\r\n" in ctx.text[:2000] else "\n"
+    name = fresh_index_name(ctx, table, default_index_name(table.name, [label, fold(column.this)]))
+    target = index_target(ctx, table)
+    around = ctx.surroundings
+    line_start = around.line_start if around.own_line else ctx.statement.start
+    newline = around.newline
     create = f"CREATE INDEX {quote_ident(name)} ON {target} ({key});{newline}"
     title = f"Create an expression index on {target} ({key})"
-    return Fix(title, (Edit(line_start, line_start, create),), UNSAFE)
+    creates = (f"{table.schema}.{name}",)
+    return Fix(title, (Edit(line_start, line_start, create),), UNSAFE, creates)
 
 
 RULE = Rule(

@@ -37,6 +37,9 @@ CREATE INDEX orders_user_id_status_idx ON orders (user_id, status);
 The fix deletes the redundant `CREATE INDEX` statement. Queries can still use the other index, but
 the plans of some may change (a smaller index can be cheaper to scan), and a migration that was
 already applied cannot be edited this way: it needs a human look, so the fix is unsafe.
+`--fix --unsafe-fixes` leaves it out when another statement of the file names the index
+(`COMMENT ON INDEX`, `ALTER INDEX … ATTACH PARTITION` as pg_dump writes for partitions,
+`CLUSTER … USING`): without its `CREATE INDEX` that statement would fail.
 
 **Needs**
 
@@ -119,24 +122,27 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         name = qualified_name(table.schema, table.name, ctx.search_path)
         message = f"index {quote_ident(obj.name)} on {name} {_keys(obj)} is redundant: {why}"
         stmt = ctx.statement
-        fix = Fix(f"Delete the redundant index {obj.name}", (_deletion(ctx),), UNSAFE)
-        yield ctx.finding(stmt.start, stmt.end, message, [fix])
+        fixes = []
+        # `drops`: --fix leaves the deletion out when the file names the index elsewhere
+        # (COMMENT ON INDEX, ALTER INDEX, CLUSTER … USING), where the file would then fail
+        fixes.append(
+            Fix(
+                f"Delete the redundant index {obj.name}",
+                (_deletion(ctx),),
+                UNSAFE,
+                drops=(obj.name,),
+            )
+        )
+        yield ctx.finding(stmt.start, stmt.end, message, fixes)
 
 
 def _deletion(ctx: RuleContext) -> Edit:
     """Remove the statement, its semicolon and, when it has its lines to itself, those lines."""
-    text = ctx.text
     stmt = ctx.statement
-    start = stmt.start
-    end = stmt.stop
-    line_start = max(text.rfind("\n", 0, start), -1) + 1
-    line_end = text.find("\n", end)
-    line_end = len(text) if line_end < 0 else line_end
-    rest = text[end:line_end].strip()
-    if not text[line_start:start].strip() and (not rest or rest.startswith("--")):
-        start = line_start
-        end = min(line_end + 1, len(text))
-    return Edit(start, end, "")
+    around = ctx.surroundings
+    if around.own_line and around.tail_free:
+        return Edit(around.line_start, around.next_line, "")
+    return Edit(stmt.start, stmt.stop, "")
 
 
 RULE = Rule(

@@ -69,7 +69,6 @@ from sql_lsp.catalog.model import (
     quote_ident,
 )
 from sql_lsp.explain.plan import DEFAULT_SEQ_SCAN_ROWS, Plan, SeqScan, seq_scans_with_filter
-from sql_lsp.explain.whatif import WhatIf, with_cost, worth_it
 from sql_lsp.rules.base import UNSAFE, Edit, Finding, Fix, Rule, RuleContext
 from sql_lsp.rules.missing_fk_index import insertion_after
 
@@ -280,10 +279,13 @@ def _fix(ctx: RuleContext, sug: Suggestion) -> Fix | None:
     title = f"Create index on {target} ({cols})"
     create = sug.create_index(index_name, ctx.search_path)
     priced = ctx.database.what_if(ctx.statement.text, create) if ctx.database else None
-    if isinstance(priced, WhatIf):
-        if not worth_it(priced, ctx.config.explain.min_improvement_percent):
-            return None
-        title = with_cost(title, priced)
+    if priced is not None:  # a database is there: its driver is loaded already
+        from sql_lsp.explain.whatif import WhatIf, with_cost, worth_it
+
+        if isinstance(priced, WhatIf):
+            if not worth_it(priced, ctx.config.explain.min_improvement_percent):
+                return None
+            title = with_cost(title, priced)
     at, text = insertion_after(ctx, create + ";")
     return Fix(title, (Edit(at, at, text),), UNSAFE)
 

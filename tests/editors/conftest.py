@@ -14,10 +14,16 @@ import json
 import os
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from editor_support import FIXTURE, INSTALL_HINT, cache_dir
+
+# the throwaway PostgreSQL cluster of the live tests (tests/live/pg_cluster.py)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "live"))
+from pg_cluster import Cluster
 
 
 @pytest.fixture(scope="session")
@@ -74,3 +80,30 @@ def editor_env(server_bin: Path, tmp_path: Path) -> dict[str, str]:
         env[name] = str(tmp_path / "xdg" / name.split("_")[1].lower())
         Path(env[name]).mkdir(parents=True, exist_ok=True)
     return env
+
+
+@pytest.fixture(scope="session")
+def plan_database() -> Iterator[str]:
+    """A throwaway PostgreSQL with HypoPG and the fixture project's schema.sql, filled (20,000
+    users, 200,000 orders) so that plans have costs worth drawing and an index on
+    orders (user_id) pays for itself. Yields its URL."""
+    cluster = Cluster.create()
+    try:
+        cluster.start()
+        with psycopg.connect(cluster.url(), autocommit=True) as conn:
+            conn.execute("CREATE DATABASE editors")
+        with psycopg.connect(cluster.url("editors"), autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION hypopg")
+            conn.execute((FIXTURE / "schema.sql").read_text(encoding="utf-8"))
+            conn.execute(
+                "INSERT INTO users SELECT g, 'user' || g || '@example.com' "
+                "FROM generate_series(1, 20000) g"
+            )
+            conn.execute(
+                "INSERT INTO orders SELECT g, 1 + g % 20000, g % 1000 "
+                "FROM generate_series(1, 200000) g"
+            )
+            conn.execute("VACUUM ANALYZE")
+        yield cluster.url("editors")
+    finally:
+        cluster.destroy()

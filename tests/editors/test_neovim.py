@@ -127,6 +127,8 @@ def test_neovim(
         },
         "refresh": {"path": str(queries)},
         "single": {"path": str(lone), "expect": EXPECT.lone},
+        # lsp/sql_lsp.lua with lua/sql_lsp/health.lua on the runtimepath
+        "checkhealth": snippet_marker is None,
     }
     result = run_harness(tools[nvim_key], plan, editor_env, project, out)
 
@@ -147,6 +149,30 @@ def test_neovim(
         for line, col, code in EXPECT.schema
     ]
     assert summary(result["files"][str(schema)]["diagnostics"]) == want_schema
+    # :checkhealth sql_lsp: binary, version, settings file, database state
+    if snippet_marker is None:
+        health = [line.rstrip() for line in result["checkhealth"]]
+        server = shutil.which("sql-lsp", path=editor_env["PATH"])
+        version = subprocess.run(
+            [str(server), "--version"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        assert version.startswith("sql-lsp 0.1.0 (sql-review-lsp")
+        want = [
+            ("OK", f"command: sql-lsp ({server})"),
+            ("OK", f"version: {version}"),
+            ("OK", f"settings file: {project / 'sql-lsp.toml'}"),
+            (
+                "",
+                f"client 1 ({project}): database off (no database.url, SQL_LSP_DATABASE_URL or PG* settings)",
+            ),
+        ]
+        missing = [
+            text
+            for level, text in want
+            if not any(line.endswith(text) and level in line for line in health)
+        ]
+        assert missing == [], "\n".join(health)
+        assert not any("ERROR" in line or "WARNING" in line for line in health), health
     # hover float
     assert result["hover"]["float"] == EXPECT.hover_float
     # quick fix through vim.lsp.buf.code_action(): offered actions, buffer text, re-published diagnostics

@@ -3,21 +3,29 @@
 The extension is built with editors/vscode/scripts/package.sh and installed into a fresh
 code-server (fresh user-data, extensions and XDG dirs; a fresh Chromium profile). The workspace is
 a copy of the fixture project whose .vscode/settings.json raises select-star to "error", so the
-test also shows that workspace settings reach the server. No server command is configured: the
-extension finds `sql-lsp` on PATH. tests/editors/vscode/e2e.js (playwright-core) drives the page and
-records what it shows; this module asserts on the record. Screenshots: .test-artifacts/editors/vscode/.
+test also shows that workspace settings reach the server. No server is installed and none is
+configured: PATH holds Python (3.11+), Node and the system's bin directories only, so the extension
+creates its own environment in its global storage and installs the wheel bundled in the .vsix into
+it, as it does for a new user. Later the workspace gets a database (a throwaway PostgreSQL with
+HypoPG) and "Explain Statement" opens the plan view. tests/editors/vscode/e2e.js (playwright-core)
+drives the page and records what it shows; this module asserts on the record. Screenshots:
+.test-artifacts/editors/vscode/ (7-plan-view.png is the plan view).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -49,6 +57,10 @@ USER_SETTINGS = {
 MACHINE_SETTINGS = {"sqlLsp.trace.server": "off"}
 BAD_COMMAND = "/nonexistent/bin/sql-lsp"
 WORKSPACE_RULES = {"select-star": "error"}  # .vscode/settings.json of the workspace
+# a file the test writes into the workspace with the database: its statement gets a plan and
+# an index priced by HypoPG
+PLAN_FILE = "plan.sql"
+PLAN_SQL = "SELECT id, total FROM orders WHERE user_id = 42;\n"
 
 
 @pytest.fixture(scope="session")
@@ -60,11 +72,20 @@ def vsix(tmp_path_factory: pytest.TempPathFactory) -> Path:
     proc = subprocess.run(
         ["sh", str(EXTENSION / "scripts" / "package.sh"), "-o", str(out)],
         cwd=EXTENSION,
+        env={**os.environ, "PYTHON": sys.executable},
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert proc.returncode == 0 and out.is_file(), proc.stdout + proc.stderr
+    with zipfile.ZipFile(out) as z:
+        names = sorted(z.namelist())
+    # bundled: no node_modules, one script, the server wheel
+    assert [n for n in names if n.endswith(".js")] == ["extension/out/extension.js"], names
+    assert [n for n in names if n.endswith(".whl")] == [
+        "extension/server/sql_review_lsp-0.1.0-py3-none-any.whl"
+    ], names
+    assert len(names) < 20, names
     return out
 
 
@@ -137,9 +158,19 @@ def code_server(
     port = free_port()
     config = tmp_path / "code-server.yaml"
     config.write_text(f"bind-addr: 127.0.0.1:{port}\nauth: none\ncert: false\n", encoding="utf-8")
+    # no server anywhere: PATH has a Python (the base interpreter of the test's virtualenv,
+    # without its bin directory), Node and the system's directories only
+    python_bin = tmp_path / "python-bin"
+    python_bin.mkdir()
+    base = getattr(sys, "_base_executable", sys.executable)
+    for name in ("python3", f"python3.{sys.version_info[1]}"):  # the extension tries both
+        (python_bin / name).symlink_to(base)
+    system = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+    path = os.pathsep.join([str(python_bin), tools["node24_bin"], *system])
+    assert shutil.which("sql-lsp", path=path) is None
     env = {
         **editor_env,
-        "PATH": f"{tools['node24_bin']}{os.pathsep}{editor_env['PATH']}",
+        "PATH": path,
         # Keep this environment for the extension host instead of re-reading the login shell's.
         "VSCODE_CLI": "1",
     }
@@ -202,7 +233,7 @@ def code_server(
 
 
 def test_vscode(
-    code_server: dict[str, Any], tools: dict[str, str], project: Path, server_bin: Path
+    code_server: dict[str, Any], tools: dict[str, str], project: Path, plan_database: str
 ) -> None:
     out: Path = code_server["out"]
     plan = {
@@ -223,6 +254,15 @@ def test_vscode(
             **EXPECT.fix_position,
             "title": EXPECT.fix_title,
             "expect_after": EXPECT.queries_after_fix,
+        },
+        "status_bar": "SQL LSP",
+        "plan": {
+            "file": PLAN_FILE,
+            "path": str(project / PLAN_FILE),
+            "text": PLAN_SQL,
+            "settings_file": str(project / ".vscode" / "settings.json"),
+            "settings": {"sqlLsp.rules": WORKSPACE_RULES, "sqlLsp.database.url": plan_database},
+            "connected": "SQL LSP: database connected",
         },
         "settings_change": {
             "file": str(project / ".vscode" / "settings.json"),
@@ -292,11 +332,27 @@ def test_vscode(
     failures = rec["bad_command"]  # every notification shown after clearing them
     assert len(failures) == 1, dump(failures)
     [log] = output_logs(code_server["user_data"], 1, failures[0]["message"])
-    command = f"{server_bin / 'sql-lsp'} --stdio"
-    assert log[:2] == [
-        f"Starting the server (sql-lsp on PATH): {command}",
-        f"Server running: {command}",
-    ]
+    # first start: the extension made its environment in its global storage, from the wheel
+    # it bundles, and started the server from there
+    [env_dir] = code_server["user_data"].glob("User/globalStorage/sql-lsp.sql-lsp/server-env")
+    command = f"{env_dir / 'bin' / 'sql-lsp'} --stdio"
+    python = Path(getattr(sys, "_base_executable", sys.executable)).resolve()
+    assert log[0].startswith(f"Creating the server environment {env_dir} with "), log[:3]
+    assert log[0].endswith(f"(Python {'.'.join(map(str, sys.version_info[:3]))}).")
+    assert Path(log[0].split(" with ", 1)[1].split(" (Python")[0]).resolve() == python
+    wheel = "sql_review_lsp-0.1.0-py3-none-any.whl"
+    assert log[1].startswith("Installing ") and log[1].endswith(f"{wheel} into {env_dir}."), log[1]
+    started = log.index(f"Starting the server (managed environment): {command}")
+    assert log[started - 1] == f"Installed sql-review-lsp 0.1.0 in {env_dir}."
+    assert log[started + 1] == f"Server running: {command}"
+    # the progress notification while it was set up; nothing to tell the user after it
+    assert rec["setup_progress"], dump(rec["steps"])
+    # the project holds only what the test put there and the edits (no log file)
+    assert sorted(p.name for p in project.iterdir()) == sorted(
+        [".vscode", PLAN_FILE, "queries.sql", "report.sql", "schema.sql", "sql-lsp.toml"]
+    )
+    # the status bar: server running, no database
+    assert rec["status"]["start"] == ["SQL LSP: database off"], dump(rec["status"])
 
     # 5. a crashed server is restarted without bothering the user
     assert rec["crash"]["before"] == 1
@@ -313,7 +369,8 @@ def test_vscode(
     assert failures[0]["message"] == (
         f"SQL LSP: could not start the language server with `{BAD_COMMAND} --stdio`: "
         f"{BAD_COMMAND} was not found. "
-        'Install the server with "pip install sql-lsp", or set sqlLsp.server.command.'
+        "Leave sqlLsp.server.command empty to let the extension install the server, or set it "
+        'to a sql-lsp installed with "pip install sql-review-lsp".'
     )
     assert failures[0]["buttons"] == ["Show Logs", "Open Settings", "Restart Server"]
     assert rec["bad_command_file"]["sqlLsp.server.command"] == [BAD_COMMAND]
@@ -322,3 +379,24 @@ def test_vscode(
         f"Starting the server (setting sqlLsp.server.command): {BAD_COMMAND} --stdio"
     )
     assert failures[0]["message"] in log[restart:]
+
+    # 8. with a database the status bar says so, and "Explain Statement" opens the plan view:
+    # a tree with cost bars, the costliest node highlighted, and the HypoPG-priced index of
+    # seq-scan-on-large-table with the plans before and after side by side
+    assert rec["status"]["connected"] == ["SQL LSP: database connected"], dump(rec["status"])
+    assert rec["status"]["stopped"] == ["SQL LSP"], dump(rec["status"])
+    view = rec["plan"]
+    assert view is not None, dump(rec["steps"])
+    assert view["headings"][0] == "EXPLAIN"
+    assert view["statement"][0] == PLAN_SQL.strip().rstrip(";")
+    main = view["sections"][0]
+    assert main["heading"] == "Plan"
+    assert main["labels"] == ["Seq Scan on orders"], dump(view)
+    assert main["costliest"] == ["Seq Scan on orders"]
+    assert main["bars"] == 1
+    assert re.fullmatch(r"Create index on orders \(user_id\) — cost [\d.]+ → [\d.]+", view["whatif"]["title"])
+    before, after = view["sections"][1:]
+    assert (before["heading"], after["heading"]) == ("Before", "With the index")
+    assert before["labels"] == ["Seq Scan on orders"]
+    assert len(after["labels"]) >= 1 and "btree_orders_user_id" in " ".join(after["labels"])
+    assert (out / "7-plan-view.png").is_file()

@@ -24,6 +24,7 @@ from sql_lsp.config import Config, DatabaseSettings, ExplainSettings, RuleSettin
 from sql_lsp.database import Failure, Problem
 from sql_lsp.document import Document
 from sql_lsp.explain.plan import Plan
+from sql_lsp.fixes import apply_edits
 from sql_lsp.lint import Linter
 from sql_lsp.live import DatabaseFacts, LiveState
 from sql_lsp.project import build_catalog
@@ -177,7 +178,7 @@ async def test_ranges_and_fixes(rules_db: RulesDb):
         ("Create index on events (kind)", "unsafe"),
         ("Create index on events (kind, payload)", "unsafe"),
     ]
-    fixed, applied = cli.apply_edits(text, [(f.rule, f.fix) for f in seq])
+    fixed, applied = apply_edits(text, [(f.rule, f.fix) for f in seq])
     assert applied == ["seq-scan-on-large-table"] * 2
     assert fixed.splitlines()[1:8] == [
         "SELECT id, created_at FROM events WHERE kind = 'click';",

@@ -45,6 +45,12 @@ async def client(lsp_client: LanguageClient):
     def refresh(params: None) -> None:
         return None
 
+    lsp_client.database_states = []  # the sql-lsp/databaseState notifications, in order
+
+    @lsp_client.feature("sql-lsp/databaseState")
+    def database_state(ls: LanguageClient, params: object) -> None:
+        lsp_client.database_states.append(params)
+
     yield lsp_client
     await lsp_client.shutdown_session()
 
@@ -125,6 +131,21 @@ async def test_plan_hover_code_lens_and_explain_command(
     )
     assert "Seq Scan on orders" in answer["markdown"]
     assert answer["json"][0]["Plan"]["Node Type"] == "Seq Scan"
+    # the same plan as plain data for the VS Code plan view
+    view = answer["view"]
+    assert (view["title"], view["root"]["label"], view["root"]["costliest"]) == (
+        "EXPLAIN",
+        "Seq Scan on orders",
+        True,
+    )
+    assert view["statement"] == "SELECT id, total FROM orders WHERE status = 'paid'"
+    assert answer["whatIf"] is None  # no index fix on this statement
+
+    # the client hears that the database is connected (once the live catalog is loaded)
+    async def connected() -> bool:
+        return [getattr(s, "state", None) for s in client.database_states][-1:] == ["connected"]
+
+    assert await _until(connected)
     assert len(client.shown_documents) == 1
     shown = Path(client.shown_documents[0].uri.removeprefix("file://"))
     assert shown.suffix == ".md"
@@ -227,6 +248,9 @@ async def test_database_down_keeps_linting_and_says_why(
     assert "\n" not in text.strip()
     assert "secret-pw" not in text
     assert "database" in text.lower() or "connect" in text.lower()
+    states = [(s.state, s.message) for s in client.database_states]
+    assert states[0] == ("connecting", "connecting")
+    assert states[-1][0] == "unreachable" and "secret-pw" not in states[-1][1]
 
 
 async def test_database_killed_mid_session_then_back(

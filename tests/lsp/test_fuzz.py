@@ -1,18 +1,121 @@
 """Hostile clients: out-of-range positions and ranges, malformed params, unknown methods, random
 edits. The server must answer every request (a result or an error), keep its text in step with the
-client's, and end cleanly."""
+client's, and end cleanly.
+
+The differential fuzzer (fuzzing.py) checks that incremental state equals a fresh open after every
+edit: in the core (many edits) and through the real server (fewer, in each position encoding).
+Its length comes from SQL_LSP_FUZZ_EDITS and SQL_LSP_FUZZ_SERVER_EDITS (`scripts/fuzz` sets them
+for the long run); the defaults keep it to a few seconds."""
 
 from __future__ import annotations
 
+import os
 import random
 import sys
+import time
 from pathlib import Path
 
 import pytest
+from fuzzing import (
+    SCHEMA,
+    SEEDS,
+    URI,
+    CoreRun,
+    Divergence,
+    Edits,
+    Reference,
+    fresh_diagnostics,
+    join_surrogates,
+    runs,
+)
+from lsp_helpers import change, encoding, mark, open_doc, published, start, uri
+from lsprotocol import types as T
+from pytest_lsp import LanguageClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 from lspclient import LspClient  # the benchmarks' raw JSON-RPC client: it can send anything
+
+CORE_EDITS = int(os.environ.get("SQL_LSP_FUZZ_EDITS", "3000"))
+SERVER_EDITS = int(os.environ.get("SQL_LSP_FUZZ_SERVER_EDITS", "150"))
+SEED = int(os.environ.get("SQL_LSP_FUZZ_SEED", "20261201"))
+
+
+def _report(what: str, edits: int, seconds: float) -> None:
+    """One line for `scripts/fuzz` (shown with pytest -s)."""
+    per = 1000 * seconds / max(edits, 1)
+    print(f"\nfuzz {what}: {edits} edits in {seconds:.1f} s ({per:.2f} s per 1,000 edits)")
+
+
+def test_core_incremental_state_equals_a_fresh_open() -> None:
+    began = time.perf_counter()
+    done = sum(run.count for run in runs(SEED, CORE_EDITS))
+    _report("core (utf-8, utf-16, utf-32)", done, time.perf_counter() - began)
+    assert done >= CORE_EDITS
+
+
+def _range_dict(r: T.Range) -> dict:
+    return {
+        "start": {"line": r.start.line, "character": r.start.character},
+        "end": {"line": r.end.line, "character": r.end.character},
+    }
+
+
+@pytest.mark.parametrize("enc", ["utf-8", "utf-16", "utf-32"])
+async def test_server_incremental_diagnostics_equal_a_fresh_open(
+    client: LanguageClient, tmp_path: Path, enc: str
+) -> None:
+    (tmp_path / "sql-lsp.toml").write_text("")
+    schema = tmp_path / "0_schema.sql"
+    schema.write_text(SCHEMA)
+    await start(client, tmp_path, encodings=[enc])
+    assert encoding(client) == enc
+    path = tmp_path / "q.sql"
+    u = uri(path)
+    rng = random.Random(f"{SEED}-{enc}")
+    began = time.perf_counter()
+    done = 0
+    version = 1
+    while done < SERVER_EDITS:
+        edits = Edits(random.Random(rng.random()), rng.choice(SEEDS))
+        version += 1
+        await open_doc(client, path, edits.text, version)
+        for _ in range(min(40, SERVER_EDITS - done)):
+            text = edits.text
+            changes = []
+            for c in edits.batch():  # each change in the positions of the text before it
+                changes.append((Reference(text).range(c.start, c.end, enc), c.text))
+                text = join_surrogates(text[: c.start] + c.text + text[c.end :])
+                done += 1
+            version += 1
+            at = mark(client)
+            change(client, u, version, *changes)
+            got = await published(client, u, version, after=at, timeout=30)
+            want = fresh_diagnostics(edits.text, enc, u, uri(schema))
+            have = [
+                (d.code, _range_dict(d.range), int(d.severity or 0), d.message)
+                for d in got.diagnostics
+            ]
+            assert have == want, f"{enc}, version {version}, text {edits.text!r}"
+        client.text_document_did_close(
+            T.DidCloseTextDocumentParams(T.TextDocumentIdentifier(uri=u))
+        )
+    _report(f"server ({enc})", done, time.perf_counter() - began)
+
+
+def test_the_fuzzer_reports_a_divergence() -> None:
+    run = CoreRun(1, "SELECT * FROM users;\n")
+    run.run(5)
+    # the server's document moves away from the client's text: the next check must say so
+    run.project.edit_document(URI, [(0, 0, "\n")], 99)
+    with pytest.raises(Divergence, match="not the client's"):
+        run.check()
+    run = CoreRun(2, "SELECT * FROM users;\n")
+    run.check()
+    run.project.lint = lambda uri: []  # type: ignore[method-assign]  # stale: nothing found
+    with pytest.raises(Divergence, match="findings differ"):
+        run.check()
+
 
 TEXT = """CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL UNIQUE);
 CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint REFERENCES users (id));

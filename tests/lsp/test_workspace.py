@@ -18,7 +18,7 @@ from lsp_helpers import (
 from lsprotocol import types as T
 from pytest_lsp import LanguageClient
 
-INDEX = "CREATE INDEX orders_user_id_idx ON orders (user_id);\n"
+INDEX = "CREATE INDEX CONCURRENTLY orders_user_id_idx ON orders (user_id);\n"
 MISSING = (
     "foreign key orders (user_id) -> users has no index on orders (user_id): deleting or "
     "updating a users row scans orders, and joins on it cannot use an index"

@@ -1,7 +1,7 @@
 -- sql-lsp for Neovim 0.11+ (vim.lsp.config style).
 --
--- Put the folder that holds this lsp/ directory on 'runtimepath' (or copy this file into
--- ~/.config/nvim/lsp/), then:
+-- Put the folder that holds this lsp/ directory on 'runtimepath' (or copy lsp/sql_lsp.lua and
+-- lua/sql_lsp/ into ~/.config/nvim/), then:
 --
 --   vim.lsp.enable('sql_lsp')
 --
@@ -16,7 +16,27 @@
 --
 -- The project root is the nearest folder with sql-lsp.toml, pyproject.toml or .git; with none of
 -- them the file is served on its own (single-file mode). `:SqlLspRefreshCatalog` reloads the schema
--- catalog (workspace DDL and the live database).
+-- catalog (workspace DDL and the live database). `:checkhealth sql_lsp` reports the server, its
+-- version, the settings file and the database state (lua/sql_lsp/health.lua).
+
+local have_module, sql_lsp = pcall(require, 'sql_lsp')
+
+--- `sql-lsp` on PATH, else python3's sql_lsp module, whichever `--version` shows to be this server
+--- (sql-review-lsp): another program of the same name is never started.
+local function server_cmd()
+  if not have_module then
+    return { 'sql-lsp' }
+  end
+  local cmd = sql_lsp.find_cmd()
+  if not cmd then
+    vim.schedule(function()
+      vim.notify('sql-lsp: no sql-lsp server found on PATH; install it with "pip install '
+        .. sql_lsp.distribution .. '" (see :checkhealth sql_lsp)', vim.log.levels.WARN)
+    end)
+    return { 'sql-lsp' }
+  end
+  return cmd
+end
 
 --- "catalog refreshed: 2 tables, 3 indexes from 2 files" from the server's answer.
 local function describe_refresh(result)
@@ -50,8 +70,8 @@ end
 
 ---@type vim.lsp.Config
 return {
-  -- `sql-lsp` from PATH (pip install sql-lsp); without it, the sql_lsp module of python3.
-  cmd = vim.fn.executable('sql-lsp') == 1 and { 'sql-lsp' } or { 'python3', '-m', 'sql_lsp' },
+  -- `sql-lsp` from PATH (pip install sql-review-lsp), verified; see server_cmd().
+  cmd = server_cmd(),
   filetypes = { 'sql', 'pgsql', 'plsql', 'mysql' },
   root_markers = { 'sql-lsp.toml', 'pyproject.toml', '.git' },
   -- Editor settings, camelCase like the VS Code settings (sqlLsp.*); they override the project's
@@ -65,4 +85,5 @@ return {
     end
   end,
   on_attach = on_attach,
+  handlers = have_module and { ['sql-lsp/databaseState'] = sql_lsp.on_database_state } or nil,
 }

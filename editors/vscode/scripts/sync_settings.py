@@ -31,8 +31,10 @@ CLIENT_SETTINGS: dict[str, dict[str, Any]] = {
         "description": (
             "Command that starts the language server, as a list (program and arguments) or one "
             "string. Empty: `sql-lsp` on PATH, else `python -m sql_lsp` with the Python "
-            "extension's selected interpreter, else `python3 -m sql_lsp`. `--stdio` is appended. "
-            "`${workspaceFolder}` and `~` are expanded."
+            "extension's selected interpreter, whichever `--version` shows to be sql-lsp "
+            "(sql-review-lsp); else the extension's own environment, which it creates on first "
+            "start with the server it bundles. `--stdio` is appended. `${workspaceFolder}` and "
+            "`~` are expanded."
         ),
         "scope": "machine-overridable",
     },

@@ -1,14 +1,28 @@
 // VS Code client for the sql-lsp language server.
 //
-// Starts the server (sqlLsp.server.command, else `sql-lsp` on PATH, else `python -m sql_lsp` with the
-// Python extension's interpreter, else `python3 -m sql_lsp`), passes the sqlLsp.* settings the user
-// has set as initializationOptions and answers workspace/configuration with them, restarts the server
-// when it crashes and says once, with the command it ran, when it cannot be started.
+// Starts the server: sqlLsp.server.command when set; else a `sql-lsp` on PATH or in the Python
+// extension's interpreter that `--version` shows to be this server; else the extension's own
+// environment (environment.ts: a virtualenv in its global storage with the bundled wheel installed,
+// created on first start with progress). Passes the sqlLsp.* settings the user has set as
+// initializationOptions and answers workspace/configuration with them, restarts the server when it
+// crashes and says once, with the command it ran, when it cannot be started. A status-bar item shows
+// the server and database state (the server's sql-lsp/databaseState notification); "Explain
+// Statement" opens the plan view (planView.ts).
 
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
+import {
+  DISTRIBUTION,
+  SetupError,
+  bundledWheel,
+  ensureEnvironment,
+  envPaths,
+  pythonCandidates,
+  verify,
+} from './environment';
+import { PlanView, WhatIfView, planHtml } from './planView';
 import {
   CloseAction,
   CloseHandlerResult,
@@ -30,14 +44,17 @@ const SECTION = 'sqlLsp';
 const NAME = 'SQL LSP';
 /** Settings that configure the extension itself and are never sent to the server. */
 const CLIENT_ONLY = new Set(['server.command', 'trace.server']);
-const INSTALL_HINT = 'Install the server with "pip install sql-lsp", or set sqlLsp.server.command.';
+const INSTALL_HINT =
+  'Leave sqlLsp.server.command empty to let the extension install the server, or set it to a ' +
+  `sql-lsp installed with "pip install ${DISTRIBUTION}".`;
+const DATABASE_STATE = 'sql-lsp/databaseState';
 const MAX_RESTARTS = 4;
 const RESTART_WINDOW_MS = 3 * 60 * 1000;
 
 export interface ServerCommand {
   command: string;
   args: string[];
-  /** Where the command came from, for messages: "setting", "PATH", "Python extension" or "fallback". */
+  /** Where the command came from, for messages: the setting, PATH, the Python extension or the managed environment. */
   origin: string;
 }
 
@@ -103,15 +120,25 @@ let log: Log;
 let lastCommand: ServerCommand | undefined;
 let starting: Promise<void> | undefined;
 let settingKeys: string[] = [];
+let extensionContext: vscode.ExtensionContext;
+let status: vscode.StatusBarItem;
+let databaseState: { state: string; message: string } | undefined;
+let planPanel: vscode.WebviewPanel | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  extensionContext = context;
   log = new Log(vscode.window.createOutputChannel(NAME));
+  status = vscode.window.createStatusBarItem('sqlLsp.status', vscode.StatusBarAlignment.Left, 50);
+  status.name = NAME;
+  status.command = 'sqlLsp.showLogs';
+  showStatus('starting');
   const properties: Record<string, unknown> = context.extension.packageJSON.contributes.configuration.properties;
   settingKeys = Object.keys(properties)
     .map((k) => k.slice(SECTION.length + 1))
     .filter((k) => !CLIENT_ONLY.has(k));
   context.subscriptions.push(
     log,
+    status,
     vscode.commands.registerCommand('sqlLsp.restartServer', restart),
     vscode.commands.registerCommand('sqlLsp.showLogs', () => log.show(true)),
     vscode.commands.registerCommand('sqlLsp.refreshCatalog', refreshCatalog),
@@ -143,7 +170,20 @@ async function start(): Promise<void> {
 }
 
 async function startOnce(): Promise<void> {
-  const server = await resolveServerCommand();
+  showStatus('starting');
+  databaseState = undefined;
+  let server: ServerCommand;
+  try {
+    server = await resolveServerCommand();
+  } catch (error) {
+    showStatus('stopped', messageOf(error));
+    const noPython = error instanceof SetupError && error.noPython;
+    void tellCannotStart(
+      noPython ? `${NAME}: ${messageOf(error)}` : `${NAME}: could not set up the language server: ${messageOf(error)}`,
+      noPython,
+    );
+    return;
+  }
   lastCommand = server;
   const shown = commandLine(server);
   log.appendLine(`Starting the server (${server.origin}): ${shown}`);
@@ -160,6 +200,7 @@ async function startOnce(): Promise<void> {
       return;
     }
     failureShown = true;
+    showStatus('stopped', reason);
     const detail = /\bENOENT\b/.test(reason)
       ? `${server.command} was not found`
       : (log.stderrSince(mark, 3) || reason).replace(/[.\s]+$/, '');
@@ -215,7 +256,18 @@ async function startOnce(): Promise<void> {
   if (newClient.state === State.Running) {
     newClient.quietStart = false;
     log.appendLine(`Server running: ${shown}`);
+    showStatus('running');
+    newClient.onNotification(DATABASE_STATE, (params: { state?: unknown; message?: unknown }) => {
+      databaseState = { state: String(params?.state ?? ''), message: String(params?.message ?? '') };
+      showStatus('running');
+    });
+    newClient.onDidChangeState((e) => {
+      if (client === newClient) {
+        showStatus(e.newState === State.Running ? 'running' : e.newState === State.Starting ? 'starting' : 'stopped');
+      }
+    });
   } else {
+    showStatus('stopped', 'the server did not start');
     failed('the server did not start');
     if (client === newClient) {
       client = undefined;
@@ -259,6 +311,7 @@ class RestartingErrorHandler implements ErrorHandler {
     this.restarts.push(now);
     if (this.restarts.length > MAX_RESTARTS) {
       const shown = lastCommand ? commandLine(lastCommand) : '(unknown)';
+      showStatus('stopped', 'it stopped too often');
       void tellCannotStart(
         `${NAME}: the language server (\`${shown}\`) stopped ${this.restarts.length} times in 3 minutes ` +
           'and will not be restarted. See the logs, then run "SQL LSP: Restart Server".',
@@ -270,10 +323,17 @@ class RestartingErrorHandler implements ErrorHandler {
   }
 }
 
-async function tellCannotStart(message: string): Promise<void> {
+async function tellCannotStart(message: string, noPython = false): Promise<void> {
   log.appendLine(message);
-  const choice = await vscode.window.showErrorMessage(message, 'Show Logs', 'Open Settings', 'Restart Server');
-  if (choice === 'Show Logs') {
+  const buttons = noPython
+    ? ['Select Python Interpreter', 'Show Logs', 'Restart Server']
+    : ['Show Logs', 'Open Settings', 'Restart Server'];
+  const choice = await vscode.window.showErrorMessage(message, ...buttons);
+  if (choice === 'Select Python Interpreter') {
+    await vscode.commands.executeCommand('python.setInterpreter').then(undefined, () =>
+      vscode.window.showErrorMessage(`${NAME}: install the Python extension to choose an interpreter, or install Python 3.11 or newer.`),
+    );
+  } else if (choice === 'Show Logs') {
     log.show(true);
   } else if (choice === 'Open Settings') {
     await vscode.commands.executeCommand('workbench.action.openSettings', `${SECTION}.server.command`);
@@ -323,13 +383,50 @@ export async function resolveServerCommand(): Promise<ServerCommand> {
   }
   const onPath = findOnPath('sql-lsp');
   if (onPath) {
-    return { command: onPath, args: [], origin: 'sql-lsp on PATH' };
+    const found = await verify(onPath, []);
+    if (found.version) {
+      return { command: onPath, args: [], origin: 'sql-lsp on PATH' };
+    }
+    log.appendLine(`Not using ${onPath}: it is not this server (its --version said "${found.said}").`);
   }
   const python = await pythonExtensionInterpreter();
   if (python) {
-    return { command: python, args: ['-m', 'sql_lsp'], origin: 'Python extension interpreter' };
+    const found = await verify(python, ['-m', 'sql_lsp']);
+    if (found.version) {
+      return { command: python, args: ['-m', 'sql_lsp'], origin: 'Python extension interpreter' };
+    }
   }
-  return { command: process.platform === 'win32' ? 'python' : 'python3', args: ['-m', 'sql_lsp'], origin: 'fallback' };
+  return managedServer(python);
+}
+
+/** The server of the extension's own environment, set up (with progress) when needed. */
+async function managedServer(python: string | undefined): Promise<ServerCommand> {
+  const ctx = extensionContext;
+  const wheel = bundledWheel(ctx.extensionPath);
+  const version: string = wheel?.version ?? ctx.extension.packageJSON.version;
+  const root = path.join(ctx.globalStorageUri.fsPath, 'server-env');
+  const pythons = [...(python ? [python] : []), ...pythonCandidates()];
+  const setup = (progress?: (message: string) => void) =>
+    ensureEnvironment({
+      root,
+      version,
+      wheel: wheel?.file,
+      pythons,
+      log: (line) => log.appendLine(line),
+      progress: progress ?? (() => undefined),
+    });
+  // quick when the environment is there already: no progress notification then
+  const ready = fs.existsSync(envPaths(root).server) && (await verify(envPaths(root).server, [])).version === version;
+  const result = ready
+    ? await setup()
+    : await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `${NAME}: setting up the language server` },
+        (progress) => setup((message) => progress.report({ message })),
+      );
+  if (result.created) {
+    log.appendLine(`Installed ${DISTRIBUTION} ${result.version} in ${root}.`);
+  }
+  return { command: result.server, args: [], origin: 'managed environment' };
 }
 
 /** Split a command line on blanks; "double" or 'single' quotes keep blanks inside an argument. */
@@ -438,7 +535,7 @@ async function executeServerCommand(command: string, args: unknown[]): Promise<u
   const supported = c.initializeResult?.capabilities.executeCommandProvider?.commands ?? [];
   if (!supported.includes(command)) {
     void vscode.window.showErrorMessage(
-      `${NAME}: this version of the server does not support ${command}; update it (pip install -U sql-lsp).`,
+      `${NAME}: this version of the server does not support ${command}; update it (pip install -U ${DISTRIBUTION}).`,
     );
     return undefined;
   }
@@ -487,6 +584,11 @@ async function explainStatement(): Promise<void> {
     if (result === undefined || result === null) {
       return;
     }
+    const answer = result as { view?: PlanView; whatIf?: WhatIfView | null };
+    if (answer && typeof answer === 'object' && answer.view && answer.view.root) {
+      showPlan(answer.view, answer.whatIf);
+      return;
+    }
     const content =
       typeof result === 'string'
         ? result
@@ -498,4 +600,57 @@ async function explainStatement(): Promise<void> {
   } catch (error) {
     void vscode.window.showErrorMessage(`${NAME}: explain failed: ${messageOf(error)}`);
   }
+}
+
+/** The plan view: one webview panel beside the editor, reused for the next plan. */
+function showPlan(view: PlanView, whatIf: WhatIfView | null | undefined): void {
+  if (!planPanel) {
+    planPanel = vscode.window.createWebviewPanel(
+      'sqlLsp.plan',
+      `${NAME}: Plan`,
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: false },
+      { enableScripts: false, enableFindWidget: true, localResourceRoots: [] },
+    );
+    planPanel.onDidDispose(() => {
+      planPanel = undefined;
+    });
+  } else {
+    planPanel.reveal(vscode.ViewColumn.Beside, false);
+  }
+  planPanel.title = `${NAME}: ${view.title}`;
+  planPanel.webview.html = planHtml(view, whatIf, planPanel.webview.cspSource);
+}
+
+// ---- status bar -------------------------------------------------------------------------------
+
+/** The status-bar item: the server's state and, while it runs, the database's. */
+function showStatus(server: 'starting' | 'running' | 'stopped', detail?: string): void {
+  if (!status) {
+    return;
+  }
+  const db = databaseState;
+  if (server === 'starting') {
+    status.text = `$(sync~spin) ${NAME}`;
+    status.tooltip = `${NAME}: starting the language server`;
+    status.backgroundColor = undefined;
+  } else if (server === 'stopped') {
+    status.text = `$(error) ${NAME}`;
+    status.tooltip = `${NAME}: the language server is not running${detail ? ` (${detail})` : ''}. Click for the logs.`;
+    status.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
+  } else {
+    const dbText =
+      db?.state === 'connected'
+        ? 'database connected'
+        : db?.state === 'unreachable'
+          ? 'database unreachable'
+          : db?.state === 'connecting'
+            ? 'database connecting'
+            : 'database off';
+    const icon = db?.state === 'unreachable' ? '$(warning)' : db?.state === 'connected' ? '$(database)' : '$(check)';
+    status.text = `${icon} ${NAME}: ${dbText}`;
+    status.tooltip = `${NAME}: server running; ${dbText}${db?.message ? ` (${db.message})` : ''}. Click for the logs.`;
+    status.backgroundColor =
+      db?.state === 'unreachable' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+  }
+  status.show();
 }

@@ -161,6 +161,23 @@ local function main()
     }
   end
 
+  -- :checkhealth sql_lsp: the report's lines (it opens its own buffer, closed again after)
+  if plan.checkhealth then
+    local before = vim.api.nvim_get_current_buf()
+    vim.wait(TIMEOUT, function()
+      return next(require('sql_lsp').database) ~= nil
+    end, 20)
+    vim.cmd('checkhealth sql_lsp')
+    local health_buf = vim.api.nvim_get_current_buf()
+    rec.checkhealth = vim.api.nvim_buf_get_lines(health_buf, 0, -1, false)
+    if health_buf ~= before then
+      vim.cmd('bwipeout! ' .. health_buf)
+    end
+    if vim.api.nvim_buf_is_valid(before) then
+      vim.api.nvim_set_current_buf(before)
+    end
+  end
+
   -- hover: the editor's float
   if plan.hover then
     local h = plan.hover

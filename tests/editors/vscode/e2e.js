@@ -27,9 +27,9 @@ async function shot(page, name) {
 }
 
 // Wait for a page condition; false (and a note) on timeout.
-async function until(page, what, fn, arg) {
+async function until(page, what, fn, arg, timeout = TIMEOUT) {
   try {
-    await page.waitForFunction(fn, arg, { timeout: TIMEOUT, polling: 100 });
+    await page.waitForFunction(fn, arg, { timeout, polling: 100 });
     return true;
   } catch (e) {
     note(`timed out waiting for ${what}`);
@@ -131,6 +131,13 @@ function charRectInPage([line, col, len]) {
   return null;
 }
 
+// The texts of the extension's status-bar items (codicons are not text).
+function statusInPage(name) {
+  return [...document.querySelectorAll('.statusbar-item')]
+    .map((el) => el.textContent.replace(/\u00a0/g, ' ').trim())
+    .filter((t) => t.startsWith(name));
+}
+
 function toastsInPage() {
   return [...document.querySelectorAll('.notifications-toasts .notification-list-item')].map((el) => ({
     message: (el.querySelector('.notification-list-item-message')?.textContent ?? '').replace(/\u00a0/g, ' '),
@@ -168,7 +175,7 @@ async function showProblems(page) {
   }
 }
 
-async function waitProblems(page, file, pairs) {
+async function waitProblems(page, file, pairs, timeout = TIMEOUT) {
   const want = expectedKeys(file, pairs);
   await until(
     page,
@@ -179,6 +186,7 @@ async function waitProblems(page, file, pairs) {
       return keys === want;
     },
     [want, file, problemsInPage.toString(), problemKeysInPage.toString()],
+    timeout,
   );
   const all = await page.evaluate(problemsInPage);
   return all.filter((p) => p.file === file);
@@ -220,11 +228,26 @@ async function scenario(page) {
   await page.waitForSelector('.explorer-folders-view .monaco-list-row', { timeout: 90000 });
   note('workbench loaded');
 
-  // 1. diagnostics: Problems rows and squiggles of each file
+  // 1. diagnostics: Problems rows and squiggles of each file. Opening the first SQL file
+  // activates the extension, which sets up its environment first (a progress notification)
   await showProblems(page);
+  rec.status = {};
+  let first = true;
   for (const f of plan.files) {
     await quickOpen(page, f.name);
-    const problems = await waitProblems(page, f.name, f.expect);
+    if (first) {
+      rec.setup_progress = await until(page, 'the set-up progress', () =>
+        [...document.querySelectorAll('.notifications-toasts .notification-list-item-message')].some((e) =>
+          e.textContent.includes('setting up the language server'),
+        ),
+      );
+      await shot(page, '0-setting-up');
+    }
+    const problems = await waitProblems(page, f.name, f.expect, first ? 300000 : TIMEOUT);
+    if (first) {
+      rec.status.start = await page.evaluate(statusInPage, plan.status_bar);
+      first = false;
+    }
     const squiggles = await page.evaluate(squigglesInPage);
     rec.files[f.name] = { problems, squiggles, text: await page.evaluate(editorTextInPage) };
     note(`${f.name}: ${problems.length} problems, ${squiggles.length} squiggles`);
@@ -340,6 +363,66 @@ async function scenario(page) {
   // the other file's rows are still there: the panel shows problems, just not those
   rec.settings_change.schema = (await page.evaluate(problemsInPage)).filter((p) => p.file === 'schema.sql');
 
+  // 8. a database: the status bar says it is connected; "Explain Statement" opens the plan view
+  fs.writeFileSync(plan.plan.settings_file, JSON.stringify(plan.plan.settings, null, 2));
+  await until(page, 'the database state', ([name, want]) =>
+    [...document.querySelectorAll('.statusbar-item')].some((el) => el.textContent.replace(/\u00a0/g, ' ').trim() === want),
+    [plan.status_bar, plan.plan.connected], 60000,
+  );
+  rec.status.connected = await page.evaluate(statusInPage, plan.status_bar);
+  fs.writeFileSync(plan.plan.path, plan.plan.text);
+  // a new file: Quick Open's file list may lag behind; the Explorer shows it once VS Code sees it
+  const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: plan.plan.file }).first();
+  await row.waitFor({ timeout: 60000 });
+  await row.click();
+  await page.locator('.editor-group-container.active .tab.active', { hasText: plan.plan.file }).waitFor({ timeout: TIMEOUT });
+  await page.waitForSelector('.editor-group-container.active .editor-instance .view-lines', { timeout: TIMEOUT });
+  // the server plans a file when it is opened: wait for its index finding (priced by HypoPG)
+  await until(page, 'the plan-based finding', ([src, file]) =>
+    new Function(`return (${src})`)()().some((p) => p.file === file && p.code === 'seq-scan-on-large-table'),
+    [problemsInPage.toString(), plan.plan.file], 60000,
+  );
+  rec.plan_problems = (await page.evaluate(problemsInPage)).filter((p) => p.file === plan.plan.file);
+  const start = await page.evaluate(charRectInPage, [0, 0, 1]);
+  await page.mouse.click(start.x + 1, start.y + start.height / 2);
+  await runCommand(page, 'SQL LSP: Explain Statement');
+  rec.plan = null;
+  try {
+    const frame = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    await frame.locator('.node').first().waitFor({ timeout: 60000 });
+    rec.plan = await frame.locator('body').evaluate((body) => {
+      const texts = (sel, root = body) => [...root.querySelectorAll(sel)].map((e) => e.textContent.trim());
+      const sections = [...body.querySelectorAll('section.plan')].map((s) => ({
+        heading: s.querySelector('h2')?.textContent.trim() ?? null,
+        labels: texts('.node .label', s),
+        costliest: texts('.node.costliest .label', s),
+        bars: s.querySelectorAll('.bar.cost span').length,
+      }));
+      const whatif = body.querySelector('section.whatif');
+      return {
+        headings: texts('h1'),
+        statement: texts('pre.statement'),
+        sections,
+        whatif: whatif ? { title: whatif.querySelector('h2').textContent.trim() } : null,
+      };
+    });
+  } catch (e) {
+    note(`no plan view: ${e}`);
+  }
+  // the plan view alone, full window, for the picture
+  const layout = async (title) => {
+    try {
+      await runCommand(page, title);
+    } catch (e) {
+      note(`${title}: ${e}`);
+      await page.keyboard.press('Escape');
+    }
+  };
+  await layout('View: Hide Panel');
+  await layout('View: Close Editors in Other Groups'); // the plan view has the focus
+  await page.waitForTimeout(500); // the layout settles (a picture only; nothing is asserted on it)
+  await shot(page, '7-plan-view');
+
   // 7. a server command that cannot start: the user edits the settings; the extension restarts
   // the server with the new command and says once that it cannot start it
   await runCommand(page, 'Notifications: Clear All Notifications');
@@ -363,6 +446,7 @@ async function scenario(page) {
   await page.waitForSelector('.notifications-toasts .notification-toast.notification-fade-in-done', { timeout: TIMEOUT }).catch(() => {});
   await page.locator('.notifications-toasts .notification-toast').first().screenshot({ path: path.join(plan.out, '6-cannot-start-message.png') }).catch((e) => note(`no message screenshot: ${e}`));
   rec.bad_command_file = JSON.parse(fs.readFileSync(plan.bad_command.settings_file, 'utf8'));
+  rec.status.stopped = await page.evaluate(statusInPage, plan.status_bar);
   await shot(page, '6-cannot-start');
 }
 

@@ -1,2 +1,2 @@
 -- A migration not applied to the database yet.
-CREATE INDEX events_payload_idx ON events (payload);
+CREATE INDEX CONCURRENTLY events_payload_idx ON events (payload);

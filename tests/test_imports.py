@@ -1,0 +1,97 @@
+"""What each entry point imports: nothing heavy until it is needed (psycopg only with a
+database, the LSP stack only for the server, sqlglot only when something is parsed).
+
+Each case runs in a fresh interpreter and reports the top-level packages it loaded."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HEAVY = ("psycopg", "psycopg_pool", "sqlglot", "pygls", "lsprotocol", "cattrs")
+
+PROBE = """
+import json, sys
+code = None
+{body}
+loaded = sorted({{m.split(".")[0] for m in sys.modules}} & set({heavy!r}))
+sys.stdout.write("\\n" + json.dumps({{"code": code, "loaded": loaded}}) + "\\n")
+"""
+
+
+def loaded_by(body: str, cwd: Path) -> tuple[int | None, list[str], str]:
+    """Run `body` in a fresh interpreter; its exit code, the heavy packages it loaded, its
+    output before the report."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("SQL_LSP_DATABASE_URL", "DATABASE_URL") and not k.startswith("PG")
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE.format(body=body, heavy=HEAVY)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out, _, report = proc.stdout.rstrip("\n").rpartition("\n")
+    data = json.loads(report)
+    return data["code"], data["loaded"], out.removesuffix("\n")  # the report's own newline
+
+
+def test_importing_the_command_line_loads_nothing_heavy(tmp_path: Path) -> None:
+    assert loaded_by("import sql_lsp.cli", tmp_path)[1] == []
+
+
+def test_version_loads_nothing_heavy(tmp_path: Path) -> None:
+    import sql_lsp
+
+    body = "from sql_lsp.cli import main\ncode = main(['--version'])"
+    code, loaded, out = loaded_by(body, tmp_path)
+    assert (code, loaded, out) == (0, [], sql_lsp.version_line())
+
+
+@pytest.mark.parametrize("args", [["rules"], ["rule", "select-star"]])
+def test_rules_need_neither_the_database_driver_nor_the_lsp_stack(
+    tmp_path: Path, args: list[str]
+) -> None:
+    code, loaded, _ = loaded_by(f"from sql_lsp.cli import main\ncode = main({args!r})", tmp_path)
+    assert (code, loaded) == (0, ["sqlglot"])
+
+
+def test_an_offline_check_needs_neither_the_database_driver_nor_the_lsp_stack(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "sql-lsp.toml").write_text("")
+    (tmp_path / "q.sql").write_text("SELECT * FROM t;\n")
+    body = "from sql_lsp.cli import main\ncode = main(['check', 'q.sql'])"
+    code, loaded, out = loaded_by(body, tmp_path)
+    assert (code, loaded) == (1, ["sqlglot"])
+    assert out.startswith("q.sql:1:8: warning select-star ")
+
+
+def test_a_check_with_a_database_loads_the_driver(tmp_path: Path) -> None:
+    """The probe sees psycopg when it is needed (and the database is down: a warning)."""
+    (tmp_path / "sql-lsp.toml").write_text("")
+    (tmp_path / "q.sql").write_text("SELECT 1;\n")
+    url = "postgresql://nobody@127.0.0.1:1/none?connect_timeout=1"
+    body = (
+        f"from sql_lsp.cli import main\ncode = main(['check', '--database-url', {url!r}, 'q.sql'])"
+    )
+    code, loaded, _ = loaded_by(body, tmp_path)
+    assert code == 0
+    assert "psycopg" in loaded
+    assert "pygls" not in loaded
+
+
+def test_the_server_module_loads_the_lsp_stack(tmp_path: Path) -> None:
+    """The probe sees what a module loads (the server needs pygls and lsprotocol)."""
+    loaded = loaded_by("import sql_lsp.lsp.server", tmp_path)[1]
+    assert {"pygls", "lsprotocol"} <= set(loaded)
