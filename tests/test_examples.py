@@ -38,6 +38,7 @@ EXPECTED = {
     ("examples/migrations/004_coupons.sql", 14, "foreign-key-not-valid"),
     ("examples/migrations/006_reviews.sql", 7, "inline-index-definition"),
     ("examples/queries/users.sql", 14, "unknown-column"),
+    ("examples/migrations/007_audit.sql", 3, "missing-primary-key"),
 }
 # rules that need a live database and stay silent offline
 DATABASE_RULES = {r.id for r in ALL_RULES if r.needs == "database"}

@@ -16,6 +16,7 @@ from sql_lsp.rules import (
     large_offset,
     limit_without_order_by,
     missing_fk_index,
+    missing_primary_key,
     non_concurrent_index,
     not_in_subquery,
     null_comparison,
@@ -61,6 +62,7 @@ ALL_RULES: tuple[Rule, ...] = (
     analysis_skipped.RULE,
     unknown_column.RULE,
     unknown_table.RULE,
+    missing_primary_key.RULE,
 )
 
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in ALL_RULES}
