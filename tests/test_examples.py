@@ -39,6 +39,7 @@ EXPECTED = {
     ("examples/migrations/006_reviews.sql", 7, "inline-index-definition"),
     ("examples/queries/users.sql", 14, "unknown-column"),
     ("examples/migrations/007_audit.sql", 3, "missing-primary-key"),
+    ("examples/migrations/007_audit.sql", 11, "float-for-money"),
 }
 # rules that need a live database and stay silent offline
 DATABASE_RULES = {r.id for r in ALL_RULES if r.needs == "database"}

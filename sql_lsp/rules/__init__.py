@@ -6,6 +6,7 @@ from sql_lsp.rules import (
     analysis_skipped,
     count_for_existence,
     delete_without_where,
+    float_for_money,
     foreign_key_not_valid,
     function_on_indexed_column,
     grant_all,
@@ -63,6 +64,7 @@ ALL_RULES: tuple[Rule, ...] = (
     unknown_column.RULE,
     unknown_table.RULE,
     missing_primary_key.RULE,
+    float_for_money.RULE,
 )
 
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in ALL_RULES}
