@@ -10,3 +10,9 @@ CREATE TABLE refunds (
     -- float-for-money: a double precision amount cannot store 0.10 exactly; use numeric(12, 2).
     amount double precision NOT NULL
 );
+
+CREATE TABLE logins (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    -- timestamp-without-time-zone: an instant stored without its zone; use timestamptz.
+    at timestamp NOT NULL DEFAULT now()
+);

@@ -28,6 +28,7 @@ from sql_lsp.rules import (
     select_star,
     seq_scan_on_large_table,
     syntax_error,
+    timestamp_without_time_zone,
     unknown_column,
     unknown_table,
     unused_index,
@@ -65,6 +66,7 @@ ALL_RULES: tuple[Rule, ...] = (
     unknown_table.RULE,
     missing_primary_key.RULE,
     float_for_money.RULE,
+    timestamp_without_time_zone.RULE,
 )
 
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in ALL_RULES}
