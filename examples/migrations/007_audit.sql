@@ -16,3 +16,10 @@ CREATE TABLE logins (
     -- timestamp-without-time-zone: an instant stored without its zone; use timestamptz.
     at timestamp NOT NULL DEFAULT now()
 );
+
+CREATE TABLE subscriptions (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    active boolean NOT NULL DEFAULT true
+);
+-- low-cardinality-index: a btree on a boolean; index the rare rows: (id) WHERE NOT active.
+CREATE INDEX subscriptions_active_idx ON subscriptions (active);

@@ -16,6 +16,7 @@ from sql_lsp.rules import (
     insert_without_columns,
     large_offset,
     limit_without_order_by,
+    low_cardinality_index,
     missing_fk_index,
     missing_primary_key,
     non_concurrent_index,
@@ -67,6 +68,7 @@ ALL_RULES: tuple[Rule, ...] = (
     missing_primary_key.RULE,
     float_for_money.RULE,
     timestamp_without_time_zone.RULE,
+    low_cardinality_index.RULE,
 )
 
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in ALL_RULES}
