@@ -369,6 +369,11 @@ class Catalog:
         # it, as (document rank, statement ordinal, names); () once it is gone
         self.history: dict[tuple[str, str], list[tuple[int, int, tuple[str, ...]]]] = {}
         self.doc_rank: dict[str, int] = {}
+        # the type each `ALTER COLUMN … TYPE` found, by (document, catalog ordinal):
+        # (schema, table, column, type before the statement, type it sets)
+        self.type_changes: dict[
+            tuple[str, int], list[tuple[str, str, str, str | None, str | None]]
+        ] = {}
 
     # -- lookup -------------------------------------------------------------------------------
     def table(
@@ -486,6 +491,7 @@ class Catalog:
         out._seq = max(self._seq, other._seq)
         out.history = self.history
         out.doc_rank = self.doc_rank
+        out.type_changes = self.type_changes
         for key, t in self.tables.items():
             out.tables[key] = _copy_table(t)
         for key, live in other.tables.items():

@@ -778,6 +778,12 @@ class PgDdl:
             for t in targets:
                 self.drop_column(t, name)
         elif sub == "AT_AlterColumnType" and dk == "ColumnDef" and name:
+            before = table.columns.get(name)
+            after = self.type_of(df["typeName"])[0] if df.get("typeName") else None
+            place = self.place
+            self.catalog.type_changes.setdefault((place.doc, place.ordinal), []).append(
+                (table.schema, table.name, name, before.type if before else None, after)
+            )
             for t in targets:
                 col = t.columns.get(name)
                 if col is not None and df.get("typeName"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sql_lsp.rules import (
     analysis_skipped,
+    column_type_rewrite,
     count_for_existence,
     delete_without_where,
     float_for_money,
@@ -69,6 +70,7 @@ ALL_RULES: tuple[Rule, ...] = (
     float_for_money.RULE,
     timestamp_without_time_zone.RULE,
     low_cardinality_index.RULE,
+    column_type_rewrite.RULE,
 )
 
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in ALL_RULES}
