@@ -1,0 +1,76 @@
+"""Exact spans and messages of the schema-design rules (the fixtures check the lines)."""
+
+from __future__ import annotations
+
+import pytest
+
+from sql_lsp.document import Document
+from sql_lsp.lint import Linter
+from sql_lsp.project import build_catalog
+
+SCHEMA = """CREATE TABLE audit_log (at timestamptz NOT NULL);
+CREATE TABLE refunds (id bigint PRIMARY KEY, unit_price real, seen timestamp(3), active bool);
+CREATE INDEX refunds_active_idx ON refunds (active);
+ALTER TABLE refunds ADD COLUMN fee_usd double precision;
+"""
+
+
+def _found(rule: str) -> list[tuple[str, str]]:
+    doc = Document("file:///schema.sql", SCHEMA)
+    findings = Linter().lint(doc, build_catalog([doc]))
+    return [(SCHEMA[f.start : f.end], f.message) for f in findings if f.rule == rule]
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        (
+            "missing-primary-key",
+            [
+                (
+                    "audit_log",
+                    "table audit_log has no primary key: nothing identifies its rows (duplicates, "
+                    "no foreign key to it, no UPDATE/DELETE under logical replication); add one",
+                )
+            ],
+        ),
+        (
+            "float-for-money",
+            [
+                (
+                    "unit_price",
+                    "refunds.unit_price holds money in real, which cannot store most decimal "
+                    "amounts exactly (sums drift, equal amounts compare unequal); use numeric",
+                ),
+                (
+                    "fee_usd",
+                    "refunds.fee_usd holds money in double precision, which cannot store most "
+                    "decimal amounts exactly (sums drift, equal amounts compare unequal); use numeric",
+                ),
+            ],
+        ),
+        (
+            "timestamp-without-time-zone",
+            [
+                (
+                    "seen",
+                    "refunds.seen is a timestamp without time zone: its values mean different "
+                    "instants in different time zones; use timestamptz",
+                )
+            ],
+        ),
+        (
+            "low-cardinality-index",
+            [
+                (
+                    "CREATE INDEX refunds_active_idx ON refunds (active)",
+                    "index refunds_active_idx on refunds (active) has a boolean as its only key: "
+                    "it is not used for the common value; use a partial index (… WHERE active or "
+                    "WHERE NOT active)",
+                )
+            ],
+        ),
+    ],
+)
+def test_span_and_message(rule: str, expected: list[tuple[str, str]]) -> None:
+    assert _found(rule) == expected
