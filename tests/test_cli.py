@@ -330,7 +330,7 @@ def test_unsafe_fixes(project: Path) -> None:
 def test_unsafe_fix_deletes_redundant_index(tmp_path: Path) -> None:
     (tmp_path / "sql-lsp.toml").write_text("")
     (tmp_path / "s.sql").write_text(
-        "CREATE TABLE t (a int, b int, c int);\n"
+        "CREATE TABLE t (id int PRIMARY KEY, a int, b int, c int);\n"
         "CREATE INDEX t_a_idx ON t (a);\n"
         "CREATE INDEX t_a_b_idx ON t (a, b);\n"
     )
@@ -359,9 +359,10 @@ def test_fixes_in_two_files_never_create_the_same_index_name(tmp_path: Path) -> 
     # a_b (c) and a (b_c), in two files, both get PostgreSQL's name a_b_c_idx
     (tmp_path / "sql-lsp.toml").write_text("")
     (tmp_path / "1.sql").write_text(
-        "CREATE TABLE p (id int PRIMARY KEY);\nCREATE TABLE a_b (c int REFERENCES p);\n"
+        "CREATE TABLE p (id int PRIMARY KEY);\n"
+        "CREATE TABLE a_b (id int PRIMARY KEY, c int REFERENCES p);\n"
     )
-    (tmp_path / "2.sql").write_text("CREATE TABLE a (b_c int REFERENCES p);\n")
+    (tmp_path / "2.sql").write_text("CREATE TABLE a (id int PRIMARY KEY, b_c int REFERENCES p);\n")
     proc = run("check", "--fix", ".", cwd=tmp_path)
     assert (proc.returncode, proc.stdout) == (0, "")
     assert sorted(proc.stderr.splitlines()) == [
