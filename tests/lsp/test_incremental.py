@@ -78,15 +78,22 @@ def test_cr_before_a_lf_joins_its_line_break() -> None:
 
 def test_a_duplicate_create_table_leaves_the_finding_on_the_first() -> None:
     # PostgreSQL keeps the first CREATE TABLE t9 (the copy fails: it already exists), so the
-    # first copy's foreign key is the one reported, incrementally as on a fresh open
+    # first copy's foreign key (and missing primary key) is the one reported, incrementally as
+    # on a fresh open
     create = "CREATE TABLE t9 (a int REFERENCES users(id));\n"
     published = _edit_and_compare(create, [(len(create), len(create), create)])
     for enc in ENCODINGS:
-        assert published[enc] == [("missing-fk-index", _range(0, 23, 0, 43))]
+        assert published[enc] == [
+            ("missing-primary-key", _range(0, 13, 0, 15)),
+            ("missing-fk-index", _range(0, 23, 0, 43)),
+        ]
     # and deleting the copy keeps it there
     published = _edit_and_compare(create + create, [(len(create), 2 * len(create), "")])
     for enc in ENCODINGS:
-        assert published[enc] == [("missing-fk-index", _range(0, 23, 0, 43))]
+        assert published[enc] == [
+            ("missing-primary-key", _range(0, 13, 0, 15)),
+            ("missing-fk-index", _range(0, 23, 0, 43)),
+        ]
 
 
 def test_surrogate_halves_sent_one_at_a_time_make_one_character() -> None:
