@@ -120,12 +120,6 @@ class PgDdl:
                 break
         return None
 
-    def _token_index(self, offset: int) -> int:
-        for i, t in enumerate(self.tokens):
-            if t.end >= offset:
-                return i
-        return len(self.tokens)
-
     def run(self, tree: dict) -> bool:
         kind, fields = node(tree)
         handler = getattr(self, "_" + kind, None)
@@ -505,11 +499,9 @@ class PgDdl:
         pkrel = f.get("pktable") or {}
         if not cols:
             return
-        ref = (
-            self.find(pkrel)
-            if pkrel.get("relname") != table.name or pkrel.get("schemaname")
-            else (self.find(pkrel) or table)
-        )
+        # a column-level self-reference runs before the table is registered
+        self_reference = pkrel.get("relname") == table.name and not pkrel.get("schemaname")
+        ref = self.find(pkrel) or (table if self_reference else None)
         ref_cols = tuple(strings(f.get("pk_attrs")))
         if ref is not None:
             ref_schema, ref_name = ref.schema, ref.name

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import weakref
 
-from sql_lsp.catalog.model import Catalog, Column, Table
-from sql_lsp.rules.base import RuleContext
+from sql_lsp.catalog.model import Catalog, Column, Table, qualified_name, quote_ident
+from sql_lsp.rules.base import Finding, RuleContext
 
 _Declared = dict[tuple[str, int], list[tuple[Table, Column]]]
 _CACHE: weakref.WeakKeyDictionary[Catalog, tuple[int, _Declared]] = weakref.WeakKeyDictionary()
@@ -39,3 +39,14 @@ def declared_columns(ctx: RuleContext) -> list[tuple[Table, Column]]:
     if ordinal < 0:
         return []
     return _index(ctx.catalog).get((ctx.document.uri, ordinal), [])
+
+
+def column_finding(ctx: RuleContext, table: Table, column: Column, problem: str) -> Finding:
+    """A finding on a declared column's name: "<table>.<column> <problem>"."""
+    assert column.origin is not None  # declared_columns yields declared columns only
+    name = qualified_name(table.schema, table.name, ctx.search_path)
+    return ctx.finding(
+        ctx.statement.start + column.origin.start,
+        ctx.statement.start + column.origin.end,
+        f"{name}.{quote_ident(column.name)} {problem}",
+    )

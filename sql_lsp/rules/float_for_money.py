@@ -37,9 +37,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sql_lsp.catalog.model import qualified_name, quote_ident
 from sql_lsp.rules.base import Finding, Rule, RuleContext
-from sql_lsp.rules.declared_columns import declared_columns
+from sql_lsp.rules.declared_columns import column_finding, declared_columns
 
 FLOAT_TYPES = frozenset({"real", "double precision", "float", "double", "float4", "float8"})
 _MONEY = frozenset(
@@ -80,13 +79,12 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     for table, column in declared_columns(ctx):
         if (column.type or "").lower() not in FLOAT_TYPES or not money_name(column.name):
             continue
-        assert column.origin is not None
-        name = qualified_name(table.schema, table.name, ctx.search_path)
-        yield ctx.finding(
-            ctx.statement.start + column.origin.start,
-            ctx.statement.start + column.origin.end,
-            f"{name}.{quote_ident(column.name)} holds money in {column.type}, which cannot store "
-            "most decimal amounts exactly (sums drift, equal amounts compare unequal); use numeric",
+        yield column_finding(
+            ctx,
+            table,
+            column,
+            f"holds money in {column.type}, which cannot store most decimal amounts exactly "
+            "(sums drift, equal amounts compare unequal); use numeric",
         )
 
 

@@ -40,9 +40,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from sql_lsp.catalog.model import qualified_name, quote_ident
 from sql_lsp.rules.base import Finding, Rule, RuleContext
-from sql_lsp.rules.declared_columns import declared_columns
+from sql_lsp.rules.declared_columns import column_finding, declared_columns
 
 _TIMESTAMP = re.compile(r"timestamp(?:\s*\(\s*\d+\s*\))?(?:\s+without\s+time\s+zone)?", re.I)
 _DATE_WORDS = frozenset({"date", "day", "on", "birthday", "dob"})
@@ -54,13 +53,12 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             continue
         if column.name.lower().rsplit("_", 1)[-1] in _DATE_WORDS:
             continue
-        assert column.origin is not None
-        name = qualified_name(table.schema, table.name, ctx.search_path)
-        yield ctx.finding(
-            ctx.statement.start + column.origin.start,
-            ctx.statement.start + column.origin.end,
-            f"{name}.{quote_ident(column.name)} is a timestamp without time zone: its values mean "
-            "different instants in different time zones; use timestamptz",
+        yield column_finding(
+            ctx,
+            table,
+            column,
+            "is a timestamp without time zone: its values mean different instants in different "
+            "time zones; use timestamptz",
         )
 
 
