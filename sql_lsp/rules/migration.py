@@ -10,7 +10,6 @@ Read from PostgreSQL's own parse trees of the file's catalog statements (`CREATE
 from __future__ import annotations
 
 import weakref
-from bisect import bisect_left
 
 from sql_lsp import pg
 from sql_lsp.document import Document, Statement
@@ -46,14 +45,6 @@ def _created_relation(stmt: Statement) -> dict | None:
     return None
 
 
-def _ordinal(ctx: RuleContext) -> int:
-    """How many catalog statements of the document come before this statement."""
-    stmt = ctx.statement
-    if stmt.catalog_ordinal >= 0:
-        return stmt.catalog_ordinal
-    return bisect_left(ctx.document.catalog_statements, stmt.start, key=lambda s: s.start)
-
-
 def created_earlier(
     ctx: RuleContext, schema: str | None, name: str, temporary: bool = False
 ) -> bool:
@@ -68,7 +59,7 @@ def creation(
 ) -> Statement | None:
     """The last statement before this one in the same file that creates table `schema.name`
     (see `created_earlier`), or None."""
-    ordinal = _ordinal(ctx)
+    ordinal = ctx.history_point()
     found = None
     for at, s, n, temp in _created(ctx.document):
         if at >= ordinal:
