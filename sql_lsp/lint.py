@@ -45,7 +45,10 @@ class Linter:
         self.config = config or Config()
         self.rules = [r for r in rules if self._enabled(r)]
         self._changed: tuple[Catalog, Catalog, frozenset[str] | None] | None = None
-        self._offline = [r for r in self.rules if r.needs != "database"]
+        self._offline = [
+            r for r in self.rules if r.needs != "database" and r.check_document is None
+        ]
+        self._document_rules = [r for r in self.rules if r.check_document is not None]
         self.database_rules = [r for r in self.rules if r.needs == "database"]
         self._cache: dict[tuple, tuple] = {}
         self._cache_chars = 0  # total length of the statement texts cached
@@ -78,8 +81,25 @@ class Linter:
                 self._record(state, document, stmt, catalog, DEFAULT_SEARCH_PATH, facts)
         document.settle()
         findings = state.findings()
+        if self._document_rules:
+            findings = self._with_document_rules(document, findings)
         sup = suppressions.collect(document)
         return suppressions.apply(findings, document, sup)
+
+    def _with_document_rules(self, document: Document, findings: list[Finding]) -> list[Finding]:
+        """`findings` and those of the rules about several statements of the document."""
+        extra: list[Finding] = []
+        for rule in self._document_rules:
+            severity = self.severity(rule.id, rule.severity)
+            assert rule.check_document is not None
+            try:
+                for f in rule.check_document(document):
+                    extra.append(f if f.severity == severity else f.with_severity(severity))
+            except (RecursionError, ValueError, TypeError, AttributeError, KeyError, IndexError):
+                continue
+        if not extra:
+            return findings
+        return sorted((*findings, *extra), key=lambda f: (f.start, f.end, f.rule))
 
     def forget(self, uri: str) -> None:
         """Drop what is kept for incremental linting of a document (it was closed)."""

@@ -6,6 +6,10 @@
   line — silences them for that statement.
 * `-- sql-lsp: ignore` without ids silences every rule; `-- sql-lsp: ignore-file ids` anywhere
   silences those rules (or all) in the whole file.
+* Inside a dollar-quoted function body (`$$ … $$`), where one statement holds many, the
+  comment works on lines: on its own line it silences the findings that start on the next line
+  (other comment lines may come between); at the end of a line it silences the findings whose
+  lines include that line.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ ALL = "*"
 class Suppressions:
     file: set[str] = field(default_factory=set)  # rule ids, or {ALL}
     statements: dict[int, set[str]] = field(default_factory=dict)  # statement index -> ids
+    # inside function bodies: (line, ids, own line) of each directive
+    lines: list[tuple[int, set[str], bool]] = field(default_factory=list)
 
     def silenced(self, rule: str, statement: Statement | None) -> bool:
         if ALL in self.file or rule in self.file:
@@ -36,13 +42,29 @@ class Suppressions:
         ids = self.statements.get(statement.index)
         return bool(ids) and (ALL in ids or rule in ids)
 
+    def silenced_lines(self, rule: str, first: int, last: int) -> bool:
+        """Does a directive inside a body silence `rule` for a finding on lines first..last?"""
+        for line, ids, own in self.lines:
+            if not (ALL in ids or rule in ids):
+                continue
+            if (own and line == first) or (not own and first <= line <= last):
+                return True
+        return False
+
 
 def collect(document: Document) -> Suppressions:
     sup = Suppressions()
-    directives = [d for d in document.directives() if not _in_string(document, d)]
+    directives = []
+    lines = document.lines
+    for d in document.directives():
+        where = _in_string(document, d)
+        if where == _BODY and not d.file:
+            target = _line_after_comments(document, d) if d.own_line else lines.line_of(d.start)
+            sup.lines.append((target, set(d.rules) or {ALL}, d.own_line))
+        elif not where:
+            directives.append(d)
     if not directives:
         return sup
-    lines = document.lines
     stmts = [s for s in document.statements if s.kind == "sql"]
     for d in directives:
         ids = set(d.rules) or {ALL}
@@ -61,9 +83,31 @@ def collect(document: Document) -> Suppressions:
 
 
 def apply(findings: Iterable[Finding], document: Document, sup: Suppressions) -> list[Finding]:
-    if not sup.file and not sup.statements:
+    if not sup.file and not sup.statements and not sup.lines:
         return list(findings)
-    return [f for f in findings if not sup.silenced(f.rule, document.statement_at(f.start))]
+    out = [f for f in findings if not sup.silenced(f.rule, document.statement_at(f.start))]
+    if sup.lines:
+        line_of = document.lines.line_of
+        out = [
+            f
+            for f in out
+            if not sup.silenced_lines(f.rule, line_of(f.start), line_of(max(f.start, f.end - 1)))
+        ]
+    return out
+
+
+def _line_after_comments(document: Document, d: Directive) -> int:
+    """The line an own-line directive inside a body is about: the next line that is not a
+    comment."""
+    lines = document.lines
+    line = lines.line_of(d.start) + 1
+    text = document.text
+    while line < len(lines):
+        content = text[lines.line_start(line) : lines.line_end(line)]
+        if not _COMMENT_LINE.fullmatch(content):
+            break
+        line += 1
+    return line
 
 
 def _statement_lines(document: Document, s: Statement) -> tuple[int, int]:
@@ -103,21 +147,28 @@ def _next_statement(document: Document, stmts: list[Statement], d: Directive) ->
     return nxt if not parts[-1].strip() else None
 
 
-def _in_string(document: Document, d: Directive) -> bool:
-    """True when the `--` of a directive sits inside a string literal of a statement."""
+_BODY = "body"
+
+
+def _in_string(document: Document, d: Directive) -> str | None:
+    """Where the `--` of a directive sits when it is inside a literal of a statement: `_BODY`
+    for a dollar-quoted string (a function body: the comment is the body's own), "string" for
+    another string or a quoted name; None outside them."""
     s = document.statement_at(d.start)
     if s is None or s.parsed is None or not (s.start <= d.start < s.end):
-        return False
+        return None
     rel = d.start - s.start
     for tok in s.parsed.tokens:
-        if tok.start <= rel <= tok.end and tok.token_type in (
-            TokenType.STRING,
-            TokenType.NATIONAL_STRING,
-            TokenType.HEREDOC_STRING,
-            TokenType.IDENTIFIER,
-        ):
-            return True
-    return False
+        if tok.start <= rel <= tok.end:
+            if tok.token_type == TokenType.HEREDOC_STRING:
+                return _BODY
+            if tok.token_type in (
+                TokenType.STRING,
+                TokenType.NATIONAL_STRING,
+                TokenType.IDENTIFIER,
+            ):
+                return "string"
+    return None
 
 
 # --------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from sql_lsp.rules import (
     column_type_rewrite,
     count_for_existence,
     delete_without_where,
+    dynamic_sql_injection,
     float_for_money,
     foreign_key_not_valid,
     function_on_indexed_column,
@@ -25,7 +26,9 @@ from sql_lsp.rules import (
     null_comparison,
     order_by_random,
     plaintext_password,
+    query_in_loop,
     redundant_index,
+    repeated_query,
     security_definer_search_path,
     select_star,
     seq_scan_on_large_table,
@@ -71,6 +74,9 @@ ALL_RULES: tuple[Rule, ...] = (
     timestamp_without_time_zone.RULE,
     low_cardinality_index.RULE,
     column_type_rewrite.RULE,
+    query_in_loop.RULE,
+    dynamic_sql_injection.RULE,
+    repeated_query.RULE,
 )
 
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in ALL_RULES}

@@ -248,6 +248,9 @@ class Rule:
     needs_tree: bool = True
     # True: the rule also runs on statements PostgreSQL rejects (it recognises a pattern there)
     on_syntax_errors: bool = False
+    # a rule about several statements of a file (`check` is then never called per statement):
+    # findings of the whole document, computed afresh on every lint
+    check_document: Callable[[Document], Iterable[Finding]] | None = None
 
     @property
     def url(self) -> str:
