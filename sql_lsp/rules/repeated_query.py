@@ -6,7 +6,9 @@ differ only in the literals they look rows up by (`… WHERE id = 1;`, `… WHER
 `… WHERE id = 3;`: every literal that varies is the right side of an `=` in `WHERE`): each
 statement of such a group gets a finding that names the others' lines. Statements that vary
 in other literals (a regular expression, a `LIKE` pattern, the value an `UPDATE` sets) are
-separate checks or separate data fixes, and are not flagged. Statements that read no
+separate checks or separate data fixes, and are not flagged. The statements of a group follow
+one another, at most three statements apart: the same lookup in distant parts of a long file is
+not a loop written out. Statements that read no
 table (`SELECT setval(…)`, `SELECT set_config(…)`, as pg_dump writes them), `INSERT … VALUES`
 rows of seed data, DDL and `COPY` are never counted, nor are statements repeated with the same
 literals.
@@ -45,28 +47,31 @@ from __future__ import annotations
 import re
 import weakref
 from collections.abc import Iterator
-from typing import Any
 
 from sql_lsp import pg
 from sql_lsp.document import Document, Statement
 from sql_lsp.rules.base import UNSAFE, Edit, Finding, Fix, Rule
 
 _HEAD = re.compile(r"\s*(?:select|update|delete|with)\b", re.I)
+# a lookup by a literal: `WHERE … = 1`, `= 'x'`, `= -2.5`, `= E'…'`
+_LOOKUP = re.compile(r"\bwhere\b.*?=\s*(?:[-+]?\s*[\d.]|[EeBbXxUu]?&?')", re.I | re.S)
 _LITERALS = frozenset({"ICONST", "FCONST", "SCONST", "BCONST", "XCONST", "USCONST"})
 _MIN_GROUP = 3
-# per statement text: (shape, literal texts, tokens, whether each literal is `= lit` in WHERE)
-_SHAPES: dict[str, Any] = {}
+_GAP = 3  # members of a group are at most this many statements apart
+# per statement text: (hash of its shape, its literals, whether each is `= literal` in WHERE)
+_Shape = tuple[int, tuple[str, ...], tuple[bool, ...]]
+_SHAPES: dict[str, _Shape | None] = {}
 _SHAPES_LIMIT = 50_000
 _FOUND: weakref.WeakKeyDictionary[Document, list[Finding]] = weakref.WeakKeyDictionary()
 
 
-def _shape(text: str) -> tuple[tuple, tuple[str, ...], list[Any]] | None:
-    """The statement's tokens with literals blanked (its shape), its literals, and its tokens;
-    None for a statement this rule does not compare."""
+def _shape(text: str) -> _Shape | None:
+    """A hash of the statement's tokens with literals blanked (its shape), its literals, and
+    which of them are looked up by; None for a statement this rule does not compare."""
     if text in _SHAPES:
         return _SHAPES[text]
     found = None
-    if _HEAD.match(text):
+    if _HEAD.match(text) and _LOOKUP.search(text):
         tokens = pg.scan(text)
         words: list[str] = []
         literals: list[str] = []
@@ -83,13 +88,9 @@ def _shape(text: str) -> tuple[tuple, tuple[str, ...], list[Any]] | None:
                 words.append(word if tok.name == "IDENT" and word[:1] == '"' else word.lower())
                 if tok.name in ("FROM", "UPDATE", "DELETE_P"):
                     reads = True
-        if (
-            reads
-            and literals
-            and tokens
-            and tokens[0].name in ("SELECT", "UPDATE", "DELETE_P", "WITH")
-        ):
-            found = (tuple(words), tuple(literals), tokens, tuple(keyed))
+        first = tokens[0].name if tokens else ""
+        if reads and any(keyed) and first in ("SELECT", "UPDATE", "DELETE_P", "WITH"):
+            found = (hash((len(words), *words)), tuple(literals), tuple(keyed))
     if len(_SHAPES) >= _SHAPES_LIMIT:
         _SHAPES.clear()
     _SHAPES[text] = found
@@ -104,28 +105,45 @@ def check_document(document: Document) -> Iterator[Finding]:
     yield from cached
 
 
-def _groups(document: Document) -> Iterator[Finding]:
-    groups: dict[tuple, list[tuple[Statement, tuple[str, ...], list[Any], tuple[bool, ...]]]] = {}
+_Member = tuple[Statement, tuple[str, ...], tuple[bool, ...]]
+
+
+def _runs(document: Document) -> Iterator[list[_Member]]:
+    """Runs of statements of the same shape, each at most `_GAP` statements after the last."""
+    open_runs: dict[int, tuple[int, list[_Member]]] = {}
+    n = 0
     for stmt in document.statements:
-        if stmt.kind != "sql" or stmt.error is not None:
+        if stmt.kind != "sql":
             continue
-        shape = _shape(stmt.text)
-        if shape is not None:
-            groups.setdefault(shape[0], []).append((stmt, shape[1], shape[2], shape[3]))
+        n += 1
+        shape = _shape(stmt.text) if stmt.error is None else None
+        if shape is None:
+            continue
+        key, literals, keyed = shape
+        run = open_runs.get(key)
+        if run is not None and n - run[0] <= _GAP:
+            run[1].append((stmt, literals, keyed))
+            open_runs[key] = (n, run[1])
+            continue
+        if run is not None:
+            yield run[1]
+        open_runs[key] = (n, [(stmt, literals, keyed)])
+    for _, members in open_runs.values():
+        yield members
+
+
+def _groups(document: Document) -> Iterator[Finding]:
     lines = document.lines
-    for members in groups.values():
+    for members in _runs(document):
         if len(members) < _MIN_GROUP or len({m[1] for m in members}) < 2:
             continue
-        keyed = members[0][3]
-        varying = [
-            k
-            for k, values in enumerate(zip(*(m[1] for m in members), strict=True))
-            if len(set(values)) > 1
-        ]
+        keyed = members[0][2]
+        columns = zip(*(m[1] for m in members), strict=True)
+        varying = [k for k, values in enumerate(columns) if len(set(values)) > 1]
         if not all(keyed[k] for k in varying):
             continue  # not key lookups: other patterns, other values to set
         numbers = [lines.line_of(m[0].start) + 1 for m in members]
-        fix = _fix(document, members)
+        fix = _fix(document, members, varying)
         for i, (stmt, *_) in enumerate(members):
             others = ", ".join(str(n) for j, n in enumerate(numbers) if j != i)
             message = (
@@ -137,12 +155,7 @@ def _groups(document: Document) -> Iterator[Finding]:
             yield Finding(RULE.id, stmt.start, stmt.end, message, RULE.severity, tuple(fixes))
 
 
-def _fix(
-    document: Document,
-    members: list[tuple[Statement, tuple[str, ...], list[Any], tuple[bool, ...]]],
-) -> Fix | None:
-    literal_sets = list(zip(*(m[1] for m in members), strict=True))
-    varying = [k for k, values in enumerate(literal_sets) if len(set(values)) > 1]
+def _fix(document: Document, members: list[_Member], varying: list[int]) -> Fix | None:
     if len(varying) != 1:
         return None
     stmts = document.statements
@@ -151,24 +164,17 @@ def _fix(
     if stmts[at : at + len(members)] != [m[0] for m in members]:
         return None  # not adjacent
     k = varying[0]
-    stmt, _, tokens, _ = members[0]
+    stmt = first
+    tokens = pg.scan(stmt.text)
     literal_at = [i for i, t in enumerate(tokens) if t.name in _LITERALS][k]
     if literal_at == 0 or tokens[literal_at - 1].name != "ASCII_61":
         return None
-    if literal_at + 1 < len(tokens) and tokens[literal_at + 1].name not in (
-        "AND",
-        "OR",
-        "ORDER",
-        "LIMIT",
-        "RETURNING",
-        "ASCII_59",
-        "ASCII_41",
-        "GROUP",
-    ):
+    follows = ("AND", "OR", "ORDER", "LIMIT", "RETURNING", "ASCII_59", "ASCII_41", "GROUP")
+    if literal_at + 1 < len(tokens) and tokens[literal_at + 1].name not in follows:
         return None
     text = stmt.text
     eq, lit = tokens[literal_at - 1], tokens[literal_at]
-    values = ", ".join(literal_sets[k])
+    values = ", ".join(m[1][k] for m in members)
     combined = text[: eq.start] + f"IN ({values})" + text[lit.end + 1 :]
     tail = ";" if last.semicolon >= 0 else ""
     return Fix(
