@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
-from sql_lsp import suppressions
+from sql_lsp import bodies, suppressions
 from sql_lsp.catalog.ddl import search_path_of
 from sql_lsp.catalog.model import DEFAULT_SEARCH_PATH, Catalog, fold
 from sql_lsp.config import Config
@@ -253,6 +253,29 @@ class Linter:
                     out.append(f if f.severity == severity else f.with_severity(severity))
             except (RecursionError, ValueError, TypeError, AttributeError, KeyError, IndexError):
                 continue  # a rule that trips on an odd tree says nothing rather than crash
+        if not broken and facts is None and bodies.applies(stmt.text):
+            out.extend(self._check_bodies(document, stmt, catalog, search_path, rules))
+        return out
+
+    def _check_bodies(
+        self,
+        document: Document,
+        stmt: Statement,
+        catalog: Catalog,
+        search_path: tuple[str, ...],
+        rules: Sequence[Rule],
+    ) -> list[Finding]:
+        """Findings of the statements inside `stmt`'s function body (see `bodies.py`), with
+        only the fixes that edit the inner statement itself."""
+        inside = [r for r in rules if r.id not in bodies.SILENT_INSIDE]
+        out: list[Finding] = []
+        for inner in bodies.inner_statements(stmt, self.config.dialect):
+            for f in self._check(document, inner, catalog, search_path, inside):
+                if any(
+                    e.start < inner.start or e.end > inner.end for fix in f.fixes for e in fix.edits
+                ):
+                    f = Finding(f.rule, f.start, f.end, f.message, f.severity, ())
+                out.append(f)
         return out
 
 

@@ -112,7 +112,7 @@ def _read(text: str) -> Body | None:
             source = values[0] if len(values) == 1 else None
     if language != "plpgsql" or not source:
         return None
-    start = _dollar_body(text, source)
+    start = dollar_body(text, source)
     if start is None:
         return None
     try:
@@ -144,7 +144,7 @@ def _parameter_names(function: dict[str, Any], kind: str) -> list[str]:
     return names
 
 
-def _dollar_body(text: str, source: str) -> int | None:
+def dollar_body(text: str, source: str) -> int | None:
     """Offset in `text` of the dollar-quoted string whose content is `source`."""
     for tok in pg.scan(text):
         if tok.name != "SCONST" or text[tok.start] != "$":
