@@ -43,6 +43,12 @@ EXPECTED = {
     ("examples/migrations/007_audit.sql", 17, "timestamp-without-time-zone"),
     ("examples/migrations/007_audit.sql", 25, "low-cardinality-index"),
     ("examples/migrations/008_order_totals.sql", 3, "column-type-rewrite"),
+    ("examples/queries/functions.sql", 8, "query-in-loop"),
+    ("examples/queries/functions.sql", 17, "dynamic-sql-injection"),
+    ("examples/queries/functions.sql", 23, "select-star"),
+    ("examples/queries/functions.sql", 27, "repeated-query"),
+    ("examples/queries/functions.sql", 29, "repeated-query"),
+    ("examples/queries/functions.sql", 31, "repeated-query"),
 }
 # rules that need a live database and stay silent offline
 DATABASE_RULES = {r.id for r in ALL_RULES if r.needs == "database"}
