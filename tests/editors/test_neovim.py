@@ -5,7 +5,8 @@ Three client set-ups, each exactly as a user writes it:
 - 0.11: editors/nvim/lsp/sql_lsp.lua through vim.lsp.config / vim.lsp.enable, with settings;
 - 0.11: the README's `vim.lsp.start` snippet (the one for 0.8-0.10; 0.11 still has that API).
 tests/editors/nvim/harness.lua opens the fixture project's files, waits for the diagnostics, hovers,
-applies a quick fix through vim.lsp.buf.code_action() and runs :SqlLspRefreshCatalog; it records
+applies a quick fix through vim.lsp.buf.code_action() and runs :SqlLspRefreshCatalog, asks
+for completions as a completion engine does and accepts the first; it records
 what Neovim shows and this module asserts on that record.
 """
 
@@ -126,6 +127,13 @@ def test_neovim(
             "expect_after": [],
         },
         "refresh": {"path": str(queries)},
+        "completion": {
+            "path": str(project / "completion.sql"),  # a new file, never written
+            "cases": [
+                {"text": c["text"], "col": c["col"], "top": len(c["top"])}
+                for c in EXPECT.completion
+            ],
+        },
         "single": {"path": str(lone), "expect": EXPECT.lone},
         # lsp/sql_lsp.lua with lua/sql_lsp/health.lua on the runtimepath
         "checkhealth": snippet_marker is None,

@@ -266,6 +266,60 @@ local function main()
     rec.refresh = { ok = ok, error = ok and vim.NIL or tostring(err), notes = notes }
   end
 
+  -- completion: each case's line typed into a buffer, textDocument/completion at the cursor (what
+  -- a completion engine or the omnifunc asks), the items in the editor's order (sortText), and the
+  -- buffer once the first item's edit is applied, as the engine does when the user accepts it
+  if plan.completion then
+    local c = plan.completion
+    local bufnr = open(c.path)
+    local client
+    for _, cl in ipairs(get_clients(bufnr)) do
+      client = cl
+    end
+    rec.completion = {}
+    for _, case in ipairs(c.cases) do
+      vim.api.nvim_buf_set_lines(bufnr, 0, -1, false, { case.text })
+      vim.api.nvim_win_set_cursor(0, { 1, case.col })
+      local params = vim.lsp.util.make_position_params(0, client.offset_encoding)
+      local responses = vim.lsp.buf_request_sync(bufnr, 'textDocument/completion', params, TIMEOUT) or {}
+      local list
+      for _, r in pairs(responses) do
+        list = r.result
+      end
+      local items = {}
+      if list then
+        items = vim.deepcopy(list.items or list)
+        table.sort(items, function(a, b)
+          return (a.sortText or a.label) < (b.sortText or b.label)
+        end)
+      end
+      local labels = {}
+      for i, item in ipairs(items) do
+        if i <= case.top then
+          table.insert(labels, item.label)
+        end
+      end
+      local applied = vim.NIL
+      local first = items[1]
+      if first then
+        local edit = first.textEdit
+        if edit == nil and list.itemDefaults and list.itemDefaults.editRange then
+          local range = list.itemDefaults.editRange
+          edit = { range = range.insert or range, newText = first.textEditText or first.label }
+        end
+        if edit and edit.insert then -- an insert/replace edit: insert, as the engines do by default
+          edit = { range = edit.insert, newText = edit.newText }
+        end
+        if edit then
+          vim.lsp.util.apply_text_edits({ edit }, bufnr, client.offset_encoding)
+          applied = vim.api.nvim_buf_get_lines(bufnr, 0, 1, false)[1]
+        end
+      end
+      table.insert(rec.completion, { text = case.text, labels = labels, applied = applied })
+    end
+    vim.api.nvim_buf_set_lines(bufnr, 0, -1, false, {})
+  end
+
   -- a file outside any project
   if plan.single then
     local bufnr, attached, root = open(plan.single.path)
