@@ -277,6 +277,7 @@ local function main()
       client = cl
     end
     rec.completion = {}
+    rec.omnifunc = vim.bo[bufnr].omnifunc
     for _, case in ipairs(c.cases) do
       vim.api.nvim_buf_set_lines(bufnr, 0, -1, false, { case.text })
       vim.api.nvim_win_set_cursor(0, { 1, case.col })
