@@ -99,7 +99,9 @@ def test_neovim(
             "kind": "config",
             "rtp": str(NVIM_CONFIG),
             "config": {"settings": {"sqlLsp": {"rules": {"select-star": "error"}}}},
+            "completion": str(out / "completion.lua"),
         }
+        (out / "completion.lua").write_text(readme_snippet("vim.lsp.completion"), encoding="utf-8")
     else:
         snippet = out / "snippet.lua"
         snippet.write_text(readme_snippet(snippet_marker), encoding="utf-8")
@@ -138,6 +140,16 @@ def test_neovim(
         # lsp/sql_lsp.lua with lua/sql_lsp/health.lua on the runtimepath
         "checkhealth": snippet_marker is None,
     }
+    if snippet_marker is None:
+        # with the README's vim.lsp.completion set-up: its <C-Space> in insert mode opens the menu
+        plan["popup"] = {
+            "path": str(project / "completion.sql"),
+            "keys": "<C-Space>",
+            "cases": [
+                {"text": c["text"], "col": c["col"], "top": len(c["top"])}
+                for c in EXPECT.completion
+            ],
+        }
     result = run_harness(tools[nvim_key], plan, editor_env, project, out)
 
     assert result["nvim"].startswith(version_prefix)
@@ -200,6 +212,21 @@ def test_neovim(
     assert [n["message"] for n in result["refresh"]["notes"]] == [
         f"sql-lsp: {EXPECT.refresh_result}"
     ]
+    # completion: `SELECT u.` offers users' columns, `FROM us` offers users, `JOIN orders o ON `
+    # the join condition from the foreign key; the first item inserts as the engine applies it
+    assert result["completion"] == [
+        {"text": c["text"], "labels": c["top"], "applied": c["applied"]} for c in EXPECT.completion
+    ], context
+    # the completion menu of vim.lsp.completion (the README's set-up), its first item accepted
+    if snippet_marker is None:
+        assert result["popup"] == [
+            {"text": c["text"], "labels": c["top"], "applied": c["applied"]}
+            for c in EXPECT.completion
+        ], context
+    else:
+        assert "popup" not in result
+    # <C-x><C-o> completes: 'omnifunc' set on attach (0.8+) or by the README's 0.7 on_attach
+    assert result["omnifunc"] == "v:lua.vim.lsp.omnifunc"
     # a file outside any project: no root, still served
     assert result["single"]["attached"] is True
     assert result["single"]["root_dir"] is None

@@ -17,8 +17,8 @@ condition offered after `JOIN orders o ON `).
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import shutil
 import signal
 import socket
