@@ -90,11 +90,13 @@ class Linter:
         """`findings` and those of the rules about several statements of the document."""
         extra: list[Finding] = []
         for rule in self._document_rules:
-            severity = self.severity(rule.id, rule.severity)
+            severity = self.config.rule(rule.id).severity  # None: each finding's own default
             assert rule.check_document is not None
             try:
                 for f in rule.check_document(document):
-                    extra.append(f if f.severity == severity else f.with_severity(severity))
+                    extra.append(
+                        f if not severity or f.severity == severity else f.with_severity(severity)
+                    )
             except (RecursionError, ValueError, TypeError, AttributeError, KeyError, IndexError):
                 continue
         if not extra:
@@ -247,10 +249,12 @@ class Linter:
             elif not broken:
                 continue
             ctx = RuleContext(document, stmt, catalog, self.config, rule, search_path, facts)
-            severity = self.severity(rule.id, rule.severity)
+            severity = self.config.rule(rule.id).severity  # None: each finding's own default
             try:
                 for f in rule.check(ctx):
-                    out.append(f if f.severity == severity else f.with_severity(severity))
+                    out.append(
+                        f if not severity or f.severity == severity else f.with_severity(severity)
+                    )
             except (RecursionError, ValueError, TypeError, AttributeError, KeyError, IndexError):
                 continue  # a rule that trips on an odd tree says nothing rather than crash
         if not broken and facts is None and bodies.applies(stmt.text):

@@ -48,6 +48,17 @@ workspace does not declare, a function whose output columns are not known, `ROWS
 merged `USING` column whose name another relation of the query also has, a relation
 with two columns of the same name, or a reference PostgreSQL would call ambiguous.
 
+**Severity**
+
+`warning` for a query whose rows reach a client; `info` for `CREATE VIEW`,
+`CREATE MATERIALIZED VIEW` and `CREATE TABLE … AS`, with their own message. The risk there is a
+different one: PostgreSQL expands the `*` once, when the view or table is created, and stores
+the column list, so nothing changes shape under a running application; what surprises people
+is that a column added to the table later never shows up in the view. pg_dump and Rails'
+`structure.sql` always write views with their columns listed (the corpus of public schemas
+holds no view with `*`), so a `*` in a view is hand-written DDL that deserves a note rather than
+a warning. A severity set in the configuration (`rules.select-star = "error"`) applies to both.
+
 **Needs**
 
 Nothing for the finding; the workspace schema (or a database) for the fix. History-aware: in a
@@ -674,12 +685,34 @@ def _finding(
     start, end = span if span else (ctx.statement.start, ctx.statement.end)
     star_text = ctx.text[start:end]
     what = ", ".join(dict.fromkeys(names))
-    message = f"{star_text} selects every column of {what}; list the columns the query needs"
     fixes = []
     if columns and star_text.endswith("*"):  # not `TABLE t`, which has no `*` to replace
         title = f"Replace {star_text} with {len(columns)} column{'s' if len(columns) != 1 else ''}"
         fixes.append(Fix(title, (Edit(start, end, ", ".join(columns)),), SAFE))
+    frozen = _frozen(ctx.tree)
+    if frozen is not None:
+        message = (
+            f"{star_text} in {frozen} is expanded once, when it is created: columns added to "
+            f"{what} later will not appear in it; list the columns"
+        )
+        return Finding(RULE.id, start, end, message, "info", tuple(fixes))
+    message = f"{star_text} selects every column of {what}; list the columns the query needs"
     return ctx.finding(start, end, message, fixes)
+
+
+def _frozen(tree: exp.Expression | None) -> str | None:
+    """ "a view" / "a materialized view" / "CREATE TABLE … AS" when the statement stores its
+    columns at creation time, else None."""
+    if not isinstance(tree, exp.Create):
+        return None
+    kind = (tree.args.get("kind") or "").upper()
+    if kind == "VIEW":
+        materialized = any(
+            isinstance(p, exp.MaterializedProperty)
+            for p in (tree.args.get("properties") or exp.Properties()).expressions
+        )
+        return "a materialized view" if materialized else "a view"
+    return "CREATE TABLE … AS" if kind == "TABLE" else None
 
 
 RULE = Rule(
