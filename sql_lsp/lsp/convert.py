@@ -18,6 +18,7 @@ from sql_lsp.document import Document, LineIndex
 from sql_lsp.navigation import CatalogSymbol, Fold, OutlineItem
 from sql_lsp.rules import RULES_BY_ID
 from sql_lsp.rules.base import Edit, Finding, Fix
+from sql_lsp.signatures import Help
 
 SOURCE = "sql-lsp"
 FIX_ALL = "source.fixAll.sql-lsp"
@@ -377,3 +378,21 @@ def completion_list(
                     ci.documentation = T.MarkupContent(kind=T.MarkupKind.Markdown, value=text)
         items.append(ci)
     return T.CompletionList(is_incomplete=result.incomplete, items=items, item_defaults=defaults)
+
+
+def signature_help(help: Help) -> T.SignatureHelp:
+    """Signature help: the signatures of the call around the cursor, the active argument."""
+    active = help.active_parameter
+    chosen = next((i for i, s in enumerate(help.signatures) if active < len(s.parameters)), 0)
+    return T.SignatureHelp(
+        signatures=[
+            T.SignatureInformation(
+                label=s.label,
+                documentation=s.documentation or None,
+                parameters=[T.ParameterInformation(label=(a, b)) for a, b in s.parameters],
+            )
+            for s in help.signatures
+        ],
+        active_signature=chosen,
+        active_parameter=active,
+    )

@@ -26,6 +26,7 @@ CAPABILITIES: dict[str, Any] = {
     "textDocumentSync": {"openClose": True, "change": 2, "save": True},
     "completionProvider": {"triggerCharacters": ["."], "resolveProvider": True},
     "hoverProvider": True,
+    "signatureHelpProvider": {"triggerCharacters": ["(", ","]},
     "definitionProvider": True,
     "documentSymbolProvider": True,
     "codeActionProvider": {

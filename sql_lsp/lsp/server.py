@@ -57,6 +57,7 @@ from sql_lsp.project import Project, uri_of
 from sql_lsp.redaction import RedactingFilter, Redactor
 from sql_lsp.rules import RULES_BY_ID
 from sql_lsp.rules.base import Finding, Fix
+from sql_lsp.signatures import help_at
 
 log = logging.getLogger("sql_lsp")
 
@@ -1155,6 +1156,20 @@ def completion_resolve(ls: SqlLanguageServer, item: T.CompletionItem) -> T.Compl
                 kind=T.MarkupKind.Markdown, value=ls.redactor(text)
             )
     return item
+
+
+@server.feature(
+    T.TEXT_DOCUMENT_SIGNATURE_HELP,
+    T.SignatureHelpOptions(trigger_characters=["(", ","]),
+)
+@guarded()
+def signature_help(ls: SqlLanguageServer, params: T.SignatureHelpParams) -> T.SignatureHelp | None:
+    doc = ls.project.document(ls.key(params.text_document.uri))
+    if doc is None:
+        return None
+    offset = doc.lines.offset(params.position.line, params.position.character, ls.encoding)
+    found = help_at(doc, offset, ls.project.documents())
+    return convert.signature_help(found) if found is not None else None
 
 
 @server.feature(T.TEXT_DOCUMENT_FOLDING_RANGE)
