@@ -231,7 +231,7 @@ class Cache:
                 findings=findings,
                 unanalysed=int(data.get("unanalysed", 0)),
             )
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # no entry (or no cache folder)
             return None
         except (OSError, ValueError, KeyError, TypeError) as e:
             self._warn_once("read", f"cache entry {name} unreadable ({_reason(e)}); ignored")
