@@ -31,6 +31,7 @@ from sql_lsp import version_line
 # the settings, the linter, the rules and what they parse with are imported by the commands that
 # use them: `sql-lsp --version`, `--help` and the server's start do not pay for them
 if TYPE_CHECKING:
+    from sql_lsp.cache import Cache
     from sql_lsp.catalog.model import Catalog
     from sql_lsp.config import (
         Config,
@@ -196,6 +197,18 @@ def _parser() -> argparse.ArgumentParser:
     config.add_argument("--dialect", choices=("postgres", "mysql", "sqlite"))
     config.add_argument("--database-url", metavar="URL", help="also use this PostgreSQL database")
     config.add_argument("--stdin-filename", metavar="PATH", help="name to report for stdin")
+    caching = check.add_argument_group("cache")
+    caching.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="neither read nor write the cache of unchanged files' findings",
+    )
+    caching.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="the cache folder (default: $SQL_LSP_CACHE_DIR, else .sql-lsp-cache in the "
+        "folder of the settings file, or the current folder)",
+    )
 
     sub.add_parser("rules", help="list the rules", description="List the rules.")
     rule = sub.add_parser(
@@ -222,15 +235,14 @@ def _serve_options(group: Any, *, top: bool = False) -> None:
 def _check(ns: argparse.Namespace) -> int:
     # a short-lived process that builds millions of parse-tree objects and frees none of them:
     # the cyclic garbage collector would only rescan them over and over
-    from sql_lsp.document import Document
-    from sql_lsp.lint import Linter
-    from sql_lsp.project import SkippedFile, anchors, catalog_order, read_sql, uri_of
-    from sql_lsp.report import Progress, reported
+    from sql_lsp.project import SkippedFile, anchors, catalog_uris, read_sql, uri_of
+    from sql_lsp.report import Progress
 
     gc.disable()
     if ns.fix and ns.diff:
         raise UsageError("--fix and --diff cannot be used together (--diff writes nothing)")
     paths = ns.paths or ["."]
+    ns.cache_root = None if ns.no_cache else _cache_root(ns, paths)
     config = _selection(ns, _config(ns, paths))
     targets = _targets(paths, config, force_exclude=ns.force_exclude)
     use_stdin = "-" in paths
@@ -239,13 +251,13 @@ def _check(ns: argparse.Namespace) -> int:
     roots = _roots(paths)
     catalog_files = _catalog_files(targets, roots, config)
     progress = Progress(len(catalog_files) + len(targets), sys.stderr)
-    docs: dict[str, Document] = {}
+    texts: dict[str, str] = {}
     shown: dict[str, str] = {}
     for n, path in enumerate(catalog_files):
         progress.step(n, "reading")
         uri = uri_of(path)
         try:
-            text = read_sql(path)
+            texts[uri] = read_sql(path)
         except SkippedFile as e:
             _note(f"{_display(path)}: {e}; skipped")
             continue
@@ -253,7 +265,6 @@ def _check(ns: argparse.Namespace) -> int:
             if path in targets:
                 raise UsageError(f"{path}: cannot read: {e.strerror or e}") from e
             continue
-        docs[uri] = Document(uri, text, dialect=config.dialect)
     for path in targets:
         shown[uri_of(path)] = _display(path)
     stdin_uri = None
@@ -261,11 +272,26 @@ def _check(ns: argparse.Namespace) -> int:
         name = ns.stdin_filename or "-"
         stdin_uri = uri_of(Path(name)) if ns.stdin_filename else "stdin:-"
         stdin_text = stdin_bytes.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="replace")
-        docs[stdin_uri] = Document(stdin_uri, stdin_text, dialect=config.dialect)
+        texts[stdin_uri] = stdin_text
         shown[stdin_uri] = name
-    order = [d.uri for d in catalog_order(docs.values(), config.catalog, anchors(config, roots))]
-    originals = {u: docs[u].text for u in shown if u in docs}
+    order = catalog_uris(texts, config.catalog, anchors(config, roots))
     live = _database(config)
+    # the cache is for plain checks of files: --fix and --diff rewrite them, stdin has no
+    # file, and a database's catalog and plans are not the files' alone
+    cache = _cache(ns, config) if not (ns.fix or ns.diff or live or stdin_uri) else None
+    if cache is not None:
+        try:
+            results, unanalysed = _check_cached(ns, cache, config, texts, order, shown, progress)
+        finally:
+            progress.done()
+        return _finish(ns, results, {}, shown, None, unanalysed)
+    from sql_lsp.document import Document
+    from sql_lsp.lint import Linter
+    from sql_lsp.report import reported
+
+    docs = {u: Document(u, t, dialect=config.dialect) for u, t in texts.items()}
+    del texts
+    originals = {u: docs[u].text for u in shown if u in docs}
     try:
         database_catalog = live.load() if live is not None else None
         linter = Linter(config)
@@ -297,13 +323,159 @@ def _check(ns: argparse.Namespace) -> int:
         progress.done()
         if live is not None:
             live.close()
+    unanalysed = sum(_unanalysed(docs[u]) for u in shown if u in docs)
+    return _finish(ns, results, fixed, shown, stdin_uri, unanalysed)
+
+
+def _finish(
+    ns: argparse.Namespace,
+    results: list[Reported],
+    fixed: dict[str, list[str]],
+    shown: dict[str, str],
+    stdin_uri: str | None,
+    unanalysed: int,
+) -> int:
+    """Report what was fixed and found; the exit code."""
     fixed_stdin = ns.fix and stdin_uri in fixed
     _report_fixes(fixed, shown, "fixed")
     _output(ns, results, sys.stderr if fixed_stdin else sys.stdout)
     if ns.statistics:
-        _note_unanalysed([docs[u] for u in shown if u in docs])
+        _note_unanalysed(unanalysed)
     failing = any(r.severity in FAILING for r in results)
     return EXIT_FINDINGS if failing and not ns.exit_zero else EXIT_OK
+
+
+def _cache_root(ns: argparse.Namespace, paths: list[str]) -> Path:
+    """The cache folder: --cache-dir, else $SQL_LSP_CACHE_DIR, else .sql-lsp-cache in the
+    folder of the settings file (the one `_config` reads), else in the current folder."""
+    from sql_lsp.cache import default_dir
+    from sql_lsp.config import find_config_file
+
+    if ns.cache_dir:
+        return Path(ns.cache_dir)
+    if ns.config:
+        source: Path | None = Path(ns.config)
+    else:
+        start = next((Path(p) for p in paths if p != "-" and Path(p).exists()), Path.cwd())
+        source = find_config_file(start)
+    return default_dir(source.resolve().parent if source is not None else Path.cwd())
+
+
+def _known_rules(ns: argparse.Namespace) -> list[str]:
+    """The ids of the rules (what settings and options are checked against). A check answered
+    from the cache reads them there: importing the rules would cost most of its time."""
+    known: list[str] | None = getattr(ns, "known_rules", None)
+    if known is None:
+        root = getattr(ns, "cache_root", None)
+        if root is not None:
+            from sql_lsp.cache import read_rule_ids
+
+            known = read_rule_ids(root)
+        ns.rules_stored = known is not None
+        if known is None:
+            from sql_lsp.rules import RULES_BY_ID
+
+            known = list(RULES_BY_ID)
+        ns.known_rules = known
+    return known
+
+
+def _cache(ns: argparse.Namespace, config: Config) -> Cache | None:
+    """The persistent cache of this check (see `sql_lsp.cache`), or None with --no-cache."""
+    from sql_lsp.cache import Cache, settings_key
+
+    if ns.cache_root is None:
+        return None
+    key = settings_key(config.key, config.catalog, config.dialect, ns.unsafe_fixes)
+    return Cache(ns.cache_root, key)
+
+
+def _check_cached(
+    ns: argparse.Namespace,
+    cache: Cache,
+    config: Config,
+    texts: dict[str, str],
+    order: list[str],
+    shown: dict[str, str],
+    progress: Any,
+) -> tuple[list[Reported], int]:
+    """The findings of the files in `shown`, from the cache where their text and the catalog
+    generation are those of the entry; the others are linted (and stored)."""
+    from sql_lsp.cache import Entry, ddl_fingerprint, generation, text_hash
+    from sql_lsp.report import Reported
+
+    docs: dict[str, Document] = {}
+
+    def document(uri: str) -> Document:
+        doc = docs.get(uri)
+        if doc is None:
+            from sql_lsp.document import Document
+
+            doc = docs[uri] = Document(uri, texts[uri], dialect=config.dialect)
+        return doc
+
+    def fingerprint(uri: str) -> str:
+        from sql_lsp.project import applied_statements
+
+        doc = document(uri)
+        return ddl_fingerprint((s.catalog_ordinal, s.text) for s in applied_statements(doc))
+
+    paths = {u: _path_of(u) for u in texts}
+    hashes = {u: text_hash(t) for u, t in texts.items()}
+    entries: dict[str, Entry | None] = {}
+    for uri in texts:
+        entry = cache.get(paths[uri])
+        entries[uri] = entry if entry is not None and entry.text == hashes[uri] else None
+    ddl: dict[str, str] = {}
+    for uri in order:
+        entry = entries[uri]
+        ddl[uri] = entry.ddl if entry is not None else fingerprint(uri)
+    current = generation([(u, ddl[u]) for u in order])
+
+    linter: Linter | None = None
+    catalog: Catalog | None = None
+    results: list[Reported] = []
+    unanalysed = 0
+    done = len(texts)
+    for uri in sorted(shown, key=lambda u: shown[u]):
+        done += 1
+        progress.step(done, shown[uri])
+        if uri not in texts:
+            continue
+        entry = entries[uri]
+        if entry is not None and entry.generation == current and entry.findings is not None:
+            name = shown[uri]
+            results.extend(Reported(name, *row) for row in entry.findings)
+            unanalysed += entry.unanalysed
+            cache.touch(paths[uri])
+            continue
+        if linter is None:
+            from sql_lsp.lint import Linter
+
+            linter = Linter(config)
+            catalog = _catalog({u: document(u) for u in order}, order)
+        from sql_lsp.report import reported
+
+        doc = document(uri)
+        found = [
+            reported(shown[uri], doc, f, unsafe_fixes=ns.unsafe_fixes)
+            for f in linter.lint(doc, catalog, None)
+        ]
+        results.extend(found)
+        count = _unanalysed(doc)
+        unanalysed += count
+        rows = [list(dataclasses.astuple(r)[1:]) for r in found]
+        fp = ddl[uri] if uri in ddl else fingerprint(uri)
+        cache.put(paths[uri], Entry(hashes[uri], fp, current, rows, count))
+    for uri in order:  # catalog files that are not checked: their DDL fingerprint
+        if uri not in shown and entries[uri] is None:
+            cache.put(paths[uri], Entry(hashes[uri], ddl[uri]))
+    cache.save()
+    if not getattr(ns, "rules_stored", True):
+        from sql_lsp.cache import write_rule_ids
+
+        write_rule_ids(cache.root, _known_rules(ns))
+    return results, unanalysed
 
 
 def _output(ns: argparse.Namespace, results: list[Reported], out: IO[str]) -> None:
@@ -320,23 +492,29 @@ def _output(ns: argparse.Namespace, results: list[Reported], out: IO[str]) -> No
 
 def _write(ns: argparse.Namespace, results: list[Reported], out: IO[str]) -> None:
     from sql_lsp.report import format_statistics, statistics, write_report
-    from sql_lsp.rules import ALL_RULES
 
     if ns.statistics:
+        from sql_lsp.rules import ALL_RULES
+
         fmt = "json" if ns.format in ("json", "sarif") else "text"
         out.write(format_statistics(statistics(results, ALL_RULES), fmt))
         return
-    write_report(ns.format, results, out, rules=ALL_RULES)
+    if ns.format == "sarif":  # the only format that describes the rules
+        from sql_lsp.rules import ALL_RULES
+
+        write_report(ns.format, results, out, rules=ALL_RULES)
+        return
+    write_report(ns.format, results, out)
 
 
-def _rule_ids(values: list[str], flag: str) -> tuple[str, ...]:
+def _rule_ids(ns: argparse.Namespace, values: list[str], flag: str) -> tuple[str, ...]:
     """Comma-separated rule ids of a repeatable option; an unknown one is a usage error."""
     from sql_lsp.config import ALL
-    from sql_lsp.rules import RULES_BY_ID
 
+    known = set(_known_rules(ns))
     ids = tuple(i.strip() for v in values for i in v.split(",") if i.strip())
     for i in ids:
-        if i != ALL and i not in RULES_BY_ID:
+        if i != ALL and i not in known:
             raise UsageError(f"{flag}: unknown rule {i!r} (see `sql-lsp rules`)")
     return ids
 
@@ -349,14 +527,14 @@ def _selection(ns: argparse.Namespace, config: Config) -> Config:
     """The settings file's rule and file selection with the command line's on top."""
     changes: dict[str, Any] = {}
     if ns.select:
-        changes["select"] = _rule_ids(ns.select, "--select")
+        changes["select"] = _rule_ids(ns, ns.select, "--select")
     if ns.extend_select:
         changes["extend_select"] = (
             *config.extend_select,
-            *_rule_ids(ns.extend_select, "--extend-select"),
+            *_rule_ids(ns, ns.extend_select, "--extend-select"),
         )
     if ns.ignore:
-        changes["ignore"] = (*config.ignore, *_rule_ids(ns.ignore, "--ignore"))
+        changes["ignore"] = (*config.ignore, *_rule_ids(ns, ns.ignore, "--ignore"))
     if ns.exclude is not None:
         changes["exclude"] = _patterns(ns.exclude)
     if ns.extend_exclude:
@@ -364,15 +542,18 @@ def _selection(ns: argparse.Namespace, config: Config) -> Config:
     return dataclasses.replace(config, **changes) if changes else config
 
 
-def _note_unanalysed(documents: list[Document]) -> None:
-    """With --statistics: how many statements PostgreSQL accepts that no tree rule could read
+def _unanalysed(doc: Document) -> int:
+    """How many statements of `doc` PostgreSQL accepts that no tree rule could read
     (statements sqlglot cannot build a tree for, or over the analysis budget)."""
-    n = sum(
+    return sum(
         1
-        for doc in documents
         for s in doc.statements
         if s.kind == "sql" and s.parsed is not None and s.parsed.unanalysed
     )
+
+
+def _note_unanalysed(n: int) -> None:
+    """With --statistics: the count of `_unanalysed` statements of the checked files."""
     if n:
         print(
             f"sql-lsp: note: {n} valid statement{'s' if n != 1 else ''} not analysed by the"
@@ -383,9 +564,8 @@ def _note_unanalysed(documents: list[Document]) -> None:
 
 def _config(ns: argparse.Namespace, paths: list[str]) -> Config:
     from sql_lsp.config import ConfigError, load_config
-    from sql_lsp.rules import RULES_BY_ID
 
-    known = list(RULES_BY_ID)
+    known = _known_rules(ns)
     try:
         if ns.config:
             file = Path(ns.config)

@@ -18,16 +18,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
-from sql_lsp.catalog.ddl import DdlBuilder
-from sql_lsp.catalog.model import Catalog, Origin
 from sql_lsp.config import CatalogSettings, Config
-from sql_lsp.document import Document, Statement
-from sql_lsp.lint import Linter
 from sql_lsp.migrations import SECTION_MARKS, down_sections, plan_files
-from sql_lsp.rules.base import Finding
 
-if TYPE_CHECKING:  # the database layer (and its driver) is loaded only when one is configured
-    from sql_lsp.live import DatabaseFacts
+if TYPE_CHECKING:
+    from sql_lsp.catalog.ddl import DdlBuilder
+    from sql_lsp.catalog.model import Catalog, Origin
+    from sql_lsp.document import Document, Statement
+    from sql_lsp.live import DatabaseFacts  # only with a database: its driver is heavy
+    from sql_lsp.rules.base import Finding
+
+# the parser, the catalog and the linter are imported where a document is made: listing,
+# reading and ordering files (a check answered from the cache) does not load them
 
 SKIP_DIRS = frozenset(
     {"node_modules", "venv", "env", "site-packages", "__pycache__", "dist", "build", "target"}
@@ -121,17 +123,25 @@ def catalog_order(
 ) -> list[Document]:
     """The documents that feed the catalog, in the order the migration tool applies them (see
     `migrations.plan_files`); documents that are not files (stdin, untitled) come last."""
+    by_uri = {doc.uri: doc for doc in documents}
+    return [by_uri[u] for u in catalog_uris(by_uri, settings, roots)]
+
+
+def catalog_uris(
+    uris: Iterable[str], settings: CatalogSettings | None = None, roots: Sequence[Path] = ()
+) -> list[str]:
+    """`catalog_order` of documents named by their URIs (no document needed)."""
     settings = settings or CatalogSettings()
-    files: dict[Path, Document] = {}
-    others: list[Document] = []
-    for doc in documents:
-        path = path_of(doc.uri)
+    files: dict[Path, str] = {}
+    others: list[str] = []
+    for uri in uris:
+        path = path_of(uri)
         if path is None:
-            others.append(doc)
+            others.append(uri)
         else:
-            files[path] = doc
+            files[path] = uri
     plans = plan_files(list(files), roots=roots, exclude=settings.exclude, order=settings.order)
-    return [files[p.path] for p in plans if p.applied] + sorted(others, key=lambda d: d.uri)
+    return [files[p.path] for p in plans if p.applied] + sorted(others)
 
 
 def anchors(config: Config, roots: Iterable[Path]) -> list[Path]:
@@ -145,6 +155,8 @@ def anchors(config: Config, roots: Iterable[Path]) -> list[Path]:
 def build_catalog(documents: Iterable[Document]) -> Catalog:
     """The catalog of `documents`, applied in the order given (`catalog_order` gives the
     project's); statements about tables declared only in a later file are applied at the end."""
+    from sql_lsp.catalog.ddl import DdlBuilder
+
     builder = DdlBuilder()
     for doc in documents:
         apply_document(builder, doc)
@@ -196,6 +208,8 @@ class Project:
     """
 
     def __init__(self, config: Config | None = None) -> None:
+        from sql_lsp.lint import Linter
+
         self.config = config or Config()
         self.linter = Linter(self.config)
         self.disk: dict[str, Document] = {}
@@ -208,6 +222,9 @@ class Project:
 
     # -- configuration ------------------------------------------------------------------------
     def set_config(self, config: Config) -> None:
+        from sql_lsp.document import Document
+        from sql_lsp.lint import Linter
+
         dialect_changed = config.dialect != self.config.dialect
         if config.catalog != self.config.catalog or config.source != self.config.source:
             self._catalog = None  # other files, or another order
@@ -263,6 +280,8 @@ class Project:
 
     def set_file(self, uri: str, text: str) -> bool:
         """A file on disk was found or changed."""
+        from sql_lsp.document import Document
+
         old = self.disk.get(uri)
         if old is not None and old.text == text:
             return False
@@ -275,6 +294,8 @@ class Project:
         return old is not None and uri not in self.open and self._ddl_changed(old, None)
 
     def open_document(self, uri: str, text: str, version: int | None) -> bool:
+        from sql_lsp.document import Document
+
         before = self.document(uri)
         doc = Document(uri, text, version, self.config.dialect)
         self.open[uri] = doc

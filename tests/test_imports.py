@@ -95,3 +95,12 @@ def test_the_server_module_loads_the_lsp_stack(tmp_path: Path) -> None:
     """The probe sees what a module loads (the server needs pygls and lsprotocol)."""
     loaded = loaded_by("import sql_lsp.lsp.server", tmp_path)[1]
     assert {"pygls", "lsprotocol"} <= set(loaded)
+
+
+def test_a_check_answered_from_the_cache_loads_no_parser(tmp_path: Path) -> None:
+    (tmp_path / "sql-lsp.toml").write_text("")
+    (tmp_path / "q.sql").write_text("SELECT * FROM t;\n")
+    body = "from sql_lsp.cli import main\ncode = main(['check', 'q.sql'])"
+    first = loaded_by(body, tmp_path)
+    assert first[:2] == (1, ["sqlglot"])
+    assert loaded_by(body, tmp_path) == (1, [], first[2])
