@@ -36,6 +36,7 @@ Core module: no LSP imports.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -194,6 +195,9 @@ class Cache:
     _dirty: dict[str, tuple[str, Entry]] = field(default_factory=dict)
     _warned: set[str] = field(default_factory=set)
     _writable: bool = True
+    # the folder was named (--cache-dir, SQL_LSP_CACHE_DIR): failing to write it is worth a
+    # warning; the default folder in a read-only checkout is silently not used
+    explicit: bool = True
 
     @property
     def folder(self) -> Path:
@@ -262,9 +266,10 @@ class Cache:
                 _write_atomic(self._name(path), json.dumps(entry.to_json(path)))
         except OSError as e:
             self._writable = False
-            self._warn_once(
-                "write", f"cannot write the cache in {self.root} ({_reason(e)}); not cached"
-            )
+            if self.explicit or e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+                self._warn_once(
+                    "write", f"cannot write the cache in {self.root} ({_reason(e)}); not cached"
+                )
             return
         finally:
             self._dirty.clear()

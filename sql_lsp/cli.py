@@ -387,7 +387,8 @@ def _cache(ns: argparse.Namespace, config: Config) -> Cache | None:
     if ns.cache_root is None:
         return None
     key = settings_key(config.key, config.catalog, config.dialect, ns.unsafe_fixes)
-    return Cache(ns.cache_root, key)
+    explicit = bool(ns.cache_dir or os.environ.get("SQL_LSP_CACHE_DIR"))
+    return Cache(ns.cache_root, key, explicit=explicit)
 
 
 def _check_cached(

@@ -267,3 +267,23 @@ def test_stdin_and_fix_bypass_the_cache(
     text = (project / "q.sql").read_text(encoding="utf-8")
     assert text == "SELECT id, email, name FROM users;\n"
     assert check(capsys, "q.sql") == check(capsys, "--no-cache", "q.sql") == (0, "", "")
+
+
+def test_a_read_only_default_folder_is_silently_not_used(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = check(capsys, "--no-cache", ".")
+    real_mkdir = Path.mkdir
+
+    def refuse(self: Path, *args: object, **kwargs: object) -> None:
+        if ".sql-lsp-cache" in self.parts:
+            raise PermissionError(13, "Permission denied", str(self))
+        real_mkdir(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    assert check(capsys, ".") == expected  # same findings, nothing on stderr
+    assert not (project / ".sql-lsp-cache").exists()
+    monkeypatch.setenv("SQL_LSP_CACHE_DIR", str(project / ".sql-lsp-cache"))
+    code, out, err = check(capsys, ".")
+    assert (code, out) == expected[:2]
+    assert err.startswith("sql-lsp: warning: cannot write the cache in ")
