@@ -49,6 +49,8 @@ class Linter:
             r for r in self.rules if r.needs != "database" and r.check_document is None
         ]
         self._document_rules = [r for r in self.rules if r.check_document is not None]
+        # the severity the configuration sets for a rule (None: the findings' own)
+        self._configured = {r.id: self.config.rule(r.id).severity for r in self.rules}
         self.database_rules = [r for r in self.rules if r.needs == "database"]
         self._cache: dict[tuple, tuple] = {}
         self._cache_chars = 0  # total length of the statement texts cached
@@ -90,7 +92,7 @@ class Linter:
         """`findings` and those of the rules about several statements of the document."""
         extra: list[Finding] = []
         for rule in self._document_rules:
-            severity = self.config.rule(rule.id).severity  # None: each finding's own default
+            severity = self._configured.get(rule.id)  # None: each finding's own default
             assert rule.check_document is not None
             try:
                 for f in rule.check_document(document):
@@ -238,6 +240,7 @@ class Linter:
         out: list[Finding] = []
         parsed = stmt.parsed
         broken = stmt.error is not None
+        ctx: RuleContext | None = None
         for rule in rules:
             if rule.id != "syntax-error":
                 if (broken and not rule.on_syntax_errors) or parsed is None:
@@ -248,8 +251,12 @@ class Linter:
                     continue
             elif not broken:
                 continue
-            ctx = RuleContext(document, stmt, catalog, self.config, rule, search_path, facts)
-            severity = self.config.rule(rule.id).severity  # None: each finding's own default
+            # one context per statement: what it caches (the token locator) serves every rule
+            if ctx is None:
+                ctx = RuleContext(document, stmt, catalog, self.config, rule, search_path, facts)
+            else:
+                ctx.rule = rule
+            severity = self._configured.get(rule.id)  # None: each finding's own default
             try:
                 for f in rule.check(ctx):
                     out.append(

@@ -365,6 +365,7 @@ class Catalog:
         self._seq = 0
         self._declared: dict[tuple[str, int], list] | None = None
         self._declared_at = -1
+        self._names: tuple[tuple, frozenset[str], frozenset[str]] | None = None
         # history: the column names of each table after each catalog statement that changed
         # it, as (document rank, statement ordinal, names); () once it is gone
         self.history: dict[tuple[str, str], list[tuple[int, int, tuple[str, ...]]]] = {}
@@ -413,6 +414,16 @@ class Catalog:
             for fk in self.foreign_keys()
             if (fk.ref_schema, fk.ref_table) == (table.schema, table.name)
         ]
+
+    def names(self) -> tuple[frozenset[str], frozenset[str]]:
+        """(every schema, every table name that exists or existed), computed once per state of
+        the catalog: rules ask it for each statement."""
+        state = (self.generation, len(self.tables), len(self.history), len(self.schemas))
+        if self._names is None or self._names[0] != state:
+            schemas = frozenset(self.schemas) | {s for s, _ in self.tables}
+            names = frozenset(n for _, n in self.tables) | {n for _, n in self.history}
+            self._names = (state, schemas, names)
+        return self._names[1], self._names[2]
 
     def declared_by(self, doc: str, stmt: int) -> list[Table | Index | ForeignKey]:
         """Tables, indexes and foreign keys (still present) declared by one statement."""

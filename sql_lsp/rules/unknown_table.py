@@ -98,11 +98,10 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         return
     if has_psql_variable(ctx.statement.text):
         return
-    schemas = set(catalog.schemas) | {s for s, _ in catalog.tables}
+    schemas, known_names = catalog.names()
     if any(s not in schemas for s in ctx.search_path):
         return  # a search_path the catalog cannot follow
     ctes = {fold(c.args["alias"].this) for c in tree.find_all(exp.CTE) if c.args.get("alias")}
-    known_names = {name for _, name in catalog.tables} | {name for _, name in catalog.history}
     for node in _references(tree):
         name = fold(node.this)
         schema = fold(node.args.get("db")) if node.args.get("db") else None
