@@ -13,19 +13,23 @@ from sql_lsp.rules import (
     grant_all,
     grant_to_public,
     implicit_cross_join,
+    index_on_small_table,
     inline_index_definition,
     insert_without_columns,
     large_offset,
     limit_without_order_by,
     low_cardinality_index,
     missing_fk_index,
+    missing_foreign_key,
     missing_primary_key,
+    multi_valued_column,
     non_concurrent_index,
     not_in_subquery,
     null_comparison,
     order_by_random,
     plaintext_password,
     redundant_index,
+    repeating_column_group,
     security_definer_search_path,
     select_star,
     seq_scan_on_large_table,
@@ -35,6 +39,7 @@ from sql_lsp.rules import (
     unknown_table,
     unused_index,
     update_without_where,
+    wide_column_index,
 )
 from sql_lsp.rules.base import Rule
 
@@ -71,6 +76,11 @@ ALL_RULES: tuple[Rule, ...] = (
     timestamp_without_time_zone.RULE,
     low_cardinality_index.RULE,
     column_type_rewrite.RULE,
+    repeating_column_group.RULE,
+    multi_valued_column.RULE,
+    missing_foreign_key.RULE,
+    wide_column_index.RULE,
+    index_on_small_table.RULE,
 )
 
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in ALL_RULES}
