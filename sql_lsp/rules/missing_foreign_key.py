@@ -3,7 +3,8 @@
 
 Flags a column named `<x>_id` when a table `<x>` or its plural (`<x>s`, `<x>es`, `y` → `ies`)
 exists at the end of the history (in the column's schema, else on the search path) with a
-single-column primary key of the same type, and no foreign key of the column's table includes
+single-column primary key of the same type (only one such table: when `customer` and `customers`
+both fit, the rule cannot know which is meant), and no foreign key of the column's table includes
 the column. The finding sits on the column's name where it is declared. A column that is its
 own table's primary key, a column of the table its name points at (`reactions.reaction_id`: not
 a self-reference), a column whose type differs from the key's, temporary tables, and partitions
@@ -31,6 +32,14 @@ CREATE TABLE customers (id bigint PRIMARY KEY);
 CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint NOT NULL REFERENCES customers);
 ```
 
+**Fix safety**
+
+Unsafe: the fix adds, after the statement, `ALTER TABLE … ADD FOREIGN KEY (…) REFERENCES … NOT
+VALID`. `NOT VALID` checks new rows only, so adding it does not scan the table under lock, but
+existing orphans stay until `ALTER TABLE … VALIDATE CONSTRAINT` finds them; and the rule only
+guesses the reference from the name, so read it before applying (a partitioned table gets no
+fix: PostgreSQL refuses `NOT VALID` foreign keys there).
+
 **Needs**
 
 The workspace schema.
@@ -41,8 +50,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sql_lsp.catalog.model import Column, Table, qualified_name, quote_ident
-from sql_lsp.rules.base import Finding, Rule, RuleContext
+from sql_lsp.rules.base import UNSAFE, Edit, Finding, Fix, Rule, RuleContext
 from sql_lsp.rules.declared_columns import column_finding, declared_columns
+from sql_lsp.rules.missing_fk_index import insertion_after
 
 _KINDS = ("table", "partitioned table")
 _SAME = {
@@ -88,6 +98,7 @@ def referenced(ctx: RuleContext, table: Table, column: Column) -> tuple[Table, C
     want = canonical_type(column.type)
     if want is None:
         return None
+    found: list[tuple[Table, Column]] = []
     for candidate in candidates(name[:-3]):
         target = ctx.catalog.tables.get((table.schema, candidate)) or ctx.catalog.table(
             candidate, None, ctx.search_path
@@ -96,8 +107,9 @@ def referenced(ctx: RuleContext, table: Table, column: Column) -> tuple[Table, C
             continue
         key = _primary_column(target)
         if key is not None and canonical_type(key.type) == want:
-            return target, key
-    return None
+            found.append((target, key))
+    # two tables fit (`customer` and `customers`): the rule cannot know which one is meant
+    return found[0] if len(found) == 1 else None
 
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
@@ -116,7 +128,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         if target is table:
             continue
         name = qualified_name(target.schema, target.name, ctx.search_path)
-        yield column_finding(
+        finding = column_finding(
             ctx,
             table,
             column,
@@ -124,6 +136,21 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             "foreign key checks it: orphan rows go unnoticed; add REFERENCES "
             f"{name} ({quote_ident(key.name)})",
         )
+        if table.kind != "table":
+            yield finding
+            continue
+        own_name = qualified_name(table.schema, table.name, ctx.search_path)
+        alter = (
+            f"ALTER TABLE {own_name} ADD FOREIGN KEY ({quote_ident(column.name)}) "
+            f"REFERENCES {name} ({quote_ident(key.name)}) NOT VALID;"
+        )
+        at, text = insertion_after(ctx, alter)
+        fix = Fix(
+            f"Add foreign key {own_name} ({quote_ident(column.name)}) → {name}",
+            (Edit(at, at, text),),
+            UNSAFE,
+        )
+        yield ctx.finding(finding.start, finding.end, finding.message, (fix,))
 
 
 RULE = Rule(
@@ -133,6 +160,7 @@ RULE = Rule(
     docs=__doc__ or "",
     severity="warning",
     needs="catalog",
+    fix=UNSAFE,
     dialects=("postgres",),
     needs_tree=False,
     applies=lambda text: text[:40].lstrip()[:6].lower() in ("create", "alter "),

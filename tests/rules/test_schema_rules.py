@@ -7,6 +7,7 @@ import pytest
 from sql_lsp.document import Document
 from sql_lsp.lint import Linter
 from sql_lsp.project import build_catalog
+from sql_lsp.rules.base import Edit
 
 SCHEMA = """CREATE TABLE audit_log (at timestamptz NOT NULL);
 CREATE TABLE refunds (id bigint PRIMARY KEY, unit_price real, seen timestamp(3), active bool);
@@ -137,3 +138,21 @@ def _design(rule: str) -> list[tuple[str, str]]:
 )
 def test_design_span_and_message(rule: str, expected: list[tuple[str, str]]) -> None:
     assert _design(rule) == expected
+
+
+def test_missing_foreign_key_fix() -> None:
+    doc = Document("file:///design.sql", DESIGN)
+    (finding,) = [
+        f for f in Linter().lint(doc, build_catalog([doc])) if f.rule == "missing-foreign-key"
+    ]
+    fix = finding.fix
+    assert fix is not None
+    assert (fix.title, fix.safety) == ("Add foreign key posts (customer_id) → customers", "unsafe")
+    at = DESIGN.index("\n", DESIGN.index("CREATE TABLE posts"))
+    assert fix.edits == (
+        Edit(
+            at,
+            at,
+            "\nALTER TABLE posts ADD FOREIGN KEY (customer_id) REFERENCES customers (id) NOT VALID;",
+        ),
+    )
