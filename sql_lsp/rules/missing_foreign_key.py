@@ -38,7 +38,8 @@ Unsafe: the fix adds, after the statement, `ALTER TABLE … ADD FOREIGN KEY (…
 VALID`. `NOT VALID` checks new rows only, so adding it does not scan the table under lock, but
 existing orphans stay until `ALTER TABLE … VALIDATE CONSTRAINT` finds them; and the rule only
 guesses the reference from the name, so read it before applying (a partitioned table gets no
-fix: PostgreSQL refuses `NOT VALID` foreign keys there).
+fix: PostgreSQL refuses `NOT VALID` foreign keys there; nor does a column whose table is created
+only later in the history, as in a pg_dump where `pool_versions` comes before `pools`).
 
 **Needs**
 
@@ -112,6 +113,18 @@ def referenced(ctx: RuleContext, table: Table, column: Column) -> tuple[Table, C
     return found[0] if len(found) == 1 else None
 
 
+def _created_before(ctx: RuleContext, target: Table) -> bool:
+    """Whether `target` exists where the fix would add the foreign key (after this statement)."""
+    o = target.origin
+    if o is None:
+        return target.source == "database"
+    ranks = ctx.catalog.doc_rank
+    here, there = ranks.get(ctx.document.uri), ranks.get(o.doc)
+    if here is None or there is None:
+        return False
+    return (there, o.stmt) <= (here, ctx.statement.catalog_ordinal)
+
+
 def check(ctx: RuleContext) -> Iterator[Finding]:
     for table, column in declared_columns(ctx):
         if table.schema == "pg_temp" or table.partition or table.parents:
@@ -136,7 +149,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             "foreign key checks it: orphan rows go unnoticed; add REFERENCES "
             f"{name} ({quote_ident(key.name)})",
         )
-        if table.kind != "table":
+        if table.kind != "table" or not _created_before(ctx, target):
             yield finding
             continue
         own_name = qualified_name(table.schema, table.name, ctx.search_path)
