@@ -38,8 +38,9 @@ Unsafe: the fix adds, after the statement, `ALTER TABLE … ADD FOREIGN KEY (…
 VALID`. `NOT VALID` checks new rows only, so adding it does not scan the table under lock, but
 existing orphans stay until `ALTER TABLE … VALIDATE CONSTRAINT` finds them; and the rule only
 guesses the reference from the name, so read it before applying (a partitioned table gets no
-fix: PostgreSQL refuses `NOT VALID` foreign keys there; nor does a column whose table is created
-only later in the history, as in a pg_dump where `pool_versions` comes before `pools`).
+fix: PostgreSQL refuses `NOT VALID` foreign keys there; nor does a column whose referenced table
+or its primary key comes only later in the history, as in a pg_dump, which adds every primary
+key after all the tables).
 
 **Needs**
 
@@ -113,9 +114,11 @@ def referenced(ctx: RuleContext, table: Table, column: Column) -> tuple[Table, C
     return found[0] if len(found) == 1 else None
 
 
-def _created_before(ctx: RuleContext, target: Table) -> bool:
-    """Whether `target` exists where the fix would add the foreign key (after this statement)."""
-    o = target.origin
+def _key_before(ctx: RuleContext, target: Table) -> bool:
+    """Whether `target` and its primary key exist where the fix would add the foreign key
+    (right after this statement): a pg_dump adds primary keys after every table."""
+    pk = next((i for i in target.indexes if i.primary), None)
+    o = pk.origin if pk is not None else None
     if o is None:
         return target.source == "database"
     ranks = ctx.catalog.doc_rank
@@ -149,7 +152,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             "foreign key checks it: orphan rows go unnoticed; add REFERENCES "
             f"{name} ({quote_ident(key.name)})",
         )
-        if table.kind != "table" or not _created_before(ctx, target):
+        if table.kind != "table" or not _key_before(ctx, target):
             yield finding
             continue
         own_name = qualified_name(table.schema, table.name, ctx.search_path)
