@@ -36,7 +36,8 @@ EXPECTED = {
     ("examples/migrations/005_roles.sql", 18, "security-definer-search-path"),
     ("examples/migrations/004_coupons.sql", 18, "non-concurrent-index"),
     ("examples/migrations/004_coupons.sql", 14, "foreign-key-not-valid"),
-    ("examples/migrations/006_reviews.sql", 7, "inline-index-definition"),
+    ("examples/migrations/006_reviews.sql", 9, "inline-index-definition"),
+    ("examples/migrations/006_reviews.sql", 5, "missing-foreign-key"),
     ("examples/queries/users.sql", 14, "unknown-column"),
     ("examples/migrations/007_audit.sql", 3, "missing-primary-key"),
     ("examples/migrations/007_audit.sql", 11, "float-for-money"),
@@ -49,6 +50,9 @@ EXPECTED = {
     ("examples/queries/functions.sql", 27, "repeated-query"),
     ("examples/queries/functions.sql", 29, "repeated-query"),
     ("examples/queries/functions.sql", 31, "repeated-query"),
+    ("examples/migrations/009_catalogue.sql", 4, "repeating-column-group"),
+    ("examples/migrations/009_catalogue.sql", 8, "multi-valued-column"),
+    ("examples/migrations/009_catalogue.sql", 12, "wide-column-index"),
 }
 # rules that need a live database and stay silent offline
 DATABASE_RULES = {r.id for r in ALL_RULES if r.needs == "database"}

@@ -14,13 +14,16 @@ from sql_lsp.rules import (
     grant_all,
     grant_to_public,
     implicit_cross_join,
+    index_on_small_table,
     inline_index_definition,
     insert_without_columns,
     large_offset,
     limit_without_order_by,
     low_cardinality_index,
     missing_fk_index,
+    missing_foreign_key,
     missing_primary_key,
+    multi_valued_column,
     non_concurrent_index,
     not_in_subquery,
     null_comparison,
@@ -29,6 +32,7 @@ from sql_lsp.rules import (
     query_in_loop,
     redundant_index,
     repeated_query,
+    repeating_column_group,
     security_definer_search_path,
     select_star,
     seq_scan_on_large_table,
@@ -38,6 +42,7 @@ from sql_lsp.rules import (
     unknown_table,
     unused_index,
     update_without_where,
+    wide_column_index,
 )
 from sql_lsp.rules.base import Rule
 
@@ -77,6 +82,11 @@ ALL_RULES: tuple[Rule, ...] = (
     query_in_loop.RULE,
     dynamic_sql_injection.RULE,
     repeated_query.RULE,
+    repeating_column_group.RULE,
+    multi_valued_column.RULE,
+    missing_foreign_key.RULE,
+    wide_column_index.RULE,
+    index_on_small_table.RULE,
 )
 
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in ALL_RULES}

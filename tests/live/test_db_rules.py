@@ -1,4 +1,4 @@
-"""The database rules (unused-index, seq-scan-on-large-table), LiveState and `check
+"""The database rules (unused-index, seq-scan-on-large-table, index-on-small-table), LiveState and `check
 --database-url`, against a database of their own whose statistics are known exactly.
 
 The module creates the `<shop>_dbrules` database from db_rules/001_schema.sql, fills it, resets the
@@ -54,6 +54,12 @@ SEQ_KIND = (
 SEQ_KIND_PAYLOAD = (
     "sequential scan of events (~50,000 rows) with filter ((payload > $2) AND (kind = $1)): "
     "every execution reads the whole table"
+)
+
+SMALL = "index-on-small-table"
+SMALL_TAGS = (
+    "index tags_name_idx is on tags, which the database estimates at ~100 rows: a sequential "
+    "scan reads so few pages as fast, so the index is rarely used but slows down every write"
 )
 
 SELECT_STAR = (
@@ -121,7 +127,9 @@ def workspace() -> tuple[dict[str, Document], list[Document]]:
     return docs, list(docs.values())
 
 
-async def lint_with(config: Config) -> dict[str, list[tuple[str, int, str]]]:
+async def lint_with(
+    config: Config, rules: tuple[str, ...] = DB_RULES
+) -> dict[str, list[tuple[str, int, str]]]:
     """{file: [(rule, line, message)]} of the database rules over the fixture folder."""
     docs, ordered = workspace()
     live = LiveState(config)
@@ -132,14 +140,18 @@ async def lint_with(config: Config) -> dict[str, list[tuple[str, int, str]]]:
         assert facts is not None and live.catalog is not None
         catalog = build_catalog(ordered).merge(live.catalog)
         linter = Linter(config)
-        return {name: _rows(doc, linter.lint(doc, catalog, facts)) for name, doc in docs.items()}
+        return {
+            name: _rows(doc, linter.lint(doc, catalog, facts), rules) for name, doc in docs.items()
+        }
     finally:
         await live.close()
 
 
-def _rows(doc: Document, findings: list[Finding]) -> list[tuple[str, int, str]]:
+def _rows(
+    doc: Document, findings: list[Finding], rules: tuple[str, ...] = DB_RULES
+) -> list[tuple[str, int, str]]:
     return [
-        (f.rule, doc.lines.line_of(f.start) + 1, f.message) for f in findings if f.rule in DB_RULES
+        (f.rule, doc.lines.line_of(f.start) + 1, f.message) for f in findings if f.rule in rules
     ]
 
 
@@ -214,13 +226,54 @@ async def test_thresholds_are_options(rules_db: RulesDb):
     }
 
 
+async def test_index_on_small_table(rules_db: RulesDb):
+    got = await lint_with(config_for(rules_db.url), (SMALL,))
+    # events has 50,000 rows; events_ref_idx is unique, the primary keys are constraints
+    assert got == {
+        "002_pending.sql": [],
+        "queries.sql": [],
+        "001_schema.sql": [(SMALL, 17, SMALL_TAGS)],
+    }
+    docs, _ = workspace()
+    schema = docs["001_schema.sql"]
+    line = schema.text.splitlines()[16]
+    assert line == "CREATE INDEX tags_name_idx ON tags (name);"
+
+
+async def test_index_on_small_table_threshold(rules_db: RulesDb):
+    config = config_for(rules_db.url, **{SMALL: RuleSettings(options={"min_rows": 50_001})})
+    got = await lint_with(config, (SMALL,))
+    events = (
+        "which the database estimates at ~50,000 rows: a sequential scan reads so few pages as "
+        "fast, so the index is rarely used but slows down every write"
+    )
+    assert got == {
+        # the pending index is judged by its table's rows, before it exists
+        "002_pending.sql": [(SMALL, 2, f"index events_payload_idx is on events, {events}")],
+        "queries.sql": [],
+        "001_schema.sql": [
+            (SMALL, 14, f"index events_account_idx is on events, {events}"),
+            (SMALL, 15, f"index events_created_idx is on events, {events}"),
+            (SMALL, 17, SMALL_TAGS),
+        ],
+    }
+    # a threshold at the row count itself: 100 rows are not fewer than 100
+    config = config_for(rules_db.url, **{SMALL: RuleSettings(options={"min_rows": 100})})
+    assert await lint_with(config, (SMALL,)) == {
+        "002_pending.sql": [],
+        "queries.sql": [],
+        "001_schema.sql": [],
+    }
+
+
 async def test_silent_without_a_database(monkeypatch: pytest.MonkeyPatch):
     for name in ("SQL_LSP_DATABASE_URL", "PGHOST", "PGDATABASE", "PGSERVICE"):
         monkeypatch.delenv(name, raising=False)
     _, ordered = workspace()
     catalog = build_catalog(ordered)
     for doc in ordered:
-        assert [f for f in Linter(Config()).lint(doc, catalog) if f.rule in DB_RULES] == []
+        found = Linter(Config()).lint(doc, catalog)
+        assert [f for f in found if f.rule in (*DB_RULES, SMALL)] == []
     live = LiveState(Config())
     assert not live.configured and live.facts() is None
     assert await live.refresh() is False
@@ -276,8 +329,9 @@ async def test_silent_when_the_database_is_down():
         assert (live.db.connect_attempts, live.explains) == (attempts, sent)
         facts = live.facts()
         assert facts is not None and facts.plan(texts[1]) is None
-        found = Linter(config).lint(queries, build_catalog(ordered), facts)
-        assert [f for f in found if f.rule in DB_RULES] == []
+        for doc in ordered:
+            found = Linter(config).lint(doc, build_catalog(ordered), facts)
+            assert [f for f in found if f.rule in (*DB_RULES, SMALL)] == []
     finally:
         await live.close()
 
@@ -364,6 +418,7 @@ def test_cli_with_database_url(rules_db: RulesDb, project: Path, capsys: pytest.
     assert (code, err) == (1, "")
     assert out.splitlines() == [
         f"001_schema.sql:15:14: info unused-index {UNUSED_CREATED}",
+        f"001_schema.sql:17:1: info {SMALL} {SMALL_TAGS}",
         f"queries.sql:2:28: warning seq-scan-on-large-table {SEQ_KIND}",
         f"queries.sql:5:6: warning seq-scan-on-large-table {SEQ_KIND_PAYLOAD}",
         SELECT_STAR,
@@ -378,7 +433,8 @@ def test_cli_takes_the_url_from_the_environment(
     out, err = capsys.readouterr()
     assert (code, err) == (0, "")  # unused-index is only info
     assert [(f["rule"], f["line"], f["column"], f["fix"]) for f in json.loads(out)] == [
-        ("unused-index", 15, 14, None)
+        ("unused-index", 15, 14, None),
+        (SMALL, 17, 1, None),
     ]
 
 
