@@ -69,8 +69,28 @@ def sources(owner: exp.Expression) -> list[exp.Table]:
     return out
 
 
+def is_cte_reference(ref: exp.Table) -> bool:
+    """Does `ref` name a CTE of a WITH around it (rather than a catalog table)?"""
+    if ref.args.get("db"):
+        return False
+    name = fold(ref.name)
+    node: exp.Expression | None = ref
+    while node is not None:
+        with_ = node.args.get("with_")
+        if with_ is not None and any(fold(c.alias) == name for c in with_.expressions):
+            return True
+        node = node.parent
+    return False
+
+
 def resolve(lookup: Lookup, column: exp.Column, owner: exp.Expression) -> Table | None:
-    """The catalog table a column of query `owner` belongs to; None when it cannot be known."""
+    """The catalog table a column of query `owner` belongs to; None when it cannot be known
+    (a CTE's column included)."""
+    inner = lookup
+
+    def lookup(ref: exp.Table) -> Table | None:
+        return None if is_cte_reference(ref) else inner(ref)
+
     srcs = sources(owner)
     qualifier = fold(column.args.get("table")) if column.args.get("table") else None
     name = fold(column.this)

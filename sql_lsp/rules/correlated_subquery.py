@@ -3,8 +3,9 @@
 
 Flags a scalar subquery in a select list that refers to a column of the outer query's sources
 (`(SELECT count(*) FROM orders o WHERE o.user_id = u.id)` in `SELECT u.id, … FROM users u`).
-Subqueries in `WHERE`, `EXISTS (…)`, `IN (…)` and uncorrelated subqueries are not flagged; only
-references written with the outer source's name or alias count.
+Subqueries in `WHERE`, `EXISTS (…)`, `IN (…)`, uncorrelated subqueries and subqueries that read
+no table (`(SELECT u.a || u.b)`) are not flagged; only references written with the outer
+source's name or alias count.
 
 **Why is this bad?**
 
@@ -57,6 +58,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             for sub in projection.find_all(exp.Subquery):
                 if not isinstance(sub.this, exp.Select) or isinstance(sub.parent, _NOT_SCALAR):
                     continue
+                if sub.this.args.get("from_") is None:
+                    continue  # `(SELECT u.x)` reads no table: nothing runs per row
                 if sub.find_ancestor(exp.Select) is not query:
                     continue  # inside a nested query: judged with that query
                 name = _correlation(sub, outer)

@@ -4,7 +4,8 @@
 Flags `col LIKE '%…'` and `col ILIKE '%…'` where the pattern is a string literal starting with
 `%`, the column is a column of a table of the schema, and no trigram index (`gin_trgm_ops` or
 `gist_trgm_ops`, from `pg_trgm`) covers that column. The rule is silent when the column's table
-is not known, when the pattern is not a literal, and when the column has a trigram index.
+is not known, is a view or a CTE, when the pattern is not a literal or is only `%`, and when the
+column has a trigram index.
 
 **Why is this bad?**
 
@@ -48,6 +49,7 @@ from sql_lsp.rules.base import Finding, Rule, RuleContext
 
 _LIKE_PERCENT = re.compile(r"like\s+(e)?'%", re.I)
 _TRIGRAM = ("gin_trgm_ops", "gist_trgm_ops")
+_TABLES = ("table", "partitioned table")
 
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
@@ -58,8 +60,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         pattern = like.expression
         if not (isinstance(pattern, exp.Literal) and pattern.is_string):
             continue
-        if not pattern.this.startswith("%"):
-            continue
+        if not pattern.this.startswith("%") or not pattern.this.strip("%"):
+            continue  # `LIKE '%'` filters nothing an index could find
         column = like.this
         while isinstance(column, exp.Paren):
             column = column.this
@@ -72,6 +74,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         if resolved is None:
             continue
         table, name = resolved
+        if table.kind not in _TABLES:
+            continue  # a view's columns are indexed (or not) on the tables beneath it
         if _trigram_indexed(table, name):
             continue
         span = ctx.locate(like)
