@@ -5,7 +5,12 @@ A "query" here is one `SELECT`, `UPDATE` or `DELETE` node of sqlglot's tree. Its
 are the tables of its `FROM`, its `JOIN`s, an `UPDATE`'s or `DELETE`'s target and `USING`; the
 sources it sees are its own, then those of the queries around it (a correlated reference).
 Tables are looked up in the catalog through the statement's `search_path` by the caller's
-`lookup` (`RuleContext.table`).
+`lookup` (`RuleContext.table`); a name that is a CTE of a `WITH` around it is no catalog table.
+
+These helpers work on one node at a time, with no pass over the whole statement, which is what
+rules that look at one comparison need. sqlglot's `optimizer.scope` (used by `unknown-column`)
+builds every scope of a statement up front and expects a tree it can qualify; it is the better
+tool for questions about whole scopes and is not used here yet.
 """
 
 from __future__ import annotations

@@ -68,17 +68,23 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         if any(_tests_null(t, optional) for t in terms):
             continue  # an anti-join, or a query that knows the side may be missing
         for term in terms:
-            alias = _rejected_side(term, optional)
-            if alias is None:
+            found = _rejected_side(term, optional)
+            if found is None:
                 continue
             span = ctx.locate(term)
             if span is None:
                 continue
             written = ctx.text[span[0] : span[1]]
+            alias, full = found
+            then = (
+                "so WHERE removes them again; move the condition into the join's ON clause"
+                if full
+                else "so the join is an inner join; move the condition into the join's ON "
+                "clause, or write INNER JOIN"
+            )
             message = (
                 f"`{written}` is never true on the rows the outer join adds for `{alias}` "
-                f"(their columns are NULL), so the join is an inner join; move the condition "
-                f"into the join's ON clause, or write INNER JOIN"
+                f"(their columns are NULL), {then}"
             )
             yield ctx.finding(span[0], span[1], message)
 
@@ -87,29 +93,32 @@ def _name(node: exp.Expression) -> str | None:
     return fold(node.alias_or_name) if node.alias_or_name else None
 
 
-def _optional_sides(query: exp.Select) -> dict[str, str]:
-    """folded alias -> alias as written, of every source the outer joins may fill with NULLs."""
+def _optional_sides(query: exp.Select) -> dict[str, tuple[str, bool]]:
+    """folded alias -> (alias as written, made optional by a FULL join) of every source the
+    outer joins may fill with NULLs."""
     from_ = query.args.get("from_")
     if from_ is None:
         return {}
     before = [from_.this, *from_.expressions]
-    optional: dict[str, str] = {}
+    optional: dict[str, tuple[str, bool]] = {}
     for join in query.args.get("joins") or []:
         side = (join.side or "").upper()
         if side in ("LEFT", "FULL"):
             name = _name(join.this)
             if name:
-                optional[name] = join.this.alias_or_name
+                optional[name] = (join.this.alias_or_name, side == "FULL")
         if side in ("RIGHT", "FULL"):
             for src in before:
                 name = _name(src)
                 if name:
-                    optional[name] = src.alias_or_name
+                    optional[name] = (src.alias_or_name, side == "FULL")
         before.append(join.this)
     return optional
 
 
-def _column_of(node: exp.Expression | None, optional: dict[str, str]) -> str | None:
+def _column_of(
+    node: exp.Expression | None, optional: dict[str, tuple[str, bool]]
+) -> tuple[str, bool] | None:
     while isinstance(node, exp.Paren):
         node = node.this
     if isinstance(node, exp.Column) and node.args.get("table") is not None:
@@ -119,7 +128,9 @@ def _column_of(node: exp.Expression | None, optional: dict[str, str]) -> str | N
     return None
 
 
-def _rejected_side(term: exp.Expression, optional: dict[str, str]) -> str | None:
+def _rejected_side(
+    term: exp.Expression, optional: dict[str, tuple[str, bool]]
+) -> tuple[str, bool] | None:
     if not isinstance(term, _REJECTING):
         return None
     if isinstance(term, exp.In | exp.Between):
@@ -127,7 +138,7 @@ def _rejected_side(term: exp.Expression, optional: dict[str, str]) -> str | None
     return _column_of(term.this, optional) or _column_of(term.expression, optional)
 
 
-def _tests_null(term: exp.Expression, optional: dict[str, str]) -> bool:
+def _tests_null(term: exp.Expression, optional: dict[str, tuple[str, bool]]) -> bool:
     return any(
         _column_of(node.this, optional) is not None
         for node in term.find_all(exp.Is)

@@ -350,6 +350,16 @@ def test_outer_join_nullified() -> None:
     ]
     anti = "SELECT u.id FROM users u LEFT JOIN orders o ON o.user_id = u.id WHERE o.id IS NULL"
     assert found("outer-join-nullified", anti) == []
+    full = "SELECT u.id FROM users u FULL JOIN orders o ON o.user_id = u.id WHERE u.email = 'x'"
+    assert found("outer-join-nullified", full) == [
+        (
+            "u.email = 'x'",
+            "`u.email = 'x'` is never true on the rows the outer join adds for `u` (their "
+            "columns are NULL), so WHERE removes them again; move the condition into the "
+            "join's ON clause",
+            None,
+        )
+    ]
 
 
 def test_correlated_subquery() -> None:
