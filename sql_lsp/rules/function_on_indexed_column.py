@@ -89,6 +89,7 @@ from sql_lsp.catalog.model import (
     qualified_name,
     quote_ident,
 )
+from sql_lsp.query_model import resolve
 from sql_lsp.rules.base import SAFE, UNSAFE, Edit, Finding, Fix, Rule, RuleContext
 from sql_lsp.rules.missing_fk_index import fresh_index_name, index_target
 
@@ -201,34 +202,6 @@ def _filtered_comparisons(
     yield from found
 
 
-def _own_sources(node: exp.Expression) -> list[exp.Table]:
-    """Tables one query reads: FROM, JOINs, UPDATE's target, DELETE's target and USING."""
-    out: list[exp.Table] = []
-    if isinstance(node, exp.Update | exp.Delete) and isinstance(node.this, exp.Table):
-        out.append(node.this)
-    from_ = node.args.get("from_")
-    if from_ is not None:
-        out.extend(t for t in [from_.this, *from_.expressions] if isinstance(t, exp.Table))
-    for join in node.args.get("joins") or []:
-        if isinstance(join.this, exp.Table):
-            out.append(join.this)
-    using = node.args.get("using")
-    if isinstance(using, list):
-        out.extend(t for t in using if isinstance(t, exp.Table))
-    return out
-
-
-def _sources(owner: exp.Expression) -> list[exp.Table]:
-    """Tables a query reads, its own first, then the enclosing queries' (correlation)."""
-    out: list[exp.Table] = []
-    node: exp.Expression | None = owner
-    while node is not None:
-        if isinstance(node, exp.Select | exp.Update | exp.Delete):
-            out.extend(_own_sources(node))
-        node = node.parent
-    return out
-
-
 # -- one comparison --------------------------------------------------------------------------
 
 
@@ -273,7 +246,7 @@ def _check_comparison(
             for c in o.find_all(exp.Column)
         ):
             continue
-        table = _resolve(ctx, column, owner)
+        table = resolve(ctx.table, column, owner)
         if table is None:
             continue
         col_name = fold(column.this)
@@ -288,27 +261,6 @@ def _check_comparison(
         finding = _finding(ctx, cmp, side, inner, column, others, on_left, table, index)
         if finding is not None:
             yield finding
-
-
-def _resolve(ctx: RuleContext, column: exp.Column, owner: exp.Expression) -> Table | None:
-    sources = _sources(owner)
-    qualifier = fold(column.args.get("table")) if column.args.get("table") else None
-    name = fold(column.this)
-    if qualifier:
-        for src in sources:
-            if fold(src.alias_or_name) == qualifier:
-                return ctx.table(src)
-        return None
-    own = _own_sources(owner)
-    if len(own) == 1:
-        table = ctx.table(own[0])
-        if table is None or name in table.columns or not table.columns_known:
-            return table
-    candidates = [t for t in (ctx.table(s) for s in sources) if t is not None and name in t.columns]
-    unique = {t.key: t for t in candidates}
-    if len(unique) == 1:
-        return next(iter(unique.values()))
-    return None
 
 
 def _expression_indexed(node: exp.Expression, table: Table) -> bool:

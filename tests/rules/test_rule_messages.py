@@ -332,3 +332,76 @@ def test_mysql_multi_table_update_and_delete_are_restricted_by_their_join() -> N
     assert [t for t, _, _ in found("delete-without-where", "DELETE FROM a", "", mysql)] == [
         "DELETE FROM a"
     ]
+
+
+def test_outer_join_nullified() -> None:
+    text = (
+        "SELECT u.id FROM users u LEFT JOIN orders o ON o.user_id = u.id "
+        "WHERE u.id > 1 AND (o.note = 'x')"
+    )
+    assert found("outer-join-nullified", text) == [
+        (
+            "o.note = 'x'",
+            "`o.note = 'x'` is never true on the rows the outer join adds for `o` (their "
+            "columns are NULL), so the join is an inner join; move the condition into the "
+            "join's ON clause, or write INNER JOIN",
+            None,
+        )
+    ]
+    anti = "SELECT u.id FROM users u LEFT JOIN orders o ON o.user_id = u.id WHERE o.id IS NULL"
+    assert found("outer-join-nullified", anti) == []
+    full = "SELECT u.id FROM users u FULL JOIN orders o ON o.user_id = u.id WHERE u.email = 'x'"
+    assert found("outer-join-nullified", full) == [
+        (
+            "u.email = 'x'",
+            "`u.email = 'x'` is never true on the rows the outer join adds for `u` (their "
+            "columns are NULL), so WHERE removes them again; move the condition into the "
+            "join's ON clause",
+            None,
+        )
+    ]
+
+
+def test_correlated_subquery() -> None:
+    text = "SELECT u.id, (SELECT count(*) FROM orders o WHERE o.user_id = u.id) AS n FROM users u"
+    assert found("correlated-subquery", text) == [
+        (
+            "(SELECT count(*) FROM orders o WHERE o.user_id = u.id)",
+            "This subquery runs once per row of the outer query (it refers to `u`); join the "
+            "table, or use a LATERAL subquery, instead",
+            None,
+        )
+    ]
+    assert found("correlated-subquery", "SELECT u.id, (SELECT 1) FROM users u") == []
+
+
+def test_leading_wildcard_like() -> None:
+    text = "SELECT id FROM users WHERE email ILIKE '%@example.com' AND id > 1"
+    assert found("leading-wildcard-like", text) == [
+        (
+            "email ILIKE '%@example.com'",
+            "A pattern that starts with `%` cannot use a B-tree index: `ILIKE` reads every row "
+            "of `users`; a trigram index (`USING gin (email gin_trgm_ops)`) serves it",
+            None,
+        )
+    ]
+    trigram = SCHEMA + "CREATE INDEX users_email_trgm ON users USING gin (email gin_trgm_ops);\n"
+    assert found("leading-wildcard-like", text, trigram) == []
+    assert found("leading-wildcard-like", text, schema="") == []
+
+
+def test_index_column_order_names_the_index() -> None:
+    schema = SCHEMA + "CREATE INDEX orders_user_note_idx ON orders (user_id, note);\n"
+    text = "SELECT id FROM orders o WHERE o.note = 'open'"
+    assert found("index-column-order", text, schema) == [
+        (
+            "o.note",
+            "`note` is only the second key of index `orders_user_note_idx` (user_id, note) and "
+            "no index of `orders` starts with it, so this condition cannot use an index; index "
+            "`note` on its own, or put it first",
+            None,
+        )
+    ]
+    both = "SELECT id FROM orders WHERE note = 'open' AND user_id = 3"
+    assert found("index-column-order", both, schema) == []
+    assert found("index-column-order", text) == []
