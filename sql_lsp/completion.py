@@ -906,7 +906,19 @@ class _Context:
                     f"{quote_ident(a.ref)}.{quote_ident(x)} = {quote_ident(b.ref)}.{quote_ident(y)}"
                     for x, y in zip(acols, bcols, strict=False)
                 )
-                out.append(Item(cond, "join", "join on the foreign key", cond, rank=RANK_JOIN))
+                # a snippet (the cursor after it) for clients that take them: Neovim's built-in
+                # completion inserts a plain text only up to its first space
+                snippet = re.sub(r"([\\$}])", r"\\\1", cond) + "$0"
+                out.append(
+                    Item(
+                        cond,
+                        "join",
+                        "join on the foreign key",
+                        cond,
+                        rank=RANK_JOIN,
+                        snippet=snippet,
+                    )
+                )
         return out
 
     def _functions(self) -> list[Item]:

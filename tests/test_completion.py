@@ -131,6 +131,7 @@ def test_join_condition_from_foreign_keys(project) -> None:
     r = at(project, "SELECT * FROM users u JOIN orders o ON |")
     assert r.items[0].label == "o.user_id = u.id"
     assert r.items[0].kind == "join"
+    assert r.items[0].snippet == "o.user_id = u.id$0"
     r = at(project, "SELECT * FROM orders o JOIN users u ON |")
     assert r.items[0].label == "u.id = o.user_id"
     r = at(project, "SELECT * FROM orders JOIN billing.invoices i ON |")

@@ -30,6 +30,9 @@ class Expectations:
     report: list[list[int | str]]
     report_fixed: str
     refresh_result: str
+    # completion: a line typed into a new file of the project, the cursor at `col`; the first
+    # items offered, and the line once the first one is accepted
+    completion: list[dict[str, Any]]
     lone_text: str
     lone: list[list[int | str]] = field(default_factory=list)
 
@@ -107,6 +110,26 @@ EXPECT = Expectations(
     report=[[0, 7, "select-star"]],
     report_fixed="SELECT id, user_id, total FROM orders;\n",
     refresh_result="catalog refreshed: 2 tables, 3 indexes from 3 files",
+    completion=[
+        {
+            "text": "SELECT u. FROM users u;",
+            "col": 9,
+            "top": ["id", "email"],
+            "applied": "SELECT u.id FROM users u;",
+        },
+        {
+            "text": "SELECT * FROM us",
+            "col": 16,
+            "top": ["users"],
+            "applied": "SELECT * FROM users",
+        },
+        {
+            "text": "SELECT * FROM users u JOIN orders o ON ",
+            "col": 39,
+            "top": ["o.user_id = u.id", "u.id", "u.email"],
+            "applied": "SELECT * FROM users u JOIN orders o ON o.user_id = u.id",
+        },
+    ],
     lone_text="SELECT * FROM t;\n",
     lone=[[0, 7, "select-star"]],
 )

@@ -5,7 +5,8 @@ Three client set-ups, each exactly as a user writes it:
 - 0.11: editors/nvim/lsp/sql_lsp.lua through vim.lsp.config / vim.lsp.enable, with settings;
 - 0.11: the README's `vim.lsp.start` snippet (the one for 0.8-0.10; 0.11 still has that API).
 tests/editors/nvim/harness.lua opens the fixture project's files, waits for the diagnostics, hovers,
-applies a quick fix through vim.lsp.buf.code_action() and runs :SqlLspRefreshCatalog; it records
+applies a quick fix through vim.lsp.buf.code_action() and runs :SqlLspRefreshCatalog, asks
+for completions as a completion engine does and accepts the first; it records
 what Neovim shows and this module asserts on that record.
 """
 
@@ -98,7 +99,9 @@ def test_neovim(
             "kind": "config",
             "rtp": str(NVIM_CONFIG),
             "config": {"settings": {"sqlLsp": {"rules": {"select-star": "error"}}}},
+            "completion": str(out / "completion.lua"),
         }
+        (out / "completion.lua").write_text(readme_snippet("vim.lsp.completion"), encoding="utf-8")
     else:
         snippet = out / "snippet.lua"
         snippet.write_text(readme_snippet(snippet_marker), encoding="utf-8")
@@ -126,10 +129,27 @@ def test_neovim(
             "expect_after": [],
         },
         "refresh": {"path": str(queries)},
+        "completion": {
+            "path": str(project / "completion.sql"),  # a new file, never written
+            "cases": [
+                {"text": c["text"], "col": c["col"], "top": len(c["top"])}
+                for c in EXPECT.completion
+            ],
+        },
         "single": {"path": str(lone), "expect": EXPECT.lone},
         # lsp/sql_lsp.lua with lua/sql_lsp/health.lua on the runtimepath
         "checkhealth": snippet_marker is None,
     }
+    if snippet_marker is None:
+        # with the README's vim.lsp.completion set-up: its <C-Space> in insert mode opens the menu
+        plan["popup"] = {
+            "path": str(project / "completion.sql"),
+            "keys": "<C-Space>",
+            "cases": [
+                {"text": c["text"], "col": c["col"], "top": len(c["top"])}
+                for c in EXPECT.completion
+            ],
+        }
     result = run_harness(tools[nvim_key], plan, editor_env, project, out)
 
     assert result["nvim"].startswith(version_prefix)
@@ -192,6 +212,21 @@ def test_neovim(
     assert [n["message"] for n in result["refresh"]["notes"]] == [
         f"sql-lsp: {EXPECT.refresh_result}"
     ]
+    # completion: `SELECT u.` offers users' columns, `FROM us` offers users, `JOIN orders o ON `
+    # the join condition from the foreign key; the first item inserts as the engine applies it
+    assert result["completion"] == [
+        {"text": c["text"], "labels": c["top"], "applied": c["applied"]} for c in EXPECT.completion
+    ], context
+    # the completion menu of vim.lsp.completion (the README's set-up), its first item accepted
+    if snippet_marker is None:
+        assert result["popup"] == [
+            {"text": c["text"], "labels": c["top"], "applied": c["applied"]}
+            for c in EXPECT.completion
+        ], context
+    else:
+        assert "popup" not in result
+    # <C-x><C-o> completes: 'omnifunc' set on attach (0.8+) or by the README's 0.7 on_attach
+    assert result["omnifunc"] == "v:lua.vim.lsp.omnifunc"
     # a file outside any project: no root, still served
     assert result["single"]["attached"] is True
     assert result["single"]["root_dir"] is None

@@ -8,15 +8,17 @@ configured: PATH holds Python (3.11+), Node and the system's bin directories onl
 creates its own environment in its global storage and installs the wheel bundled in the .vsix into
 it, as it does for a new user. Later the workspace gets a database (a throwaway PostgreSQL with
 HypoPG) and "Explain Statement" opens the plan view. tests/editors/vscode/e2e.js (playwright-core)
-drives the page and records what it shows; this module asserts on the record. Screenshots:
-.test-artifacts/editors/vscode/ (7-plan-view.png is the plan view).
+drives the page and records what it shows (diagnostics, hover, quick fix, commands, plan view,
+completion); this module asserts on the record. Screenshots:
+.test-artifacts/editors/vscode/ (7-plan-view.png is the plan view, 8-completion-3.png the join
+condition offered after `JOIN orders o ON `).
 """
 
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import shutil
 import signal
 import socket
@@ -61,6 +63,7 @@ WORKSPACE_RULES = {"select-star": "error"}  # .vscode/settings.json of the works
 # an index priced by HypoPG
 PLAN_FILE = "plan.sql"
 PLAN_SQL = "SELECT id, total FROM orders WHERE user_id = 42;\n"
+COMPLETION_FILE = "completion.sql"  # the test types the completion cases into it
 
 
 @pytest.fixture(scope="session")
@@ -264,6 +267,13 @@ def test_vscode(
             "settings": {"sqlLsp.rules": WORKSPACE_RULES, "sqlLsp.database.url": plan_database},
             "connected": "SQL LSP: database connected",
         },
+        "completion": {
+            "file": COMPLETION_FILE,
+            "path": str(project / COMPLETION_FILE),
+            "cases": [
+                {"text": c["text"], "col": c["col"], "top": c["top"]} for c in EXPECT.completion
+            ],
+        },
         "settings_change": {
             "file": str(project / ".vscode" / "settings.json"),
             "settings": {"sqlLsp.rules": {**WORKSPACE_RULES, "function-on-indexed-column": "off"}},
@@ -349,7 +359,15 @@ def test_vscode(
     assert rec["setup_progress"], dump(rec["steps"])
     # the project holds only what the test put there and the edits (no log file)
     assert sorted(p.name for p in project.iterdir()) == sorted(
-        [".vscode", PLAN_FILE, "queries.sql", "report.sql", "schema.sql", "sql-lsp.toml"]
+        [
+            ".vscode",
+            COMPLETION_FILE,
+            PLAN_FILE,
+            "queries.sql",
+            "report.sql",
+            "schema.sql",
+            "sql-lsp.toml",
+        ]
     )
     # the status bar: server running, no database
     assert rec["status"]["start"] == ["SQL LSP: database off"], dump(rec["status"])
@@ -394,9 +412,19 @@ def test_vscode(
     assert main["labels"] == ["Seq Scan on orders"], dump(view)
     assert main["costliest"] == ["Seq Scan on orders"]
     assert main["bars"] == 1
-    assert re.fullmatch(r"Create index on orders \(user_id\) — cost [\d.]+ → [\d.]+", view["whatif"]["title"])
+    assert re.fullmatch(
+        r"Create index on orders \(user_id\) — cost [\d.]+ → [\d.]+", view["whatif"]["title"]
+    )
     before, after = view["sections"][1:]
     assert (before["heading"], after["heading"]) == ("Before", "With the index")
     assert before["labels"] == ["Seq Scan on orders"]
     assert len(after["labels"]) >= 1 and "btree_orders_user_id" in " ".join(after["labels"])
     assert (out / "7-plan-view.png").is_file()
+
+    # 9. completion in the suggest widget: `SELECT u.` offers users' columns, `FROM us` offers
+    # users, `JOIN orders o ON ` the join condition from the foreign key; Enter inserts the first
+    assert rec["completion"] == [
+        {"text": c["text"], "labels": c["top"], "applied": c["applied"]} for c in EXPECT.completion
+    ], dump(rec["steps"])
+    for n in range(1, len(EXPECT.completion) + 1):
+        assert (out / f"8-completion-{n}.png").is_file()

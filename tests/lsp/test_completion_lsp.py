@@ -84,6 +84,11 @@ async def test_tables_join_condition_and_functions(client: LanguageClient, proje
 
     join = await complete(client, uri(q), text, text.index("ON \n") + 3)
     assert top(join, 2) == ["o.user_id = u.id", "u.id"]
+    # a snippet: Neovim's built-in completion inserts a plain text only up to its first space
+    cond = by_label(join, "o.user_id = u.id")
+    assert cond.insert_text_format == T.InsertTextFormat.Snippet
+    new_text = cond.text_edit.new_text if cond.text_edit else cond.text_edit_text
+    assert new_text == "o.user_id = u.id$0"
 
     funcs = await complete(client, uri(q), text, text.index("low") + 3)
     lower = by_label(funcs, "lower")

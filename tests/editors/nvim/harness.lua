@@ -142,6 +142,9 @@ local function main()
     end
     vim.lsp.enable('sql_lsp')
   end
+  if plan.setup.completion then -- the README's vim.lsp.completion set-up (an LspAttach autocommand)
+    dofile(plan.setup.completion)
+  end
   local notes = {}
   vim.notify = function(msg, level)
     table.insert(notes, { message = msg, level = level })
@@ -266,14 +269,77 @@ local function main()
     rec.refresh = { ok = ok, error = ok and vim.NIL or tostring(err), notes = notes }
   end
 
+  -- completion: each case's line typed into a buffer, textDocument/completion at the cursor (what
+  -- a completion engine or the omnifunc asks), the items in the editor's order (sortText), and the
+  -- buffer once the first item's edit is applied, as the engine does when the user accepts it
+  if plan.completion then
+    local c = plan.completion
+    local bufnr = open(c.path)
+    local client
+    for _, cl in ipairs(get_clients(bufnr)) do
+      client = cl
+    end
+    rec.completion = {}
+    rec.omnifunc = vim.bo[bufnr].omnifunc
+    for _, case in ipairs(c.cases) do
+      vim.api.nvim_buf_set_lines(bufnr, 0, -1, false, { case.text })
+      -- the position of an insert-mode cursor (normal mode cannot stand after the last character)
+      local params = {
+        textDocument = vim.lsp.util.make_text_document_params(bufnr),
+        position = { line = 0, character = case.col },
+      }
+      local responses = vim.lsp.buf_request_sync(bufnr, 'textDocument/completion', params, TIMEOUT) or {}
+      local list
+      for _, r in pairs(responses) do
+        list = r.result
+      end
+      local items = {}
+      if list then
+        items = vim.deepcopy(list.items or list)
+        table.sort(items, function(a, b)
+          return (a.sortText or a.label) < (b.sortText or b.label)
+        end)
+      end
+      local labels = {}
+      for i, item in ipairs(items) do
+        if i <= case.top then
+          table.insert(labels, item.label)
+        end
+      end
+      local applied = vim.NIL
+      local first = items[1]
+      if first then
+        local edit = first.textEdit
+        if edit == nil and list.itemDefaults and list.itemDefaults.editRange then
+          local range = list.itemDefaults.editRange
+          edit = { range = range.insert or range, newText = first.textEditText or first.label }
+        end
+        if edit and edit.insert then -- an insert/replace edit: insert, as the engines do by default
+          edit = { range = edit.insert, newText = edit.newText }
+        end
+        if edit and first.insertTextFormat == 2 then -- a snippet: its text, without the tab stop
+          edit.newText = edit.newText:gsub('%$0$', ''):gsub('\\(.)', '%1')
+        end
+        if edit then
+          vim.lsp.util.apply_text_edits({ edit }, bufnr, client.offset_encoding)
+          applied = vim.api.nvim_buf_get_lines(bufnr, 0, 1, false)[1]
+        end
+      end
+      table.insert(rec.completion, { text = case.text, labels = labels, applied = applied })
+    end
+    vim.api.nvim_buf_set_lines(bufnr, 0, -1, false, {})
+  end
+
   -- a file outside any project
   if plan.single then
     local bufnr, attached, root = open(plan.single.path)
     wait_diagnostics(bufnr, plan.single.expect)
     rec.single = { attached = attached, root_dir = root or vim.NIL, diagnostics = diagnostics(bufnr) }
   end
+end
 
-  -- shut down: every client stops and its server exits
+-- shut down: every client stops and its server exits
+local function shutdown()
   local exits = {}
   for _, c in ipairs(get_clients()) do
     local id = c.id
@@ -286,10 +352,91 @@ local function main()
   rec.shutdown = exits
 end
 
-local ok, err = xpcall(main, debug.traceback)
-if not ok then
-  table.insert(rec.errors, tostring(err))
-  log('ERROR ' .. tostring(err))
+-- the completion menu as the user gets it (0.11 vim.lsp.completion): in insert mode, which only
+-- runs once this script has returned to Neovim's main loop, so the step is a chain of timers that
+-- types a case, waits for the menu, records it, accepts the first item (<C-n><C-y>) and goes on
+local function popup(done)
+  local p = plan.popup
+  vim.cmd('edit ' .. vim.fn.fnameescape(p.path))
+  local bufnr = vim.api.nvim_get_current_buf()
+  rec.popup = {}
+  local function poll(cond, next_, what)
+    local deadline = vim.uv.now() + TIMEOUT
+    local function tick()
+      local ok, err = xpcall(function()
+        if cond() then
+          next_(true)
+        elseif vim.uv.now() > deadline then
+          log('timed out waiting for ' .. what)
+          next_(false)
+        else
+          vim.defer_fn(tick, 20)
+        end
+      end, debug.traceback)
+      if not ok then
+        table.insert(rec.errors, tostring(err))
+        done()
+      end
+    end
+    vim.defer_fn(tick, 20)
+  end
+  local function case(n)
+    local c = p.cases[n]
+    if c == nil then
+      done()
+      return
+    end
+    vim.api.nvim_buf_set_lines(bufnr, 0, -1, false, { c.text })
+    local keys
+    if c.col >= #c.text then
+      keys = 'A'
+    else
+      vim.api.nvim_win_set_cursor(0, { 1, c.col })
+      keys = 'i'
+    end
+    vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes(keys .. p.keys, true, false, true), 'mt', false)
+    poll(function()
+      return vim.fn.pumvisible() == 1 and #vim.fn.complete_info({ 'items' }).items >= c.top
+    end, function()
+      local words = {}
+      for i, item in ipairs(vim.fn.complete_info({ 'items' }).items) do
+        if i <= c.top then
+          table.insert(words, item.abbr ~= '' and item.abbr or item.word)
+        end
+      end
+      local entry = { text = c.text, labels = words }
+      table.insert(rec.popup, entry)
+      vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes('<C-n><C-y><Esc>', true, false, true), 'nt', false)
+      poll(function()
+        return vim.api.nvim_get_mode().mode == 'n'
+          and vim.api.nvim_buf_get_lines(bufnr, 0, 1, false)[1] ~= c.text
+      end, function()
+        entry.applied = vim.api.nvim_buf_get_lines(bufnr, 0, 1, false)[1]
+        case(n + 1)
+      end, 'the accepted item')
+    end, 'the completion menu')
+  end
+  case(1)
 end
-vim.fn.writefile({ vim.fn.json_encode(rec) }, plan.result)
-vim.cmd(ok and 'qall!' or 'cquit! 1')
+
+local function finish(ok, err)
+  if not ok then
+    table.insert(rec.errors, tostring(err))
+    log('ERROR ' .. tostring(err))
+  end
+  vim.fn.writefile({ vim.fn.json_encode(rec) }, plan.result)
+  vim.cmd(ok and #rec.errors == 0 and 'qall!' or 'cquit! 1')
+end
+
+local ok, err = xpcall(main, debug.traceback)
+if ok and plan.popup then
+  popup(function()
+    vim.cmd('stopinsert')
+    finish(xpcall(shutdown, debug.traceback))
+  end)
+else
+  if ok then
+    ok, err = xpcall(shutdown, debug.traceback)
+  end
+  finish(ok, err)
+end

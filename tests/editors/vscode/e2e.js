@@ -423,6 +423,50 @@ async function scenario(page) {
   await page.waitForTimeout(500); // the layout settles (a picture only; nothing is asserted on it)
   await shot(page, '7-plan-view');
 
+  // 9. completion: each case's line typed into a new file of the workspace, Ctrl+Space at the
+  // cursor; the suggest widget's first rows as shown, then Enter accepts the first
+  if (plan.completion) {
+    const c = plan.completion;
+    fs.writeFileSync(c.path, '');
+    const entry = page.locator('.explorer-folders-view .monaco-list-row', { hasText: c.file }).first();
+    await entry.waitFor({ timeout: 60000 });
+    await entry.click();
+    await page.locator('.editor-group-container.active .tab.active', { hasText: c.file }).waitFor({ timeout: TIMEOUT });
+    await page.waitForSelector('.editor-group-container.active .editor-instance .view-lines', { timeout: TIMEOUT });
+    const suggestions = () =>
+      [...document.querySelectorAll('.suggest-widget.visible .monaco-list-row')]
+        .sort((a, b) => Number(a.dataset.index) - Number(b.dataset.index))
+        .map((r) => (r.querySelector('.label-name')?.textContent ?? '').replace(/\u00a0/g, ' '));
+    rec.completion = [];
+    for (const [n, cs] of c.cases.entries()) {
+      await page.locator('.editor-group-container.active .editor-instance .view-lines').click();
+      await page.keyboard.press('Control+A');
+      await page.keyboard.press('Delete');
+      await page.keyboard.insertText(cs.text);
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('Home');
+      for (let i = 0; i < cs.col; i++) await page.keyboard.press('ArrowRight');
+      await page.keyboard.press('Control+Space');
+      await until(page, `the suggestions [${cs.top}]`, ([src, top]) => {
+        const shown = new Function(`return (${src})`)()();
+        return top.every((label, i) => shown[i] === label);
+      }, [suggestions.toString(), cs.top]);
+      const shown = await page.evaluate(suggestions);
+      await shot(page, `8-completion-${n + 1}`);
+      const before = await page.evaluate(editorTextInPage);
+      await page.keyboard.press('Enter');
+      await until(page, 'the accepted suggestion', ([src, before]) => {
+        const now = new Function(`return (${src})`)()();
+        return now && now.join('\n') !== before.join('\n');
+      }, [editorTextInPage.toString(), before]);
+      const text = await page.evaluate(editorTextInPage);
+      rec.completion.push({ text: cs.text, labels: shown.slice(0, cs.top.length), applied: text ? text[0] : null });
+    }
+    await page.keyboard.press('Control+A');
+    await page.keyboard.press('Delete');
+    await page.keyboard.press('Control+S');
+  }
+
   // 7. a server command that cannot start: the user edits the settings; the extension restarts
   // the server with the new command and says once that it cannot start it
   await runCommand(page, 'Notifications: Clear All Notifications');
