@@ -281,6 +281,28 @@ def location(doc: Document, start: int, end: int, encoding: str) -> T.Location:
     return T.Location(uri=doc.uri, range=to_range(doc, start, end, encoding))
 
 
+def highlight(
+    doc: Document, start: int, end: int, write: bool, encoding: str
+) -> T.DocumentHighlight:
+    kind = T.DocumentHighlightKind.Write if write else T.DocumentHighlightKind.Read
+    return T.DocumentHighlight(range=to_range(doc, start, end, encoding), kind=kind)
+
+
+def prepare_rename(
+    doc: Document, start: int, end: int, encoding: str
+) -> T.PrepareRenamePlaceholder:
+    return T.PrepareRenamePlaceholder(
+        range=to_range(doc, start, end, encoding), placeholder=doc.text[start:end]
+    )
+
+
+def rename_edit(edits: list[tuple[Document, str, list[Edit]]], encoding: str) -> T.WorkspaceEdit:
+    """One WorkspaceEdit over several documents: (document, the client's uri, its edits)."""
+    return T.WorkspaceEdit(
+        changes={uri: text_edits(doc, doc_edits, encoding) for doc, uri, doc_edits in edits}
+    )
+
+
 def document_symbol(doc: Document, item: OutlineItem, encoding: str) -> T.DocumentSymbol:
     rng = to_range(doc, item.start, item.end, encoding)
     first_line_end = doc.lines.line_end(doc.lines.line_of(item.start))

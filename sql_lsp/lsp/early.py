@@ -28,6 +28,9 @@ CAPABILITIES: dict[str, Any] = {
     "hoverProvider": True,
     "signatureHelpProvider": {"triggerCharacters": ["(", ","]},
     "definitionProvider": True,
+    "referencesProvider": True,
+    "documentHighlightProvider": True,
+    "renameProvider": True,  # RenameOptions when the client supports prepareRename
     "documentSymbolProvider": True,
     "codeActionProvider": {
         "codeActionKinds": ["quickfix", "source.fixAll", "source.fixAll.sql-lsp"],
@@ -89,6 +92,11 @@ def initialize_result(params: Any) -> dict[str, Any] | None:
                 return None
             sync[key] = False  # the client may; the server has no such handler
     capabilities = {"positionEncoding": encoding, **CAPABILITIES, "textDocumentSync": sync}
+    rename = text.get("rename", {})
+    if not isinstance(rename, dict):
+        return None
+    if rename.get("prepareSupport"):
+        capabilities["renameProvider"] = {"prepareProvider": True}
     return {"capabilities": capabilities, "serverInfo": {"name": "sql-lsp", "version": __version__}}
 
 

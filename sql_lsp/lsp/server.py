@@ -18,11 +18,15 @@ from typing import Any
 
 from lsprotocol import types as T
 from pygls.capabilities import get_capability
+from pygls.exceptions import (
+    JsonRpcInvalidParams,
+)
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from sql_lsp import __version__
 from sql_lsp.completion import CompletionCache
+from sql_lsp.document import Document
 from sql_lsp.live import LiveState
 from sql_lsp.lsp import convert, plans, transport
 from sql_lsp.lsp.actions import code_actions
@@ -42,6 +46,7 @@ from sql_lsp.redaction import RedactingFilter, Redactor
 from sql_lsp.signatures import help_at
 
 __all__ = ["CMD_REFRESH_CATALOG", "DATABASE_STATE", "SECTION", "SqlLanguageServer", "serve"]
+from sql_lsp.references import RenameError, Target, references, rename_edits, target_at
 
 log = logging.getLogger("sql_lsp")
 
@@ -352,6 +357,85 @@ def definition(ls: SqlLanguageServer, params: T.DefinitionParams) -> list[T.Loca
     loc = convert.location(target, start, end, enc)
     loc.uri = ls.client_uri(target.uri)
     return [loc]
+
+
+def _target(ls: SqlLanguageServer, params: Any) -> tuple[Document, Target] | None:
+    doc = ls.project.document(ls.key(params.text_document.uri))
+    if doc is None:
+        return None
+    pos = params.position
+    offset = doc.lines.offset(pos.line, pos.character, ls.encoding)
+    target = target_at(doc, offset, ls.project.catalog)
+    return (doc, target) if target is not None else None
+
+
+def _occurrences(ls: SqlLanguageServer, doc: Document, target: Target):
+    return references(target, doc, ls.project.documents(), ls.project.catalog)
+
+
+@server.feature(T.TEXT_DOCUMENT_REFERENCES)
+@guarded()
+def find_references(ls: SqlLanguageServer, params: T.ReferenceParams) -> list[T.Location] | None:
+    found = _target(ls, params)
+    if found is None:
+        return None
+    doc, target = found
+    out = []
+    for o in _occurrences(ls, doc, target):
+        if o.is_declaration and not params.context.include_declaration:
+            continue
+        at = ls.project.document(o.uri)
+        if at is not None:
+            loc = convert.location(at, o.start, o.end, ls.encoding)
+            loc.uri = ls.client_uri(o.uri)
+            out.append(loc)
+    return out
+
+
+@server.feature(T.TEXT_DOCUMENT_DOCUMENT_HIGHLIGHT)
+@guarded()
+def document_highlight(
+    ls: SqlLanguageServer, params: T.DocumentHighlightParams
+) -> list[T.DocumentHighlight] | None:
+    found = _target(ls, params)
+    if found is None:
+        return None
+    doc, target = found
+    return [
+        convert.highlight(doc, o.start, o.end, o.is_declaration, ls.encoding)
+        for o in references(target, doc, [doc], ls.project.catalog)
+        if o.uri == doc.uri
+    ]
+
+
+@server.feature(T.TEXT_DOCUMENT_PREPARE_RENAME)
+@guarded()
+def prepare_rename(
+    ls: SqlLanguageServer, params: T.PrepareRenameParams
+) -> T.PrepareRenamePlaceholder | None:
+    found = _target(ls, params)
+    if found is None:
+        return None
+    doc, target = found
+    return convert.prepare_rename(doc, target.start, target.end, ls.encoding)
+
+
+@server.feature(T.TEXT_DOCUMENT_RENAME, T.RenameOptions(prepare_provider=True))
+def rename(ls: SqlLanguageServer, params: T.RenameParams) -> T.WorkspaceEdit | None:
+    found = _target(ls, params)
+    if found is None:
+        return None
+    doc, target = found
+    try:
+        edits = rename_edits(_occurrences(ls, doc, target), params.new_name)
+    except RenameError as e:
+        raise JsonRpcInvalidParams(str(e)) from None
+    parts = []
+    for uri, doc_edits in edits.items():
+        at = ls.project.document(uri)
+        if at is not None:
+            parts.append((at, ls.client_uri(uri), doc_edits))
+    return convert.rename_edit(parts, ls.encoding)
 
 
 @server.feature(T.TEXT_DOCUMENT_DOCUMENT_SYMBOL)

@@ -34,6 +34,14 @@ class Expectations:
     # items offered, and the line once the first one is accepted
     completion: list[dict[str, Any]]
     lone_text: str
+    # references and rename: lines typed into a new file of the project; the cursor on `email`
+    # of `u.email`; (file, line, column) of every reference, sorted; the CTE renamed
+    references_lines: list[str]
+    references_cursor: dict[str, int]
+    references: list[list[int | str]]
+    rename_cursor: dict[str, int]
+    rename_new_name: str
+    renamed: list[str]
     lone: list[list[int | str]] = field(default_factory=list)
 
 
@@ -129,6 +137,28 @@ EXPECT = Expectations(
             "top": ["o.user_id = u.id", "u.id", "u.email"],
             "applied": "SELECT * FROM users u JOIN orders o ON o.user_id = u.id",
         },
+    ],
+    references_lines=[
+        "CREATE INDEX users_email_lower_idx ON users (lower(email));",
+        "SELECT u.email FROM users u WHERE u.email = 'x';",
+        "WITH recent AS (SELECT id, user_id FROM orders) SELECT recent.id FROM recent;",
+    ],
+    references_cursor={"line": 1, "col": 10},
+    # queries.sql once its quick fix is applied: SELECT id, email FROM users WHERE lower(email) = 'x';
+    references=[
+        ["queries.sql", 0, 11],
+        ["queries.sql", 0, 40],
+        ["references.sql", 0, 51],
+        ["references.sql", 1, 9],
+        ["references.sql", 1, 36],
+        ["schema.sql", 2, 4],
+    ],
+    rename_cursor={"line": 2, "col": 57},
+    rename_new_name="latest",
+    renamed=[
+        "CREATE INDEX users_email_lower_idx ON users (lower(email));",
+        "SELECT u.email FROM users u WHERE u.email = 'x';",
+        "WITH latest AS (SELECT id, user_id FROM orders) SELECT latest.id FROM latest;",
     ],
     lone_text="SELECT * FROM t;\n",
     lone=[[0, 7, "select-star"]],

@@ -136,6 +136,12 @@ def test_neovim(
                 for c in EXPECT.completion
             ],
         },
+        "references": {
+            "path": str(project / "references.sql"),  # a new file, never written
+            "lines": EXPECT.references_lines,
+            **EXPECT.references_cursor,
+            "rename": {**EXPECT.rename_cursor, "new_name": EXPECT.rename_new_name},
+        },
         "single": {"path": str(lone), "expect": EXPECT.lone},
         # lsp/sql_lsp.lua with lua/sql_lsp/health.lua on the runtimepath
         "checkhealth": snippet_marker is None,
@@ -227,6 +233,10 @@ def test_neovim(
         assert "popup" not in result
     # <C-x><C-o> completes: 'omnifunc' set on attach (0.8+) or by the README's 0.7 on_attach
     assert result["omnifunc"] == "v:lua.vim.lsp.omnifunc"
+    # references of users.email (the quickfix list): the index, the queries, the DDL, across files
+    assert sorted(result["references"]) == EXPECT.references, context
+    # rename of a CTE edits every use
+    assert result["rename"] == EXPECT.renamed, context
     # a file outside any project: no root, still served
     assert result["single"]["attached"] is True
     assert result["single"]["root_dir"] is None

@@ -64,6 +64,15 @@ WORKSPACE_RULES = {"select-star": "error"}  # .vscode/settings.json of the works
 PLAN_FILE = "plan.sql"
 PLAN_SQL = "SELECT id, total FROM orders WHERE user_id = 42;\n"
 COMPLETION_FILE = "completion.sql"  # the test types the completion cases into it
+REFERENCES_FILE = "references.sql"  # written with EXPECT.references_lines
+
+
+def reference_counts() -> dict[str, int]:
+    """How many references of users.email each file has, as the references peek lists them."""
+    counts: dict[str, int] = {}
+    for name, _line, _col in EXPECT.references:
+        counts[str(name)] = counts.get(str(name), 0) + 1
+    return counts
 
 
 @pytest.fixture(scope="session")
@@ -274,6 +283,14 @@ def test_vscode(
                 {"text": c["text"], "col": c["col"], "top": c["top"]} for c in EXPECT.completion
             ],
         },
+        "references": {
+            "file": REFERENCES_FILE,
+            "path": str(project / REFERENCES_FILE),
+            "lines": EXPECT.references_lines,
+            **EXPECT.references_cursor,
+            "files": [[name, n] for name, n in reference_counts().items()],
+            "rename": {**EXPECT.rename_cursor, "new_name": EXPECT.rename_new_name},
+        },
         "settings_change": {
             "file": str(project / ".vscode" / "settings.json"),
             "settings": {"sqlLsp.rules": {**WORKSPACE_RULES, "function-on-indexed-column": "off"}},
@@ -362,6 +379,7 @@ def test_vscode(
         [
             ".vscode",
             COMPLETION_FILE,
+            REFERENCES_FILE,
             PLAN_FILE,
             "queries.sql",
             "report.sql",
@@ -428,3 +446,10 @@ def test_vscode(
     ], dump(rec["steps"])
     for n in range(1, len(EXPECT.completion) + 1):
         assert (out / f"8-completion-{n}.png").is_file()
+
+    # 10. references of users.email in the peek: the index and the queries of references.sql, the
+    # queries of queries.sql, the DDL of schema.sql; rename of a CTE edits every use
+    assert sorted(map(tuple, rec["references"]["files"])) == sorted(
+        reference_counts().items()
+    ), dump(rec["steps"])
+    assert rec["rename"] == [*EXPECT.renamed, ""], dump(rec["steps"])  # the file ends in a newline

@@ -330,6 +330,55 @@ local function main()
     vim.api.nvim_buf_set_lines(bufnr, 0, -1, false, {})
   end
 
+  -- references and rename in a new buffer of the project (never written): vim.lsp.buf.references()
+  -- fills the quickfix list, as for a user; vim.lsp.buf.rename(new) edits the buffer
+  if plan.references then
+    local r = plan.references
+    local bufnr = open(r.path)
+    vim.api.nvim_buf_set_lines(bufnr, 0, -1, false, r.lines)
+    local function settled()
+      -- the server has the buffer's text once a highlight request sees its name
+      return vim.wait(TIMEOUT, function()
+        local params = {
+          textDocument = vim.lsp.util.make_text_document_params(bufnr),
+          position = { line = r.line, character = r.col },
+        }
+        local got = vim.lsp.buf_request_sync(bufnr, 'textDocument/documentHighlight', params, TIMEOUT) or {}
+        for _, res in pairs(got) do
+          if res.result and #res.result > 0 then
+            return true
+          end
+        end
+        return false
+      end, 100)
+    end
+    if not settled() then
+      log('the server never resolved the name under the cursor')
+    end
+    vim.fn.setqflist({}, 'r')
+    vim.api.nvim_win_set_cursor(0, { r.line + 1, r.col })
+    vim.lsp.buf.references()
+    vim.wait(TIMEOUT, function()
+      return #vim.fn.getqflist() > 0
+    end, 20)
+    local items = {}
+    for _, item in ipairs(vim.fn.getqflist()) do
+      table.insert(items, { vim.fn.fnamemodify(vim.fn.bufname(item.bufnr), ':t'), item.lnum - 1, item.col - 1 })
+    end
+    vim.cmd('cclose')
+    vim.cmd('buffer ' .. bufnr)
+    rec.references = items
+    -- rename of the CTE: every use in its statement
+    local before = table.concat(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), '\n')
+    vim.api.nvim_win_set_cursor(0, { r.rename.line + 1, r.rename.col })
+    vim.lsp.buf.rename(r.rename.new_name)
+    vim.wait(TIMEOUT, function()
+      return table.concat(vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), '\n') ~= before
+    end, 20)
+    rec.rename = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
+    vim.cmd('bwipeout! ' .. bufnr)
+  end
+
   -- a file outside any project
   if plan.single then
     local bufnr, attached, root = open(plan.single.path)

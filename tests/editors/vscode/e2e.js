@@ -467,6 +467,69 @@ async function scenario(page) {
     await page.keyboard.press('Control+S');
   }
 
+  // 10. references and rename in a new file of the workspace: Shift+F12 on `email` of `u.email`
+  // opens the references peek (its file rows and their counts as shown); F2 on the CTE, the new
+  // name typed into the rename box, Enter: the editor's text once the rename edit is applied
+  if (plan.references) {
+    const r = plan.references;
+    fs.writeFileSync(r.path, r.lines.join('\n') + '\n');
+    const entry = page.locator('.explorer-folders-view .monaco-list-row', { hasText: r.file }).first();
+    await entry.waitFor({ timeout: 60000 });
+    await entry.click();
+    await page.locator('.editor-group-container.active .tab.active', { hasText: r.file }).waitFor({ timeout: TIMEOUT });
+    await page.waitForSelector('.editor-group-container.active .editor-instance .view-lines', { timeout: TIMEOUT });
+    const cursorAt = async (line, col) => {
+      await page.locator('.editor-group-container.active .editor-instance .view-lines').click();
+      await page.keyboard.press('Control+Home');
+      for (let i = 0; i < line; i++) await page.keyboard.press('ArrowDown');
+      await page.keyboard.press('Home');
+      for (let i = 0; i < col; i++) await page.keyboard.press('ArrowRight');
+    };
+    const peekFiles = () =>
+      [...document.querySelectorAll('.peekview-widget .ref-tree .monaco-list-row')]
+        .sort((a, b) => Number(a.dataset.index) - Number(b.dataset.index))
+        .map((row) => {
+          const file = row.querySelector('.reference-file');
+          if (!file) return null;
+          const name = (file.querySelector('.label-name')?.textContent ?? '').trim();
+          const count = Number((file.querySelector('.count')?.textContent ?? '').trim() || NaN);
+          return [name, count];
+        })
+        .filter((x) => x !== null);
+    const want = JSON.stringify([...r.files].sort());
+    let files = [];
+    for (let attempt = 0; attempt < 5; attempt++) {
+      await cursorAt(r.line, r.col);
+      await page.keyboard.press('Shift+F12');
+      const ok = await until(page, 'the references peek', ([src, want]) => {
+        const shown = new Function(`return (${src})`)()();
+        return JSON.stringify([...shown].sort()) === want;
+      }, [peekFiles.toString(), want], 5000);
+      files = await page.evaluate(peekFiles);
+      if (ok) break;
+      await page.keyboard.press('Escape');
+    }
+    rec.references = { files };
+    await shot(page, '9-references');
+    await page.keyboard.press('Escape');
+    const before = await page.evaluate(editorTextInPage);
+    await cursorAt(r.rename.line, r.rename.col);
+    await page.keyboard.press('F2');
+    const box = page.locator('.rename-box input, .rename-box .rename-input').first();
+    await box.waitFor({ timeout: TIMEOUT });
+    await box.fill(r.rename.new_name);
+    await shot(page, '10-rename');
+    await page.keyboard.press('Enter');
+    await until(page, 'the renamed text', ([src, before]) => {
+      const now = new Function(`return (${src})`)()();
+      return now && now.join('\n') !== before.join('\n');
+    }, [editorTextInPage.toString(), before]);
+    rec.rename = await page.evaluate(editorTextInPage);
+    await page.keyboard.press('Control+A');
+    await page.keyboard.press('Delete');
+    await page.keyboard.press('Control+S');
+  }
+
   // 7. a server command that cannot start: the user edits the settings; the extension restarts
   // the server with the new command and says once that it cannot start it
   await runCommand(page, 'Notifications: Clear All Notifications');
