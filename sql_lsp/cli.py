@@ -289,12 +289,14 @@ def _check(ns: argparse.Namespace) -> int:
     from sql_lsp.lint import Linter
     from sql_lsp.report import reported
 
-    docs = {u: Document(u, t, dialect=config.dialect) for u, t in texts.items()}
+    # a plain check lints each statement once: parse each when first read, drop its tree after
+    plain = not (ns.fix or ns.diff)
+    docs = {u: Document(u, t, dialect=config.dialect, lazy=plain) for u, t in texts.items()}
     del texts
     originals = {u: docs[u].text for u in shown if u in docs}
     try:
         database_catalog = live.load() if live is not None else None
-        linter = Linter(config)
+        linter = Linter(config, release=plain)
 
         fixed: dict[str, list[str]] = {}
         if ns.fix or ns.diff:
@@ -412,7 +414,7 @@ def _check_cached(
         if doc is None:
             from sql_lsp.document import Document
 
-            doc = docs[uri] = Document(uri, texts[uri], dialect=config.dialect)
+            doc = docs[uri] = Document(uri, texts[uri], dialect=config.dialect, lazy=True)
         return doc
 
     def fingerprint(uri: str) -> str:
@@ -453,7 +455,7 @@ def _check_cached(
         if linter is None:
             from sql_lsp.lint import Linter
 
-            linter = Linter(config)
+            linter = Linter(config, release=True)
             catalog = _catalog({u: document(u) for u in order}, order)
         from sql_lsp.report import reported
 
