@@ -287,14 +287,15 @@ def _check(ns: argparse.Namespace) -> int:
         return _finish(ns, results, {}, shown, None, unanalysed)
     from sql_lsp.document import Document
     from sql_lsp.lint import Linter
-    from sql_lsp.report import reported
 
-    docs = {u: Document(u, t, dialect=config.dialect) for u, t in texts.items()}
+    # a plain check lints each statement once: parse each when first read, drop its tree after
+    plain = not (ns.fix or ns.diff)
+    docs = {u: Document(u, t, dialect=config.dialect, lazy=plain) for u, t in texts.items()}
     del texts
     originals = {u: docs[u].text for u in shown if u in docs}
     try:
         database_catalog = live.load() if live is not None else None
-        linter = Linter(config)
+        linter = Linter(config, release=plain)
 
         fixed: dict[str, list[str]] = {}
         if ns.fix or ns.diff:
@@ -308,23 +309,108 @@ def _check(ns: argparse.Namespace) -> int:
         catalog = _catalog(docs, order, database_catalog)
         facts = live.facts([docs[u] for u in shown if u in docs]) if live is not None else None
         results: list[Reported] = []
+        uris = [u for u in sorted(shown, key=lambda u: shown[u]) if u in docs]
+        work = _Work(linter, docs.__getitem__, catalog, facts, shown, ns.unsafe_fixes)
         done = len(catalog_files)
-        for uri in sorted(shown, key=lambda u: shown[u]):
-            done += 1
-            progress.step(done, shown[uri])
-            doc = docs.get(uri)
-            if doc is None:
-                continue
-            results.extend(
-                reported(shown[uri], doc, f, unsafe_fixes=ns.unsafe_fixes)
-                for f in linter.lint(doc, catalog, facts)
-            )
+        unanalysed = 0
+        for found, count in _lint_files(work, uris, progress, done):
+            results.extend(found)
+            unanalysed += count
     finally:
         progress.done()
         if live is not None:
             live.close()
-    unanalysed = sum(_unanalysed(docs[u]) for u in shown if u in docs)
     return _finish(ns, results, fixed, shown, stdin_uri, unanalysed)
+
+
+class _Work:
+    """What linting one file of a check needs; a worker process inherits it (fork)."""
+
+    def __init__(
+        self,
+        linter: Linter,
+        document: Any,
+        catalog: Catalog | None,
+        facts: DatabaseFacts | None,
+        shown: dict[str, str],
+        unsafe_fixes: bool,
+    ) -> None:
+        self.linter = linter
+        self.document = document  # uri -> Document
+        self.catalog = catalog
+        self.facts = facts
+        self.shown = shown
+        self.unsafe_fixes = unsafe_fixes
+
+    def lint(self, uri: str) -> tuple[list[Reported], int]:
+        """The findings of one file as reported, and how many of its statements no tree rule
+        could read."""
+        from sql_lsp.report import reported
+
+        doc = self.document(uri)
+        found = [
+            reported(self.shown[uri], doc, f, unsafe_fixes=self.unsafe_fixes)
+            for f in self.linter.lint(doc, self.catalog, self.facts)
+        ]
+        return found, _unanalysed(doc)
+
+
+# files are linted in two processes when there are several and enough text to pay for them
+PARALLEL_WORKERS = 2
+PARALLEL_BYTES = 1_000_000
+_WORK: _Work | None = None  # what a worker process lints with (set before the fork)
+
+
+def _lint_in_worker(uri: str) -> tuple[list[Reported], int]:
+    assert _WORK is not None
+    return _WORK.lint(uri)
+
+
+def _parallel(work: _Work, uris: list[str], size: int) -> bool:
+    """Whether to lint `uris` in worker processes: several files, enough text, a fork (the
+    catalog is inherited, not sent) and no database connection (not shared with a child)."""
+    import multiprocessing
+
+    return (
+        len(uris) >= 2
+        and size >= PARALLEL_BYTES
+        and work.facts is None
+        and (os.cpu_count() or 1) >= 2
+        and "fork" in multiprocessing.get_all_start_methods()
+    )
+
+
+def _lint_files(
+    work: _Work, uris: list[str], progress: Any, done: int, size: int | None = None
+) -> list[tuple[list[Reported], int]]:
+    """`work.lint` of each of `uris`, in their order; in two processes when it pays."""
+    global _WORK
+    if size is None:
+        size = sum(len(work.document(u).text) for u in uris)
+    if not _parallel(work, uris, size):
+        out = []
+        for n, uri in enumerate(uris):
+            progress.step(done + n + 1, work.shown[uri])
+            out.append(work.lint(uri))
+        return out
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    _WORK = work
+    gc.freeze()  # what the children inherit stays shared: no collection touches its pages
+    try:
+        context = multiprocessing.get_context("fork")
+        workers = min(PARALLEL_WORKERS, len(uris))
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            out = []
+            for n, (uri, result) in enumerate(
+                zip(uris, pool.map(_lint_in_worker, uris), strict=True)
+            ):
+                progress.step(done + n + 1, work.shown[uri])
+                out.append(result)
+            return out
+    finally:
+        _WORK = None
 
 
 def _finish(
@@ -412,7 +498,7 @@ def _check_cached(
         if doc is None:
             from sql_lsp.document import Document
 
-            doc = docs[uri] = Document(uri, texts[uri], dialect=config.dialect)
+            doc = docs[uri] = Document(uri, texts[uri], dialect=config.dialect, lazy=True)
         return doc
 
     def fingerprint(uri: str) -> str:
@@ -433,39 +519,37 @@ def _check_cached(
         ddl[uri] = entry.ddl if entry is not None else fingerprint(uri)
     current = generation([(u, ddl[u]) for u in order])
 
-    linter: Linter | None = None
-    catalog: Catalog | None = None
+    checked = [u for u in sorted(shown, key=lambda u: shown[u]) if u in texts]
+    stale = [
+        u
+        for u in checked
+        if (e := entries[u]) is None or e.generation != current or e.findings is None
+    ]
+    linted: dict[str, tuple[list[Reported], int]] = {}
+    if stale:
+        from sql_lsp.lint import Linter
+
+        linter = Linter(config, release=True)
+        catalog = _catalog({u: document(u) for u in order}, order)
+        work = _Work(linter, document, catalog, None, shown, ns.unsafe_fixes)
+        size = sum(len(texts[u]) for u in stale)
+        found = _lint_files(work, stale, progress, len(texts) + len(checked) - len(stale), size)
+        linted = dict(zip(stale, found, strict=True))
     results: list[Reported] = []
     unanalysed = 0
-    done = len(texts)
-    for uri in sorted(shown, key=lambda u: shown[u]):
-        done += 1
-        progress.step(done, shown[uri])
-        if uri not in texts:
-            continue
-        entry = entries[uri]
-        if entry is not None and entry.generation == current and entry.findings is not None:
-            name = shown[uri]
-            results.extend(Reported(name, *row) for row in entry.findings)
+    for n, uri in enumerate(checked):
+        if uri not in linted:
+            progress.step(len(texts) + n + 1, shown[uri])
+            entry = entries[uri]
+            assert entry is not None and entry.findings is not None
+            results.extend(Reported(shown[uri], *row) for row in entry.findings)
             unanalysed += entry.unanalysed
             cache.touch(paths[uri])
             continue
-        if linter is None:
-            from sql_lsp.lint import Linter
-
-            linter = Linter(config)
-            catalog = _catalog({u: document(u) for u in order}, order)
-        from sql_lsp.report import reported
-
-        doc = document(uri)
-        found = [
-            reported(shown[uri], doc, f, unsafe_fixes=ns.unsafe_fixes)
-            for f in linter.lint(doc, catalog, None)
-        ]
-        results.extend(found)
-        count = _unanalysed(doc)
+        reported_, count = linted[uri]
+        results.extend(reported_)
         unanalysed += count
-        rows = [list(dataclasses.astuple(r)[1:]) for r in found]
+        rows = [list(dataclasses.astuple(r)[1:]) for r in reported_]
         fp = ddl[uri] if uri in ddl else fingerprint(uri)
         cache.put(paths[uri], Entry(hashes[uri], fp, current, rows, count))
     for uri in order:  # catalog files that are not checked: their DDL fingerprint

@@ -16,8 +16,10 @@ from sqlglot import exp
 from sql_lsp.statements import (
     Locator,
     Parsed,
+    Released,
     Span,
     SyntaxIssue,
+    Unparsed,
     copies_from_stdin,
     is_catalog_statement,
     parse,
@@ -208,12 +210,12 @@ class Statement:
 
     __slots__ = (
         "_issue",
+        "_parsed",
         "_semi",
         "catalog_ordinal",
         "index",
         "kind",
         "lint",
-        "parsed",
         "start",
         "text",
     )
@@ -227,10 +229,31 @@ class Statement:
             (issue[0], issue[1] - span.start, issue[2] - span.start) if issue is not None else None
         )
         self.text = text
-        self.parsed = parsed
+        self._parsed = parsed
         self.index = index
         self.catalog_ordinal = -1  # position among the document's catalog statements, or -1
         self.lint: tuple | None = None  # (context key, findings relative to start): lint cache
+
+    @property
+    def parsed(self) -> Parsed | None:
+        """The parse (None for psql lines and COPY data); a lazy statement parses on first use."""
+        p = self._parsed
+        if type(p) is Unparsed:
+            p = self._parsed = parse(self.text, p.dialect, keep=False)
+        return p
+
+    @parsed.setter
+    def parsed(self, value: Parsed | None) -> None:
+        self._parsed = value
+
+    def release(self) -> None:
+        """Drop the parse tree and tokens, keep what is still asked once the statement is
+        linted (its syntax error, whether the rules could read it): a check that lints each
+        statement once does not need to hold every tree of a file at once."""
+        p = self._parsed
+        if p is not None and type(p) is Parsed:
+            self._parsed = Released(p)
+        self.lint = None
 
     def shift(self, delta: int) -> None:
         self.start += delta
@@ -369,12 +392,16 @@ class Document:
         dialect: str = "postgres",
         statements: list[Statement] | None = None,
         lines: LineIndex | None = None,
+        *,
+        lazy: bool = False,
     ) -> None:
         self.uri = uri
         self.text = text
         self.version = version
         self.dialect = dialect
-        self.statements = statements if statements is not None else build_statements(text, dialect)
+        self.statements = (
+            statements if statements is not None else build_statements(text, dialect, lazy=lazy)
+        )
         self._lines = lines
         self._catalog_statements: list[Statement] | None = None
         self._directives: list[Directive] | None = None
@@ -562,11 +589,20 @@ class Document:
         return self._directives
 
 
-def build_statements(text: str, dialect: str = "postgres") -> list[Statement]:
+def build_statements(
+    text: str, dialect: str = "postgres", *, lazy: bool = False
+) -> list[Statement]:
+    """The statements of `text`, parsed now, or (`lazy`) each when its parse is first read."""
     out = []
+    unparsed = Unparsed(dialect) if lazy else None
     for i, span in enumerate(split(text, dialect)):
         body = text[span.start : span.end]
-        parsed = parse(body, dialect) if span.kind == "sql" else None
+        if span.kind != "sql":
+            parsed = None
+        elif unparsed is not None:
+            parsed = unparsed
+        else:
+            parsed = parse(body, dialect)
         out.append(Statement(span, body, parsed, i))
     return out
 

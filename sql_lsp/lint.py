@@ -13,6 +13,7 @@ exactly the statements it is about, and the offline rules' results are reused as
 
 from __future__ import annotations
 
+import gc
 from bisect import bisect_left
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -41,8 +42,13 @@ class Linter:
         self,
         config: Config | None = None,
         rules: Sequence[Rule] = ALL_RULES,
+        *,
+        release: bool = False,
     ) -> None:
         self.config = config or Config()
+        # a one-pass check: each statement's tree is dropped once its findings are taken
+        # (catalog statements keep theirs: the catalog may read them)
+        self.release = release
         self.rules = [r for r in rules if self._enabled(r)]
         self._changed: tuple[Catalog, Catalog, frozenset[str] | None] | None = None
         self._offline = [
@@ -121,6 +127,7 @@ class Linter:
         )
         state = _State(document, catalog, facts)
         search_path = DEFAULT_SEARCH_PATH
+        released = 0
         for stmt in document.statements:
             if stmt.kind != "sql":
                 continue
@@ -129,6 +136,11 @@ class Linter:
                 search_path = path
                 state.plain = False
             self._record(state, document, stmt, catalog, search_path, facts)
+            if self.release and stmt.catalog_ordinal < 0:
+                stmt.release()
+                released += 1
+                if released % _COLLECT_EVERY == 0:
+                    _collect()
         if len(self._states) > 1000:
             self._states.clear()
         self._states[document.uri] = state
@@ -288,6 +300,19 @@ class Linter:
                     f = Finding(f.rule, f.start, f.end, f.message, f.severity, ())
                 out.append(f)
         return out
+
+
+_COLLECT_EVERY = 200
+
+
+def _collect() -> None:
+    """Free the released trees (a sqlglot tree is a cycle: its nodes point to their parent)
+    when the cyclic collector is off (a one-pass check turns it off). What survives is frozen,
+    so each collection only looks at what was made since the previous one."""
+    if gc.isenabled():
+        return
+    gc.collect()
+    gc.freeze()
 
 
 def _around(document: Document, stmt: Statement, relative: tuple[Finding, ...]) -> tuple | None:

@@ -416,6 +416,31 @@ class Parsed:
         return self.error is None and self.opaque
 
 
+class Released(Parsed):
+    """What is kept of a linted statement's parse: its error and note, not its tree."""
+
+    __slots__ = ("_opaque",)
+
+    def __init__(self, parsed: Parsed) -> None:
+        super().__init__(
+            parsed.text, parsed.dialect, None, parsed.error, parsed.source, parsed.note
+        )
+        self._opaque = parsed.opaque
+
+    @property
+    def opaque(self) -> bool:
+        return self._opaque
+
+
+class Unparsed:
+    """Stands for the parse of a statement not parsed yet (see `build_statements`)."""
+
+    __slots__ = ("dialect",)
+
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
+
+
 @lru_cache(maxsize=8)
 def _dialect(name: str) -> Dialect:
     return Dialect.get_or_raise(_SQLGLOT_DIALECTS.get(name, "postgres"))
@@ -452,14 +477,17 @@ _RECENT_CHARS = 120_000  # ~25 MB of trees (a tree costs ~200 bytes per characte
 _recent_size = 0
 
 
-def parse(text: str, dialect: str = "postgres") -> Parsed:
-    """Parse one statement. Cached by (dialect, text). Never raises."""
+def parse(text: str, dialect: str = "postgres", *, keep: bool = True) -> Parsed:
+    """Parse one statement. Cached by (dialect, text). Never raises. Without `keep`, it is
+    not kept among the recent parses once no statement holds it."""
     global _recent_size
     key = (dialect, text)
     parsed = _LIVE.get(key)
     if parsed is None:
         parsed = _parse(dialect, text)
         _LIVE[key] = parsed
+    if not keep:
+        return parsed
     if key in _RECENT:
         _RECENT.move_to_end(key)
         return parsed

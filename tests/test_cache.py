@@ -287,3 +287,53 @@ def test_a_read_only_default_folder_is_silently_not_used(
     code, out, err = check(capsys, ".")
     assert (code, out) == expected[:2]
     assert err.startswith("sql-lsp: warning: cannot write the cache in ")
+
+
+def test_files_linted_in_two_processes_find_what_one_finds(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sql_lsp import cli
+
+    for n in range(5):
+        (project / f"q{n}.sql").write_text(
+            QUERIES + f"SELECT * FROM orders WHERE id = {n} OR user_id = {n};\n"
+            "UPDATE users SET name = NULL;\n",
+            encoding="utf-8",
+        )
+    chosen: list[bool] = []
+    parallel = cli._parallel
+
+    def spy(*args):  # type: ignore[no-untyped-def]
+        chosen.append(parallel(*args))
+        return chosen[-1]
+
+    monkeypatch.setattr(cli, "_parallel", spy)
+    for fmt in ("text", "json"):
+        serial = check(capsys, "--format", fmt, "--no-cache", ".")
+        assert chosen == [False]  # a few bytes: not worth a second process
+        monkeypatch.setattr(cli, "PARALLEL_BYTES", 0)
+        assert check(capsys, "--format", fmt, "--no-cache", ".") == serial
+        assert check(capsys, "--format", fmt, "--statistics", "--no-cache", ".") == check(
+            capsys,
+            "--format",
+            fmt,
+            "--statistics",
+            "--no-cache",
+            "q0.sql",
+            "q1.sql",
+            "q2.sql",
+            "q3.sql",
+            "q4.sql",
+            "q.sql",
+            "schema.sql",
+        )
+        assert check(capsys, "--format", fmt, ".") == serial  # cold cache: linted in two
+        assert check(capsys, "--format", fmt, ".") == serial  # warm: nothing linted
+        (project / "q3.sql").write_text(QUERIES, encoding="utf-8")
+        changed = check(capsys, "--format", fmt, ".")  # one file: one process
+        monkeypatch.setattr(cli, "PARALLEL_BYTES", 10**9)
+        assert changed == check(capsys, "--format", fmt, "--no-cache", ".")
+        assert chosen[:4] == [False, True, True, True] and True in chosen[4:]
+        assert chosen[-1] is False  # the serial reference
+        chosen.clear()
+        (project / ".sql-lsp-cache").rename(project / f".old-{fmt}")

@@ -174,3 +174,26 @@ def test_typing_in_a_large_statement_keeps_memory_bounded() -> None:
         pos += 1
     assert big_trees() <= 3
     assert project.linter._cache_chars <= lint_module._CACHE_CHARS
+
+
+def test_a_one_pass_lint_that_drops_trees_finds_the_same() -> None:
+    """The check's lazy documents and dropped trees change nothing in what is found."""
+    from pathlib import Path
+
+    from sql_lsp.lint import Linter
+
+    fixtures = sorted((Path(__file__).parent / "rules" / "fixtures").glob("*.sql"))
+    text = "\n".join(p.read_text() for p in fixtures if ".fixed" not in p.name)
+    text += "\nSELEC 1;\nLISTEN ch;\n"
+    fresh = Linter(Config()).lint(Document("file:///a.sql", text))
+    lazy = Document("file:///a.sql", text, lazy=True)
+    released = Linter(Config(), release=True).lint(lazy)
+    assert _key(released) == _key(fresh)
+    kept = [s for s in lazy.sql_statements if s.catalog_ordinal >= 0]
+    dropped = [s for s in lazy.sql_statements if s.catalog_ordinal < 0]
+    assert all(s.tree is None and s.lint is None for s in dropped)
+    assert all(s.tree is not None for s in kept if s.error is None and "CREATE TABLE" in s.text)
+    eager = Document("file:///a.sql", text)
+    assert [(s.error, s.parsed and s.parsed.unanalysed) for s in lazy.sql_statements] == [
+        (s.error, s.parsed and s.parsed.unanalysed) for s in eager.sql_statements
+    ]
