@@ -299,7 +299,9 @@ class RestartingErrorHandler implements ErrorHandler {
   constructor(private readonly startFailed: () => boolean) {}
 
   error(_error: Error, _message: Message | undefined, count: number | undefined): ErrorHandlerResult {
-    return { action: count !== undefined && count <= 3 ? ErrorAction.Continue : ErrorAction.Shutdown };
+    // a write to a server that just died (EPIPE) comes with no count: carry on, and let
+    // `closed` decide about the restart once the connection is gone
+    return { action: count === undefined || count <= 3 ? ErrorAction.Continue : ErrorAction.Shutdown };
   }
 
   closed(): CloseHandlerResult {
