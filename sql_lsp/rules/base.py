@@ -173,6 +173,13 @@ class RuleContext:
         merged.update(self.config.rule(self.rule.id).options)
         return merged
 
+    def number_option(self, name: str, default: float) -> float:
+        """A numeric option of the rule; `default` when it is unset or not a number."""
+        value = self.options.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return default
+        return value
+
     @property
     def locator(self) -> Locator:
         if self._locator is None:
@@ -222,6 +229,21 @@ class RuleContext:
 
 def _start(stmt: Statement) -> int:
     return stmt.start
+
+
+def creates(text: str) -> bool:
+    """Does statement `text` start with CREATE? (the cheap test of the schema rules)"""
+    return text[:40].lstrip()[:6].lower() == "create"
+
+
+def alters(text: str) -> bool:
+    """Does statement `text` start with ALTER?"""
+    return text[:40].lstrip()[:5].lower() == "alter"
+
+
+def changes_schema(text: str) -> bool:
+    """Does statement `text` start with CREATE or ALTER?"""
+    return text[:40].lstrip()[:6].lower() in ("create", "alter ")
 
 
 def history_point(document: Document, stmt: Statement) -> int:

@@ -46,7 +46,7 @@ from collections.abc import Iterator
 
 from sql_lsp import pg
 from sql_lsp.catalog.model import qualified_name, quote_ident
-from sql_lsp.rules.base import Finding, Rule, RuleContext
+from sql_lsp.rules.base import Finding, Rule, RuleContext, alters
 from sql_lsp.rules.migration import created_earlier
 
 # the built-in types (in the catalog's spelling) whose casts between each other are known
@@ -209,5 +209,5 @@ RULE = Rule(
     needs="catalog",
     dialects=("postgres",),
     needs_tree=False,
-    applies=lambda text: text[:40].lstrip()[:5].lower() == "alter",
+    applies=alters,
 )

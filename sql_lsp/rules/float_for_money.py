@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sql_lsp.rules.base import Finding, Rule, RuleContext
+from sql_lsp.rules.base import Finding, Rule, RuleContext, changes_schema
 from sql_lsp.rules.declared_columns import column_finding, declared_columns
 
 FLOAT_TYPES = frozenset({"real", "double precision", "float", "double", "float4", "float8"})
@@ -97,5 +97,5 @@ RULE = Rule(
     needs="catalog",
     dialects=("postgres",),
     needs_tree=False,
-    applies=lambda text: text[:40].lstrip()[:6].lower() in ("create", "alter "),
+    applies=changes_schema,
 )

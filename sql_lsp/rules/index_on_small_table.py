@@ -52,9 +52,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     facts = ctx.database
     if facts is None or facts.catalog is None:
         return
-    min_rows = ctx.options.get("min_rows", DEFAULT_MIN_ROWS)
-    if isinstance(min_rows, bool) or not isinstance(min_rows, int | float):
-        min_rows = DEFAULT_MIN_ROWS
+    min_rows = ctx.number_option("min_rows", DEFAULT_MIN_ROWS)
     for obj in ctx.declared():
         if not isinstance(obj, Index) or obj.origin is None:
             continue

@@ -49,9 +49,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     tree = ctx.tree
     if tree is None:
         return
-    threshold = ctx.options.get("threshold", DEFAULT_THRESHOLD)
-    if isinstance(threshold, bool) or not isinstance(threshold, int | float):
-        threshold = DEFAULT_THRESHOLD
+    threshold = ctx.number_option("threshold", DEFAULT_THRESHOLD)
     for node in tree.find_all(exp.Offset):
         value = node.expression
         if not isinstance(value, exp.Literal) or value.is_string:

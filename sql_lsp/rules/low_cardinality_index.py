@@ -37,7 +37,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sql_lsp.catalog.model import Index, qualified_name, quote_ident
-from sql_lsp.rules.base import Finding, Rule, RuleContext
+from sql_lsp.rules.base import Finding, Rule, RuleContext, changes_schema
 
 _BOOLEAN = frozenset({"boolean", "bool"})
 
@@ -73,5 +73,5 @@ RULE = Rule(
     needs="catalog",
     dialects=("postgres",),
     needs_tree=False,
-    applies=lambda text: text[:40].lstrip()[:6].lower() in ("create", "alter "),
+    applies=changes_schema,
 )

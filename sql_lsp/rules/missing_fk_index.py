@@ -70,7 +70,7 @@ from sql_lsp.catalog.model import (
     qualified_name,
     quote_ident,
 )
-from sql_lsp.rules.base import SAFE, Edit, Finding, Fix, Rule, RuleContext
+from sql_lsp.rules.base import SAFE, Edit, Finding, Fix, Rule, RuleContext, changes_schema
 
 _MAX_NAME = 63  # NAMEDATALEN - 1: PostgreSQL truncates longer names
 _SEQUENCE = re.compile(
@@ -232,5 +232,5 @@ RULE = Rule(
     fix="safe",
     dialects=("postgres",),
     needs_tree=False,
-    applies=lambda text: text[:40].lstrip()[:6].lower() in ("create", "alter "),
+    applies=changes_schema,
 )

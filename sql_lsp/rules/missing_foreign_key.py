@@ -52,7 +52,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sql_lsp.catalog.model import Column, Table, qualified_name, quote_ident
-from sql_lsp.rules.base import UNSAFE, Edit, Finding, Fix, Rule, RuleContext
+from sql_lsp.rules.base import UNSAFE, Edit, Finding, Fix, Rule, RuleContext, changes_schema
 from sql_lsp.rules.declared_columns import column_finding, declared_columns
 from sql_lsp.rules.missing_fk_index import insertion_after
 
@@ -179,5 +179,5 @@ RULE = Rule(
     fix=UNSAFE,
     dialects=("postgres",),
     needs_tree=False,
-    applies=lambda text: text[:40].lstrip()[:6].lower() in ("create", "alter "),
+    applies=changes_schema,
 )

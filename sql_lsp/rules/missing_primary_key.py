@@ -46,7 +46,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sql_lsp.catalog.model import Index, Table, qualified_name
-from sql_lsp.rules.base import Finding, Rule, RuleContext
+from sql_lsp.rules.base import Finding, Rule, RuleContext, creates
 
 _KINDS = ("table", "partitioned table")
 
@@ -87,5 +87,5 @@ RULE = Rule(
     needs="catalog",
     dialects=("postgres",),
     needs_tree=False,
-    applies=lambda text: text[:40].lstrip()[:6].lower() == "create",
+    applies=creates,
 )

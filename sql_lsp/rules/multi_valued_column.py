@@ -41,7 +41,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from sql_lsp.rules.base import Finding, Rule, RuleContext
+from sql_lsp.rules.base import Finding, Rule, RuleContext, changes_schema
 from sql_lsp.rules.declared_columns import column_finding, declared_columns
 
 _STRING = re.compile(
@@ -60,7 +60,7 @@ def list_name(name: str) -> bool:
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
     for table, column in declared_columns(ctx):
-        if table.schema == "pg_temp" or column.type is None:
+        if column.type is None:  # (declared_columns leaves temporary tables out)
             continue
         if _STRING.fullmatch(column.type.strip()) is None or not list_name(column.name):
             continue
@@ -82,5 +82,5 @@ RULE = Rule(
     needs="catalog",
     dialects=("postgres",),
     needs_tree=False,
-    applies=lambda text: text[:40].lstrip()[:6].lower() in ("create", "alter "),
+    applies=changes_schema,
 )

@@ -51,7 +51,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from sql_lsp.catalog.model import Index, IndexKey, Table, qualified_name, quote_ident
-from sql_lsp.rules.base import UNSAFE, Edit, Finding, Fix, Rule, RuleContext
+from sql_lsp.rules.base import UNSAFE, Edit, Finding, Fix, Rule, RuleContext, creates
 
 
 def _flipped(keys: tuple[IndexKey, ...]) -> tuple[IndexKey, ...]:
@@ -155,5 +155,5 @@ RULE = Rule(
     fix="unsafe",
     dialects=("postgres",),
     needs_tree=False,
-    applies=lambda text: text[:40].lstrip()[:6].lower() == "create",
+    applies=creates,
 )

@@ -42,7 +42,7 @@ import re
 from collections.abc import Iterator
 
 from sql_lsp.catalog.model import Column, Table, quote_ident
-from sql_lsp.rules.base import Finding, Rule, RuleContext
+from sql_lsp.rules.base import Finding, Rule, RuleContext, changes_schema
 from sql_lsp.rules.declared_columns import column_finding, declared_columns
 
 _NUMBERED = re.compile(r"(.*?[a-z].*?)(_?)(\d+)", re.I | re.S)
@@ -106,5 +106,5 @@ RULE = Rule(
     needs="catalog",
     dialects=("postgres",),
     needs_tree=False,
-    applies=lambda text: text[:40].lstrip()[:6].lower() in ("create", "alter "),
+    applies=changes_schema,
 )

@@ -219,9 +219,7 @@ def _scans(ctx: RuleContext) -> Iterator[tuple[SeqScan, exp.Table | None, Sugges
     plan = _plan(ctx)
     if plan is None:
         return
-    min_rows = ctx.options.get("min_rows", DEFAULT_SEQ_SCAN_ROWS)
-    if isinstance(min_rows, bool) or not isinstance(min_rows, int | float):
-        min_rows = DEFAULT_SEQ_SCAN_ROWS
+    min_rows = ctx.number_option("min_rows", DEFAULT_SEQ_SCAN_ROWS)
     live = ctx.database.catalog if ctx.database is not None else None
     seen: set[tuple] = set()
     for scan in seq_scans_with_filter(plan, min_rows):

@@ -40,7 +40,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from sql_lsp.rules.base import Finding, Rule, RuleContext
+from sql_lsp.rules.base import Finding, Rule, RuleContext, changes_schema
 from sql_lsp.rules.declared_columns import column_finding, declared_columns
 
 _TIMESTAMP = re.compile(r"timestamp(?:\s*\(\s*\d+\s*\))?(?:\s+without\s+time\s+zone)?", re.I)
@@ -71,5 +71,5 @@ RULE = Rule(
     needs="catalog",
     dialects=("postgres",),
     needs_tree=False,
-    applies=lambda text: text[:40].lstrip()[:6].lower() in ("create", "alter "),
+    applies=changes_schema,
 )

@@ -59,9 +59,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     facts = ctx.database
     if facts is None or facts.catalog is None:
         return
-    max_scans = ctx.options.get("max_scans", DEFAULT_MAX_SCANS)
-    if isinstance(max_scans, bool) or not isinstance(max_scans, int | float):
-        max_scans = DEFAULT_MAX_SCANS
+    max_scans = ctx.number_option("max_scans", DEFAULT_MAX_SCANS)
     for obj in ctx.declared():
         if not isinstance(obj, Index) or obj.unique or obj.primary or obj.constraint:
             continue
