@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import weakref
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -155,15 +156,20 @@ def help_at(document: Document, offset: int, documents: Iterable[Document] = ())
 def _statement(document: Document, offset: int) -> Statement | None:
     """The SQL statement the cursor is in, or the one it is typing at the end of (only blanks
     after it, no `;` yet)."""
-    before = [s for s in document.statements if s.start <= offset]
-    if not before:
+    stmts = document.statements
+    i = bisect_right(stmts, offset, key=_start) - 1
+    if i < 0:
         return None
-    stmt = before[-1]
+    stmt = stmts[i]
     if stmt.kind != "sql" or (stmt.semicolon >= 0 and offset > stmt.semicolon):
         return None
     if offset > stmt.end and document.text[stmt.end : offset].strip():
         return None
     return stmt
+
+
+def _start(stmt: Statement) -> int:
+    return stmt.start
 
 
 def _call(text: str) -> tuple[str, int] | None:
