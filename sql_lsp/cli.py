@@ -295,7 +295,8 @@ def _check(ns: argparse.Namespace) -> int:
     originals = {u: docs[u].text for u in shown if u in docs}
     try:
         database_catalog = live.load() if live is not None else None
-        linter = Linter(config, release=plain)
+        # ... and a large file's second half is checked by a child process meanwhile
+        linter = Linter(config, release=plain, split=plain and live is None)
 
         fixed: dict[str, list[str]] = {}
         if ns.fix or ns.diff:
@@ -363,6 +364,7 @@ _WORK: _Work | None = None  # what a worker process lints with (set before the f
 
 def _lint_in_worker(uri: str) -> tuple[list[Reported], int]:
     assert _WORK is not None
+    _WORK.linter.split = False  # the workers already use every core
     return _WORK.lint(uri)
 
 

@@ -246,14 +246,29 @@ class Statement:
     def parsed(self, value: Parsed | None) -> None:
         self._parsed = value
 
-    def release(self) -> None:
+    def release(self, kept: dict[str, Parsed] | None = None) -> None:
         """Drop the parse tree and tokens, keep what is still asked once the statement is
         linted (its syntax error, whether the rules could read it): a check that lints each
-        statement once does not need to hold every tree of a file at once."""
+        statement once does not need to hold every tree of a file at once.
+
+        `kept` maps texts to what was kept of statements released before: a statement never
+        parsed (its findings were those of the same text earlier) takes that instead of being
+        parsed when asked, and a statement released here is added to it."""
         p = self._parsed
-        if p is not None and type(p) is Parsed:
+        if type(p) is Unparsed:
+            same = kept.get(self.text) if kept is not None else None
+            if same is not None:
+                self._parsed = same
+        elif p is not None and type(p) is Parsed:
             self._parsed = Released(p)
+            if kept is not None:
+                kept[self.text] = self._parsed
         self.lint = None
+
+    def kept_parse(self) -> Parsed | None:
+        """What `release` kept of the parse (None when it was not released)."""
+        p = self._parsed
+        return p if type(p) is Released else None
 
     def shift(self, delta: int) -> None:
         self.start += delta

@@ -27,8 +27,10 @@ from sql_lsp.config import Config
 from sql_lsp.document import Document, Statement
 from sql_lsp.rules import ALL_RULES
 from sql_lsp.rules.base import Finding, Rule, RuleContext, history_point
+from sql_lsp.statements import Parsed
 
 if TYPE_CHECKING:
+    from sql_lsp.forked import Forked
     from sql_lsp.live import DatabaseFacts
 
 _CACHE_LIMIT = 200_000
@@ -44,11 +46,14 @@ class Linter:
         rules: Sequence[Rule] = ALL_RULES,
         *,
         release: bool = False,
+        split: bool = False,
     ) -> None:
         self.config = config or Config()
         # a one-pass check: each statement's tree is dropped once its findings are taken
         # (catalog statements keep theirs: the catalog may read them)
         self.release = release
+        # ... and a large document's second half is checked by a child process meanwhile
+        self.split = split
         self.rules = [r for r in rules if self._enabled(r)]
         self._changed: tuple[Catalog, Catalog, frozenset[str] | None] | None = None
         self._offline = [
@@ -126,25 +131,80 @@ class Linter:
             else None
         )
         state = _State(document, catalog, facts)
-        search_path = DEFAULT_SEARCH_PATH
+        sql = [s for s in document.statements if s.kind == "sql"]
+        half = self._second_half(state, document, sql, catalog, facts)
+        end = half.start if half is not None else len(sql)
+        self._run(state, document, sql[:end], catalog, DEFAULT_SEARCH_PATH, facts)
+        if half is not None:
+            half.merge(self, state, document, sql, catalog, facts)
+        if len(self._states) > 1000:
+            self._states.clear()
+        self._states[document.uri] = state
+        return state
+
+    def _run(
+        self,
+        state: _State,
+        document: Document,
+        stmts: Sequence[Statement],
+        catalog: Catalog,
+        search_path: tuple[str, ...],
+        facts: DatabaseFacts | None,
+    ) -> None:
+        """Record the findings of `stmts` (in order) in `state`."""
         released = 0
-        for stmt in document.statements:
-            if stmt.kind != "sql":
-                continue
+        kept: dict[str, Parsed] = {}  # text -> what is kept of its released parse
+        for stmt in stmts:
             path = _search_path(stmt)
             if path is not None:
                 search_path = path
                 state.plain = False
             self._record(state, document, stmt, catalog, search_path, facts)
             if self.release and stmt.catalog_ordinal < 0:
-                stmt.release()
+                stmt.release(kept)
                 released += 1
                 if released % _COLLECT_EVERY == 0:
                     _collect()
-        if len(self._states) > 1000:
-            self._states.clear()
-        self._states[document.uri] = state
-        return state
+
+    def _second_half(
+        self,
+        state: _State,
+        document: Document,
+        sql: list[Statement],
+        catalog: Catalog,
+        facts: DatabaseFacts | None,
+    ) -> _Half | None:
+        """A child process checking the second half of a large document while this one checks
+        the first (a one-pass check with `split`); None when it does not pay or cannot be."""
+        if not (self.split and self.release and facts is None and len(sql) >= SPLIT_STATEMENTS):
+            return None
+        from sql_lsp.forked import Forked, can_fork
+
+        if not can_fork():
+            return None
+        total = sum(len(s.text) for s in sql)
+        start, size = 0, 0
+        while start < len(sql) and size < total // 2:
+            size += len(sql[start].text)
+            start += 1
+        search_path = DEFAULT_SEARCH_PATH
+        for stmt in sql[:start]:
+            path = _search_path(stmt)
+            if path is not None:
+                search_path, state.plain = path, False
+        rest = sql[start:]
+
+        def work() -> tuple[bool, list[tuple[int, tuple[Finding, ...], Parsed | None]]]:
+            state.plain = True
+            self._run(state, document, rest, catalog, search_path, facts)
+            kept = (s.kept_parse() for s in rest)
+            return state.plain, [
+                (i, state.flagged.get(s, ()), p)
+                for i, (s, p) in enumerate(zip(rest, kept, strict=True), start)
+                if p is not None or s in state.flagged
+            ]
+
+        return _Half(start, search_path, Forked(work))
 
     def _record(
         self,
@@ -179,7 +239,9 @@ class Linter:
                     relative = tuple(
                         sorted((*relative, *extra), key=lambda f: (f.start, f.end, f.rule))
                     )
-            stmt.lint = (context, stmt.parsed, relative, _around(document, stmt, relative))
+            if not self.release or stmt.catalog_ordinal >= 0:
+                # (a released statement keeps no memo: a text met again is not parsed again)
+                stmt.lint = (context, stmt.parsed, relative, _around(document, stmt, relative))
         if state.flagged.get(stmt) is not relative:
             state.absolute.pop(stmt, None)  # the findings changed: shift them again
         if relative:
@@ -341,16 +403,10 @@ def referenced_tables(stmt: Statement) -> tuple[tuple[str | None, str], ...]:
 
 
 def _search_path(stmt: Statement) -> tuple[str, ...] | None:
-    """The search_path the statement sets, if any (once per statement text)."""
-    parsed = stmt.parsed
-    if parsed is None:
-        path = search_path_of(stmt.text)
-        return tuple(path) if path is not None else None
-    memo = parsed.memo
-    if "search_path" not in memo:
-        path = search_path_of(stmt.text)
-        memo["search_path"] = tuple(path) if path is not None else None
-    return memo["search_path"]
+    """The search_path the statement sets, if any. Read from the text, so that a statement
+    whose findings are already known (the same text earlier in the file) is never parsed."""
+    path = search_path_of(stmt.text)
+    return tuple(path) if path is not None else None
 
 
 def changed_tables(old: Catalog, new: Catalog) -> frozenset[str] | None:
@@ -397,6 +453,42 @@ def lint(
 ) -> list[Finding]:
     """One-shot lint of a document (no cache kept); `facts` turns on the database rules."""
     return Linter(config).lint(document, catalog, facts)
+
+
+SPLIT_STATEMENTS = 2000  # a document this large is checked in two processes (see `split`)
+
+
+class _Half:
+    """The second half of a document's statements, checked by a child process."""
+
+    def __init__(self, start: int, search_path: tuple[str, ...], child: Forked) -> None:
+        self.start = start
+        self.search_path = search_path
+        self.child = child
+
+    def merge(
+        self,
+        linter: Linter,
+        state: _State,
+        document: Document,
+        sql: list[Statement],
+        catalog: Catalog,
+        facts: DatabaseFacts | None,
+    ) -> None:
+        """Take the child's findings into `state`; check the half here if the child failed."""
+        found = self.child.result()
+        if found is None:
+            rest = sql[self.start :]
+            linter._run(state, document, rest, catalog, self.search_path, facts)
+            return
+        plain, statements = found
+        state.plain = state.plain and plain
+        for i, relative, kept in statements:
+            stmt = sql[i]
+            if relative:
+                state.flagged[stmt] = relative
+            if kept is not None:
+                stmt.parsed = kept
 
 
 class _State:

@@ -197,3 +197,40 @@ def test_a_one_pass_lint_that_drops_trees_finds_the_same() -> None:
     assert [(s.error, s.parsed and s.parsed.unanalysed) for s in lazy.sql_statements] == [
         (s.error, s.parsed and s.parsed.unanalysed) for s in eager.sql_statements
     ]
+
+
+def test_a_large_file_checked_in_two_processes_finds_the_same(monkeypatch) -> None:
+    """A one-pass check of a large document has a child process check its second half: the
+    findings, the syntax errors and what is kept of each statement are those of one process,
+    and when the child fails the parent checks that half itself."""
+    from pathlib import Path
+
+    from sql_lsp import forked
+    from sql_lsp import lint as lint_module
+    from sql_lsp.lint import Linter
+
+    fixtures = sorted((Path(__file__).parent / "rules" / "fixtures").glob("*.sql"))
+    text = "\n".join(p.read_text() for p in fixtures if ".fixed" not in p.name)
+    # twice, so that the second half repeats statements of the first; then a search_path
+    # that only the second half sets, and a syntax error there
+    text = f"{text}\n{text}\nSET search_path = other, public;\nSELECT 1 FROM t;\nSELEC 1;\n"
+    fresh = Linter(Config()).lint(Document("file:///a.sql", text))
+    monkeypatch.setattr(lint_module, "SPLIT_STATEMENTS", 10)
+    results = []
+    real = forked.Forked.result
+
+    def result(self):
+        results.append(real(self))
+        return results[-1]
+
+    monkeypatch.setattr(forked.Forked, "result", result)
+    split_doc = Document("file:///a.sql", text, lazy=True)
+    split = Linter(Config(), release=True, split=True).lint(split_doc)
+    assert len(results) == 1 and results[0] is not None  # the child did check its half
+    assert _key(split) == _key(fresh)
+    eager = Document("file:///a.sql", text)
+    assert [s.error for s in split_doc.sql_statements] == [s.error for s in eager.sql_statements]
+
+    monkeypatch.setattr(forked.Forked, "result", lambda self: real(self) and None)  # failed
+    again = Linter(Config(), release=True, split=True).lint(Document("file:///a.sql", text))
+    assert _key(again) == _key(fresh)

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, insort
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 
 from sqlglot import exp
+
+T = TypeVar("T")
 
 DEFAULT_SEARCH_PATH: tuple[str, ...] = ("public",)
 
@@ -365,7 +368,7 @@ class Catalog:
         self._seq = 0
         self._declared: dict[tuple[str, int], list] | None = None
         self._declared_at = -1
-        self._names: tuple[tuple, frozenset[str], frozenset[str]] | None = None
+        self._derived: tuple[tuple, dict[str, Any]] | None = None
         # history: the column names of each table after each catalog statement that changed
         # it, as (document rank, statement ordinal, names); () once it is gone
         self.history: dict[tuple[str, str], list[tuple[int, int, tuple[str, ...]]]] = {}
@@ -415,15 +418,20 @@ class Catalog:
             if (fk.ref_schema, fk.ref_table) == (table.schema, table.name)
         ]
 
-    def names(self) -> tuple[frozenset[str], frozenset[str]]:
-        """(every schema, every table name that exists or existed), computed once per state of
-        the catalog: rules ask it for each statement."""
+    def derived(self, key: str, compute: Callable[[Catalog], T]) -> T:
+        """`compute(self)`, computed once per state of the catalog under `key`: what rules
+        derive from the whole catalog and ask for every statement."""
         state = (self.generation, len(self.tables), len(self.history), len(self.schemas))
-        if self._names is None or self._names[0] != state:
-            schemas = frozenset(self.schemas) | {s for s, _ in self.tables}
-            names = frozenset(n for _, n in self.tables) | {n for _, n in self.history}
-            self._names = (state, schemas, names)
-        return self._names[1], self._names[2]
+        if self._derived is None or self._derived[0] != state:
+            self._derived = (state, {})
+        memo = self._derived[1]
+        if key not in memo:
+            memo[key] = compute(self)
+        return memo[key]
+
+    def names(self) -> tuple[frozenset[str], frozenset[str]]:
+        """(every schema, every table name that exists or existed)."""
+        return self.derived("names", _names)
 
     def declared_by(self, doc: str, stmt: int) -> list[Table | Index | ForeignKey]:
         """Tables, indexes and foreign keys (still present) declared by one statement."""
@@ -567,3 +575,9 @@ def default_index_name(table: str, columns: Iterable[str], suffix: str = "idx") 
         else:
             t_part = t_part[:-1]
     return f"{t_part}_{c_part}_{suffix}"
+
+
+def _names(catalog: Catalog) -> tuple[frozenset[str], frozenset[str]]:
+    schemas = frozenset(catalog.schemas) | {s for s, _ in catalog.tables}
+    names = frozenset(n for _, n in catalog.tables) | {n for _, n in catalog.history}
+    return schemas, names

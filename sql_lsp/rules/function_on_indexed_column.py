@@ -191,15 +191,13 @@ def _filtered_comparisons(
             owner = clause.parent
         if root is None or not isinstance(owner, exp.Select | exp.Update | exp.Delete):
             continue
-        stack = [root]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, exp.Query | exp.Subquery | exp.Join):
-                continue  # a nested query's own clauses are visited on their own
-            if isinstance(node, _COMPARISONS):
-                found.append((node, owner))
-            stack.extend(reversed(list(node.iter_expressions())))
+        # a nested query's own clauses are visited on their own
+        found.extend((n, owner) for n in root.walk(False, _nested) if isinstance(n, _COMPARISONS))
     yield from found
+
+
+def _nested(node: exp.Expression) -> bool:
+    return isinstance(node, exp.Query | exp.Subquery | exp.Join)
 
 
 # -- one comparison --------------------------------------------------------------------------

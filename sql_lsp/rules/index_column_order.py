@@ -47,7 +47,7 @@ from collections.abc import Iterator
 
 from sqlglot import exp
 
-from sql_lsp.catalog.model import Index, Table, fold
+from sql_lsp.catalog.model import Catalog, Index, Table, fold
 from sql_lsp.query_model import QUERIES, filter_conditions, resolve, resolve_column, where_conjuncts
 from sql_lsp.rules.base import Finding, Rule, RuleContext
 
@@ -60,9 +60,12 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     tree = ctx.tree
     if tree is None:
         return
+    later = ctx.catalog.derived("later-keys", _later_keys)
+    if not later:
+        return
     for query in tree.find_all(*QUERIES):
         for term in where_conjuncts(query):
-            column = _filtered_column(term)
+            column = _filtered_column(term, later)
             if column is None:
                 continue
             resolved = resolve_column(ctx.table, column, query)
@@ -88,8 +91,9 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             yield ctx.finding(span[0], span[1], message)
 
 
-def _filtered_column(term: exp.Expression) -> exp.Column | None:
-    """The column a sargable condition filters on, compared with values that are no column."""
+def _filtered_column(term: exp.Expression, names: frozenset[str]) -> exp.Column | None:
+    """The column a sargable condition filters on, compared with values that are no column,
+    when its name is one of `names`."""
     if not isinstance(term, _SARGABLE):
         return None
     if isinstance(term, exp.In):
@@ -103,11 +107,24 @@ def _filtered_column(term: exp.Expression) -> exp.Column | None:
         if not isinstance(term.this, exp.Column):
             sides, others = [term.expression], [term.this]
     column = sides[0]
-    if not isinstance(column, exp.Column):
+    if not isinstance(column, exp.Column) or fold(column.this) not in names:
         return None
     if any(o is None or o.find(exp.Column, exp.Query) is not None for o in others):
         return None
     return column
+
+
+def _later_keys(catalog: Catalog) -> frozenset[str]:
+    """Names of the columns that are a later key of some composite btree index (a filter on
+    any other column cannot be what this rule is about)."""
+    return frozenset(
+        k.column
+        for table in catalog.tables.values()
+        for index in table.indexes
+        if index.method == "btree" and len(index.keys) > 1 and index.keys[0].column is not None
+        for k in index.keys[1:]
+        if k.column is not None
+    )
 
 
 def _composite_with(table: Table, name: str) -> Index | None:
