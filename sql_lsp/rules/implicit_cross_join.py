@@ -37,6 +37,7 @@ from sqlglot import exp
 from sqlglot.tokens import TokenType
 
 from sql_lsp.catalog.model import fold
+from sql_lsp.query_model import conjuncts, from_items, source_name
 from sql_lsp.rules.base import Finding, Rule, RuleContext
 from sql_lsp.rules.tokens import at, index_at, is_type, tokens
 
@@ -70,7 +71,7 @@ def _check_select(
     ctes: dict[str, exp.Expression],
 ) -> Iterator[Finding]:
     items = [first, *(j.this for j in joins)]
-    names = [_name(item) for item in items]
+    names = [source_name(item) for item in items]
     if None in names or len(set(names)) != len(names):
         return
     toks = tokens(ctx)
@@ -93,9 +94,9 @@ def _check_select(
     if groups is None:
         return
     first = next(item for item in items if _many_rows(item, ctes))
-    root = _find(groups, _name(first) or "")
+    root = _find(groups, source_name(first) or "")
     for item, span in comma_items:
-        name = _name(item)
+        name = source_name(item)
         if item is first or name is None or _find(groups, name) == root:
             continue
         # a comma item may be related to a later one that is related to the first: only items
@@ -112,17 +113,7 @@ def _check_select(
 def _shown(ctx: RuleContext, item: exp.Expression, span: tuple[int, int] | None) -> str:
     if isinstance(item, exp.Table) and span is not None:
         return ctx.text[span[0] : span[1]]
-    return f"subquery {_name(item)}"
-
-
-def _name(item: exp.Expression) -> str | None:
-    """How the query refers to a FROM item."""
-    alias = item.args.get("alias")
-    if alias is not None and alias.this is not None:
-        return fold(alias.this)
-    if isinstance(item, exp.Table) and isinstance(item.this, exp.Identifier):
-        return fold(item.this)
-    return None
+    return f"subquery {source_name(item)}"
 
 
 def _many_rows(item: exp.Expression, ctes: dict[str, exp.Expression]) -> bool:
@@ -166,11 +157,11 @@ def _connections(
     conditions: list[exp.Expression] = []
     where = select.args.get("where")
     if where is not None:
-        conditions += _conjuncts(where.this)
+        conditions += conjuncts(where.this)
     for join in joins:
         on = join.args.get("on")
         if on is not None:
-            conditions += _conjuncts(on)
+            conditions += conjuncts(on)
         using = join.args.get("using")
         if using:
             return None  # USING relates the joined item to an unnamed earlier one
@@ -227,19 +218,15 @@ def _owner(
 def _scope_names(scope: exp.Expression | None) -> set[str]:
     if not isinstance(scope, exp.Select):
         return set()
-    from_ = scope.args.get("from_")
-    items = [from_.this, *from_.expressions] if from_ is not None else []
-    items += [j.this for j in scope.args.get("joins") or []]
-    return {n for n in (_name(i) for i in items) if n is not None}
+    items = from_items(scope)
+    return {n for n in (source_name(i) for i in items) if n is not None}
 
 
 def _scope_tables(ctx: RuleContext, scope: exp.Expression | None) -> list[set[str]] | None:
     """The column sets of a nested subquery's tables; None when one is not known."""
     if not isinstance(scope, exp.Select):
         return None
-    from_ = scope.args.get("from_")
-    items = [from_.this, *from_.expressions] if from_ is not None else []
-    items += [j.this for j in scope.args.get("joins") or []]
+    items = from_items(scope)
     out = []
     for item in items:
         if not (isinstance(item, exp.Table) and isinstance(item.this, exp.Identifier)):
@@ -274,10 +261,6 @@ def _item_columns(
             cols = {fold(p.alias_or_name) for p in item.this.expressions}
         out[name] = cols
     return out
-
-
-def _conjuncts(cond: exp.Expression) -> list[exp.Expression]:
-    return list(cond.flatten()) if isinstance(cond, exp.And) else [cond]
 
 
 def _find(parent: dict[str, str], name: str) -> str:

@@ -49,9 +49,9 @@ import re
 from collections.abc import Iterator
 
 from sqlglot import exp
-from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from sql_lsp.catalog.model import Table, fold, quote_ident
+from sql_lsp.query_model.scopes import output_aliases, own_columns, plain_tables, scopes
 from sql_lsp.rules.base import SAFE, Edit, Finding, Fix, Rule, RuleContext
 
 SYSTEM_COLUMNS = frozenset({"ctid", "xmin", "xmax", "cmin", "cmax", "tableoid", "oid"})
@@ -130,35 +130,6 @@ def _distance(a: str, b: str, limit: int) -> int:
     return min(prev[len(b)], limit + 1)
 
 
-def _plain_table(node: exp.Expression) -> bool:
-    return isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier)
-
-
-def _scope_tables(scope: Scope) -> dict[str, exp.Table] | None:
-    """The scope's sources by folded alias or name, when every source of its FROM and JOINs is
-    a plain table (None: a subquery, CTE, function or VALUES is among them)."""
-    select = scope.expression
-    if not isinstance(select, exp.Select):
-        return None
-    from_ = select.args.get("from_")
-    if from_ is None:
-        return None
-    nodes = [from_.this, *from_.expressions] + [j.this for j in select.args.get("joins") or []]
-    out: dict[str, exp.Table] = {}
-    for node in nodes:
-        if not _plain_table(node):
-            return None
-        name = node.this.name
-        if name in scope.sources and not isinstance(scope.sources[name], exp.Table):
-            return None  # a CTE
-        alias = node.args.get("alias")
-        if alias is not None and alias.args.get("columns"):
-            return None  # users AS u (a, b): columns renamed
-        key = fold(alias.this) if alias is not None and alias.this is not None else fold(node.this)
-        out[key] = node
-    return out
-
-
 def _known_columns(ctx: RuleContext, table: Table) -> tuple[str, ...] | None:
     if not table.columns_known or table.parents or table.like_sources:
         return None
@@ -173,23 +144,15 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         return
     if not ctx.catalog.tables:
         return
-    try:
-        scopes = traverse_scope(tree)
-    except Exception:  # a tree the scope builder cannot walk: say nothing
-        return
-    for scope in scopes:
-        tables = _scope_tables(scope)
+    parsed = ctx.statement.parsed
+    assert parsed is not None
+    for scope in scopes(parsed):
+        tables = plain_tables(scope)
         if not tables:
             continue
-        outputs = {
-            fold(s.args["alias"].this)
-            for s in scope.expression.selects
-            if isinstance(s, exp.Alias) and s.args.get("alias") is not None
-        }
+        outputs = output_aliases(scope)
         single = len(tables) == 1 and scope.parent is None
-        for col in scope.columns:
-            if col.find_ancestor(exp.Select) is not scope.expression:
-                continue  # a subquery's column that sqlglot counts as outer too
+        for col in own_columns(scope):
             yield from _check_column(ctx, col, tables, outputs, single)
 
 

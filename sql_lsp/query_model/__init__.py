@@ -8,9 +8,16 @@ Tables are looked up in the catalog through the statement's `search_path` by the
 `lookup` (`RuleContext.table`); a name that is a CTE of a `WITH` around it is no catalog table.
 
 These helpers work on one node at a time, with no pass over the whole statement, which is what
-rules that look at one comparison need. sqlglot's `optimizer.scope` (used by `unknown-column`)
-builds every scope of a statement up front and expects a tree it can qualify; it is the better
-tool for questions about whole scopes and is not used here yet.
+rules that look at one comparison need. Two parts answer questions about whole scopes:
+
+* `sql_lsp.query_model.scopes`: every scope of a statement (sqlglot's `optimizer.scope`, built
+  once per statement text and shared by the rules), its plain-table sources and its own columns.
+  `optimizer.scope` fits there: it knows which columns belong to which scope (correlated
+  references, ORDER BY naming an output column). It does not fit the questions above: it
+  walks the whole statement, and it does not know the catalog, PostgreSQL's output column names
+  or the history of a migration.
+* `sql_lsp.query_model.relations`: the relations a FROM clause makes and the columns each gives
+  in PostgreSQL's order (what `*` expands to), through CTEs, derived tables, functions and joins.
 """
 
 from __future__ import annotations
@@ -48,19 +55,32 @@ def own_sources(node: exp.Expression) -> list[exp.Table]:
     return out
 
 
-def own_aliases(node: exp.Expression) -> list[str]:
-    """Names (alias, else table name) of every source of one query, tables and derived
-    tables (subqueries, functions) alike."""
-    out: list[str] = []
+def from_items(node: exp.Expression) -> list[exp.Expression]:
+    """The items of one query's FROM and JOINs, in order: tables, subqueries, functions…"""
     from_ = node.args.get("from_")
     items = [from_.this, *from_.expressions] if from_ is not None else []
     items += [j.this for j in node.args.get("joins") or []]
+    return [i for i in items if i is not None]
+
+
+def source_name(item: exp.Expression) -> str | None:
+    """How a query refers to one of its FROM items: its alias, else a table's name; None for
+    an item with neither (an unaliased subquery)."""
+    alias = item.args.get("alias")
+    if alias is not None and alias.this is not None:
+        return fold(alias.this)
+    if isinstance(item, exp.Table) and isinstance(item.this, exp.Identifier):
+        return fold(item.this)
+    return None
+
+
+def own_aliases(node: exp.Expression) -> list[str]:
+    """Names (alias, else table name) of every source of one query, tables and derived
+    tables (subqueries, functions) alike."""
+    items = from_items(node)
     if isinstance(node, exp.Update | exp.Delete) and node.this is not None:
         items.append(node.this)
-    for item in items:
-        if item is not None and item.alias_or_name:
-            out.append(fold(item.alias_or_name))
-    return out
+    return [fold(item.alias_or_name) for item in items if item.alias_or_name]
 
 
 def sources(owner: exp.Expression) -> list[exp.Table]:
