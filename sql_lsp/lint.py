@@ -314,14 +314,22 @@ class Linter:
         out: list[Finding] = []
         parsed = stmt.parsed
         broken = stmt.error is not None
+        opaque = parsed is None or parsed.opaque
+        text = stmt.text
+        low: str | None = None  # the text lower-cased, for the rules' `words`
         ctx: RuleContext | None = None
         for rule in rules:
             if rule.id != "syntax-error":
                 if (broken and not rule.on_syntax_errors) or parsed is None:
                     continue
-                if rule.needs_tree and parsed.opaque:
+                if rule.needs_tree and opaque:
                     continue
-                if rule.applies is not None and not rule.applies(stmt.text):
+                if rule.words:
+                    if low is None:
+                        low = text.lower()
+                    if not any(w in low for w in rule.words):
+                        continue
+                if rule.applies is not None and not rule.applies(text):
                     continue
             elif not broken:
                 continue

@@ -158,6 +158,7 @@ class RuleContext:
     # with needs="database" only run when it is set.
     database: DatabaseFacts | None = None
     _locator: Locator | None = field(default=None, repr=False)
+    _point: int = field(default=-2, repr=False)
 
     @property
     def tree(self) -> exp.Expression | None:
@@ -212,7 +213,9 @@ class RuleContext:
     def history_point(self) -> int:
         """Where this statement is in its document's history: its catalog ordinal, or the
         number of catalog statements before it."""
-        return history_point(self.document, self.statement)
+        if self._point == -2:
+            self._point = history_point(self.document, self.statement)
+        return self._point
 
     def columns_at(self, table: Table) -> tuple[str, ...] | None:
         """The column names of `table` as they stand at this statement (see
@@ -266,6 +269,9 @@ class Rule:
     options: Mapping[str, Any] = field(default_factory=dict)
     # a cheap test on the statement text; False skips the rule for that statement
     applies: Callable[[str], bool] | None = None
+    # cheaper still, tested before `applies`: the lower-cased statement text contains one of
+    # these (one lower-casing per statement serves every rule)
+    words: tuple[str, ...] = ()
     # False: the rule also runs on statements sqlglot could only read as an opaque command
     needs_tree: bool = True
     # True: the rule also runs on statements PostgreSQL rejects (it recognises a pattern there)

@@ -229,4 +229,5 @@ RULE = Rule(
     needs="syntax",
     fix="safe",
     applies=lambda text: _ZERO_ONE.search(text) is not None and _COUNT.search(text) is not None,
+    words=("count",),
 )

@@ -188,5 +188,6 @@ RULE = Rule(
     needs="syntax",
     dialects=("postgres",),
     applies=lambda text: plpgsql.applies(text) and re.search(r"execute", text, re.I) is not None,
+    words=("execute",),
     needs_tree=False,
 )

@@ -156,4 +156,5 @@ RULE = Rule(
     severity="info",
     needs="catalog",
     applies=lambda text: _WHERE.search(text) is not None,
+    words=("where",),
 )

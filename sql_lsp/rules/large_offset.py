@@ -85,4 +85,5 @@ RULE = Rule(
     needs="syntax",
     options={"threshold": DEFAULT_THRESHOLD},
     applies=lambda text: _OFFSET.search(text) is not None,
+    words=("offset", "limit"),
 )

@@ -110,4 +110,5 @@ RULE = Rule(
     severity="warning",
     needs="catalog",
     applies=lambda text: _LIKE_PERCENT.search(text) is not None,
+    words=("like",),
 )

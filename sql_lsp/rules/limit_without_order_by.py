@@ -211,4 +211,5 @@ RULE = Rule(
     severity="warning",
     needs="syntax",
     applies=lambda text: _LIMITING.search(text) is not None,
+    words=("limit", "offset", "fetch"),
 )

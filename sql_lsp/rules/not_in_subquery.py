@@ -271,4 +271,5 @@ RULE = Rule(
     fix="sometimes",
     dialects=("postgres",),
     applies=lambda text: _NOT_IN.search(text) is not None,
+    words=("not",),
 )

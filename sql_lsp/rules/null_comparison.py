@@ -129,4 +129,5 @@ RULE = Rule(
     needs="syntax",
     fix="unsafe",
     applies=lambda text: _NULL_WORD.search(text) is not None,
+    words=("null",),
 )

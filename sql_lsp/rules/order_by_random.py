@@ -115,4 +115,5 @@ RULE = Rule(
     severity="warning",
     needs="syntax",
     applies=lambda text: _RANDOM.search(text) is not None,
+    words=("rand",),
 )

@@ -154,4 +154,5 @@ RULE = Rule(
     severity="warning",
     needs="syntax",
     applies=lambda text: _OUTER.search(text) is not None,
+    words=("left", "right", "full"),
 )

@@ -97,4 +97,5 @@ RULE = Rule(
     dialects=("postgres",),
     needs_tree=False,
     applies=lambda text: _CREATE.match(text) is not None and _DEFINER.search(text) is not None,
+    words=("definer",),
 )

@@ -83,7 +83,7 @@ _PSQL_VARIABLE = re.compile(r"(?<![:\w]):(?=['\"A-Za-z_{])")
 
 def has_psql_variable(text: str) -> bool:
     """Does the statement use a psql variable (`:name`, `:'name'`, `:"name"`)?"""
-    return _PSQL_VARIABLE.search(text) is not None
+    return ":" in text and _PSQL_VARIABLE.search(text) is not None
 
 
 def closest(name: str, candidates: list[str]) -> str | None:
@@ -152,8 +152,9 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             continue
         outputs = output_aliases(scope)
         single = len(tables) == 1 and scope.parent is None
+        known: dict[int, tuple[Table | None, tuple[str, ...] | None]] = {}
         for col in own_columns(scope):
-            yield from _check_column(ctx, col, tables, outputs, single)
+            yield from _check_column(ctx, col, tables, outputs, single, known)
 
 
 def _check_column(
@@ -162,7 +163,9 @@ def _check_column(
     tables: dict[str, exp.Table],
     outputs: set[str],
     single: bool,
+    known: dict[int, tuple[Table | None, tuple[str, ...] | None]],
 ) -> Iterator[Finding]:
+    """Findings of one column of a scope; `known` keeps each source's table and columns."""
     ident = col.this
     if not isinstance(ident, exp.Identifier) or col.args.get("db") is not None:
         return
@@ -180,11 +183,12 @@ def _check_column(
         if not ident.quoted and name != ident.this.lower():
             return
         node = next(iter(tables.values()))
-    table = ctx.table(node)
-    if table is None:
-        return
-    names = _known_columns(ctx, table)
-    if names is None or name in names:
+    entry = known.get(id(node))
+    if entry is None:
+        table = ctx.table(node)
+        entry = known[id(node)] = (table, _known_columns(ctx, table) if table else None)
+    table, names = entry
+    if table is None or names is None or name in names:
         return
     span = ctx.locate(ident)
     if span is None:

@@ -101,16 +101,25 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     schemas, known_names = catalog.names()
     if any(s not in schemas for s in ctx.search_path):
         return  # a search_path the catalog cannot follow
-    ctes = {fold(c.args["alias"].this) for c in tree.find_all(exp.CTE) if c.args.get("alias")}
+    ctes: set[str] | None = None  # the statement's CTE names, when first needed
     for node in _references(tree):
         name = fold(node.this)
+        if name in known_names:
+            continue  # exists, existed, or exists in another schema
         schema = fold(node.args.get("db")) if node.args.get("db") else None
-        if schema is None and (name in ctes or name.startswith("pg_")):
-            continue
+        if schema is None:
+            if ctes is None:
+                ctes = {
+                    fold(c.args["alias"].this)
+                    for c in tree.find_all(exp.CTE)
+                    if c.args.get("alias")
+                }
+            if name in ctes or name.startswith("pg_"):
+                continue
         if schema is not None and (schema in SYSTEM_SCHEMAS or schema not in schemas):
             continue
-        if name in known_names or ctx.table(node) is not None:
-            continue  # exists, existed, or exists in another schema
+        if ctx.table(node) is not None:
+            continue
         if _created_here(ctx.document.text, name) or _SEQUENCE_NAME.search(name):
             continue
         if _SEQUENCE_COLUMNS.search(ctx.statement.text):
