@@ -235,13 +235,101 @@ def _serve_options(group: Any, *, top: bool = False) -> None:
 def _check(ns: argparse.Namespace) -> int:
     # a short-lived process that builds millions of parse-tree objects and frees none of them:
     # the cyclic garbage collector would only rescan them over and over
-    from sql_lsp.project import SkippedFile, anchors, catalog_uris, read_sql, uri_of
-    from sql_lsp.report import Progress
-
     gc.disable()
     if ns.fix and ns.diff:
         raise UsageError("--fix and --diff cannot be used together (--diff writes nothing)")
-    paths = ns.paths or ["."]
+    groups = _projects(ns, ns.paths or ["."])
+    if len(groups) == 1:
+        checked = _check_paths(ns, groups[0])
+        return checked if isinstance(checked, int) else _finish(ns, *checked)
+    # several projects: each with its own settings and catalog, one report
+    results: list[Reported] = []
+    fixed: dict[str, list[str]] = {}
+    shown: dict[str, str] = {}
+    unanalysed = 0
+    codes = []
+    for paths in groups:
+        checked = _check_paths(ns, paths)
+        if isinstance(checked, int):
+            codes.append(checked)
+            continue
+        results.extend(checked[0])
+        fixed.update(checked[1])
+        shown.update(checked[2])
+        unanalysed += checked[4]
+    if ns.diff:
+        return max(codes, default=EXIT_OK)
+    return _finish(ns, results, fixed, shown, None, unanalysed)
+
+
+def _projects(ns: argparse.Namespace, paths: list[str]) -> list[list[str]]:
+    """The paths, split by project: a folder named that holds projects of its own (folders
+    with their own settings file) is checked as those projects, each with its own settings
+    and catalog (two unrelated schemas are not one catalog), then the rest of its files with
+    the folder's settings. One group when there is one project (or --config, or stdin)."""
+    from sql_lsp.config import find_config_file
+    from sql_lsp.project import sql_files
+
+    if ns.config or "-" in paths:
+        return [paths]
+    groups: dict[Path | None, list[str]] = {}
+    for p in paths:
+        path = Path(p)
+        if not path.is_dir():
+            groups.setdefault(_config_of(path), []).append(p)
+            continue
+        own = _config_of(path)
+        config_of: dict[Path, Path | None] = {}
+        nested: dict[Path, Path] = {}  # settings file -> its project folder below `path`
+        rest: list[Path] = []
+        for f in sql_files(path):
+            folder = f.parent
+            if folder not in config_of:
+                config_of[folder] = find_config_file(folder)
+            config = config_of[folder]
+            if config is not None and config != own and path.resolve() in config.parents:
+                nested.setdefault(config, config.parent)
+            else:
+                rest.append(f)
+        if not nested:
+            groups.setdefault(own, []).append(p)
+            continue
+        for config, folder in sorted(nested.items()):
+            groups.setdefault(config, []).append(str(folder))
+        kept = [f for f in rest if not any(d in f.resolve().parents for d in nested.values())]
+        if kept:
+            excluded_here = _excluded_by(own, kept)
+            groups.setdefault(own, []).extend(str(f) for f in kept if f not in excluded_here)
+    return [g for g in groups.values() if g]
+
+
+def _config_of(path: Path) -> Path | None:
+    from sql_lsp.config import find_config_file
+
+    found = find_config_file(path)
+    return found.resolve() if found is not None else None
+
+
+def _excluded_by(config_file: Path | None, files: list[Path]) -> set[Path]:
+    """Which of `files` the settings file excludes (`exclude`, `extend-exclude`)."""
+    from sql_lsp.config import load_config
+
+    if config_file is None:
+        return set()
+    try:
+        config, _ = load_config(file=config_file)
+    except Exception:  # its errors are reported when its files are checked
+        return set()
+    return {f for f in files if excluded(f, config.excluded)}
+
+
+def _check_paths(
+    ns: argparse.Namespace, paths: list[str]
+) -> int | tuple[list[Reported], dict[str, list[str]], dict[str, str], str | None, int]:
+    """Check one project's `paths`: what `_finish` reports, or the exit code of --diff."""
+    from sql_lsp.project import SkippedFile, anchors, catalog_uris, read_sql, uri_of
+    from sql_lsp.report import Progress
+
     ns.cache_root = None if ns.no_cache else _cache_root(ns, paths)
     config = _selection(ns, _config(ns, paths))
     targets = _targets(paths, config, force_exclude=ns.force_exclude)
@@ -284,7 +372,7 @@ def _check(ns: argparse.Namespace) -> int:
             results, unanalysed = _check_cached(ns, cache, config, texts, order, shown, progress)
         finally:
             progress.done()
-        return _finish(ns, results, {}, shown, None, unanalysed)
+        return results, {}, shown, None, unanalysed
     from sql_lsp.document import Document
     from sql_lsp.lint import Linter
 
@@ -321,7 +409,7 @@ def _check(ns: argparse.Namespace) -> int:
         progress.done()
         if live is not None:
             live.close()
-    return _finish(ns, results, fixed, shown, stdin_uri, unanalysed)
+    return results, fixed, shown, stdin_uri, unanalysed
 
 
 class _Work:

@@ -490,3 +490,36 @@ def test_statistics_count_the_statements_not_analysed(tmp_path: Path) -> None:
         "sql-lsp: note: 2 valid statements not analysed by the rules that read a parse tree"
         " (only their syntax and the catalog were checked)\n"
     )
+
+
+def test_a_folder_of_projects_checks_each_with_its_own_settings_and_catalog(
+    tmp_path: Path,
+) -> None:
+    """`check` on a folder holding several projects (each with its own sql-lsp.toml) gives
+    each project its own settings and catalog: `orders.user_id` in one project is no missing
+    foreign key to another project's `users`. One JSON array holds every project's findings,
+    and the folder's own loose files are checked with the folder's settings."""
+    shop = tmp_path / "shop"
+    blog = tmp_path / "blog"
+    shop.mkdir()
+    blog.mkdir()
+    (shop / "sql-lsp.toml").write_text('[rules]\nselect-star = "error"\n')
+    (shop / "schema.sql").write_text("CREATE TABLE users (id bigint PRIMARY KEY);\n")
+    (shop / "q.sql").write_text("SELECT * FROM users;\n")
+    (blog / "sql-lsp.toml").write_text("")
+    (blog / "schema.sql").write_text(
+        "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint NOT NULL);\n"
+    )
+    (blog / "q.sql").write_text("SELECT * FROM orders;\n")
+    (tmp_path / "loose.sql").write_text("DELETE FROM orders;\n")
+    proc = run("check", ".", "--format", "json", "--no-cache", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    found = sorted((f["path"], f["rule"], f["severity"]) for f in json.loads(proc.stdout))
+    assert found == [
+        ("blog/q.sql", "select-star", "warning"),
+        ("loose.sql", "delete-without-where", "warning"),
+        ("shop/q.sql", "select-star", "error"),
+    ]
+    # one project named on its own: the same findings as in the folder
+    alone = run("check", "blog", "--format", "json", "--no-cache", cwd=tmp_path)
+    assert [f["rule"] for f in json.loads(alone.stdout)] == ["select-star"]
