@@ -3,8 +3,11 @@
 A target is what the cursor names: a table, a column of a table, an index (all three across the
 workspace's documents), or a CTE or a table alias (within one statement). Its occurrences are the
 identifiers that resolve to it, with PostgreSQL's folding (`Users` is `users`, `"Users"` is not),
-the alias-aware column resolution of `navigation`, and CTE names shadowing tables. Opaque
-statements (function bodies, commands the parser reads as text) are not searched.
+the alias-aware column resolution of `navigation`, and CTE names shadowing tables. The
+statements inside dollar-quoted `LANGUAGE sql` / `plpgsql` bodies (`bodies.py`) are searched
+at their exact offsets in the file; in a PL/pgSQL body an unqualified name that is also a
+variable or parameter is left out (PostgreSQL would call it ambiguous). Commands the parser
+reads as text are not searched.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
+from sql_lsp import bodies, plpgsql
 from sql_lsp.catalog.model import Catalog, Table, fold, quote_ident
 from sql_lsp.document import Document, Statement
 from sql_lsp.navigation import (
@@ -64,21 +68,39 @@ class RenameError(ValueError):
 def target_at(document: Document, offset: int, catalog: Catalog) -> Target | None:
     """The table, column, index, CTE or alias named at `offset`; None on keywords, literals
     and names nothing declares."""
-    stmt = document.statement_at(offset)
-    if stmt is None or stmt.kind != "sql" or stmt.parsed is None:
+    outer = document.statement_at(offset)
+    if outer is None or outer.kind != "sql" or outer.parsed is None:
         return None
-    tree = stmt.parsed.tree
-    if tree is None or isinstance(tree, exp.Command):
-        return None
-    rel = offset - stmt.start
     path = search_path_at(document, offset)
-    for ident in _identifiers(tree):
-        meta = ident._meta
-        if meta["start"] <= rel <= meta["end"] + 1:
-            found = _classify(document.uri, stmt, ident, catalog, path)
-            if found is not None:
-                return found[0]
+    for stmt, variables in _searched(outer):
+        if not stmt.start <= offset <= stmt.end:
+            continue
+        tree = stmt.parsed.tree if stmt.parsed is not None else None
+        if tree is None or isinstance(tree, exp.Command):
+            continue
+        rel = offset - stmt.start
+        for ident in _identifiers(tree):
+            meta = ident._meta
+            if meta["start"] <= rel <= meta["end"] + 1:
+                found = _classify(document.uri, stmt, ident, catalog, path, variables)
+                if found is not None:
+                    return found[0]
     return None
+
+
+def _searched(stmt: Statement) -> Iterator[tuple[Statement, frozenset[str]]]:
+    """`stmt`, then the statements of its function body (if any), each with the names an
+    unqualified column cannot be told from: a PL/pgSQL body's variables and parameters."""
+    yield stmt, frozenset()
+    if not bodies.applies(stmt.text):
+        return
+    inner = list(bodies.inner_statements(stmt))
+    if not inner:
+        return
+    body = plpgsql.body(stmt.text)
+    variables = frozenset(body.variables) | body.parameters if body is not None else frozenset()
+    for s in inner:
+        yield s, variables
 
 
 def _identifiers(tree: exp.Expression) -> Iterator[exp.Identifier]:
@@ -139,9 +161,15 @@ def _source_for(column: exp.Column, qualifier: str) -> exp.Table | None:
 
 
 def _classify(
-    uri: str, stmt: Statement, ident: exp.Identifier, catalog: Catalog, path: tuple[str, ...]
+    uri: str,
+    stmt: Statement,
+    ident: exp.Identifier,
+    catalog: Catalog,
+    path: tuple[str, ...],
+    variables: frozenset[str] = frozenset(),
 ) -> tuple[Target, bool] | None:
-    """What `ident` names, and whether it declares it."""
+    """What `ident` names, and whether it declares it. `variables` are names an unqualified
+    column is not resolved for (a PL/pgSQL body's variables and parameters)."""
     start, end = _span(stmt, ident)
     name = fold(ident)
     parent = ident.parent
@@ -194,6 +222,8 @@ def _classify(
             return (Target("table", name, start, end, table.key), False) if table else None
         if parent.this is not ident:
             return None
+        if name in variables and parent.args.get("table") is None and not _set_target(parent):
+            return None
         table = _column_table(catalog, parent, path)
         if table is None or name not in table.columns or _cte_shadowed(parent):
             return None
@@ -206,6 +236,13 @@ def _classify(
         declares = isinstance(parent, exp.ColumnDef) and _declares_column(parent)
         return Target("column", name, start, end, (*table.key, name)), declares
     return None
+
+
+def _set_target(column: exp.Column) -> bool:
+    """Is this the column an UPDATE's `SET col = …` assigns (always a column, never a
+    variable)?"""
+    eq = column.parent
+    return isinstance(eq, exp.EQ) and eq.this is column and isinstance(eq.parent, exp.Update)
 
 
 def _cte_shadowed(column: exp.Column) -> bool:
@@ -251,23 +288,32 @@ def references(
     """Every occurrence of `target`: in `document`'s statement for a CTE or an alias, else in
     all `documents`. Sorted by document, then position."""
     if target.local:
-        stmt = document.statement_at(target.start)
-        found = list(_in_statement(document, stmt, target, catalog)) if stmt else []
+        outer = document.statement_at(target.start)
+        found = []
+        for stmt, variables in _searched(outer) if outer is not None else ():
+            if stmt.start == target.key[1]:
+                found = list(_in_statement(document, stmt, target, catalog, variables))
+                break
     else:
         found = []
         needle = target.name.lower()
         for doc in documents:
             if needle not in doc.text.lower():
                 continue
-            for stmt in doc.statements:
-                if stmt.kind == "sql" and needle in stmt.text.lower():
-                    found.extend(_in_statement(doc, stmt, target, catalog))
+            for outer in doc.statements:
+                if outer.kind == "sql" and needle in outer.text.lower():
+                    for stmt, variables in _searched(outer):
+                        found.extend(_in_statement(doc, stmt, target, catalog, variables))
     unique = {(o.uri, o.start, o.end): o for o in found}
     return sorted(unique.values(), key=lambda o: (o.uri, o.start))
 
 
 def _in_statement(
-    doc: Document, stmt: Statement, target: Target, catalog: Catalog
+    doc: Document,
+    stmt: Statement,
+    target: Target,
+    catalog: Catalog,
+    variables: frozenset[str] = frozenset(),
 ) -> Iterator[Occurrence]:
     tree = stmt.parsed.tree if stmt.parsed is not None else None
     if tree is None or isinstance(tree, exp.Command):
@@ -276,7 +322,7 @@ def _in_statement(
     for ident in _identifiers(tree):
         if fold(ident) != target.name:
             continue
-        found = _classify(doc.uri, stmt, ident, catalog, path)
+        found = _classify(doc.uri, stmt, ident, catalog, path, variables)
         if found is None:
             continue
         t, declares = found

@@ -130,3 +130,77 @@ def test_invalid_names(new: str, message: str) -> None:
         spelling(new)
     with pytest.raises(RenameError):
         rename_edits([], new)
+
+
+BODIES = """CREATE FUNCTION user_count() RETURNS bigint LANGUAGE sql AS $$
+  SELECT count(u.email) FROM users u
+$$;
+CREATE FUNCTION touch(p_id bigint) RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  email text;
+BEGIN
+  SELECT users.email INTO email FROM users WHERE id = p_id;
+  UPDATE users SET email = lower(email) WHERE users.id = p_id;
+  PERFORM 1 FROM orders o WHERE o.user_id = p_id;
+END
+$fn$;
+CREATE FUNCTION quoted() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM users';
+"""
+
+
+def spans(doc: Document, occurrences) -> list[tuple[int, int, int, str]]:
+    """(line, column, end column, text) of each occurrence in `doc`."""
+    out = []
+    for o in occurrences:
+        if o.uri != doc.uri:
+            continue
+        line = doc.lines.line_of(o.start)
+        col = o.start - doc.lines.line_start(line)
+        out.append((line, col, col + o.end - o.start, doc.text[o.start : o.end]))
+    return out
+
+
+def test_references_inside_function_bodies_at_their_offsets_in_the_file(docs) -> None:
+    s, _ = docs
+    b = Document("file:///b.sql", BODIES)
+    all_docs = [s, b]
+    catalog = build_catalog(all_docs)
+    table = target_at(s, s.text.index("users"), catalog)
+    # the LANGUAGE sql body, the PL/pgSQL queries (INTO blanked, PERFORM read as SELECT);
+    # the single-quoted body is not mapped
+    assert spans(b, references(table, s, all_docs, catalog)) == [
+        (1, 29, 34, "users"),
+        (7, 9, 14, "users"),  # users.email
+        (7, 37, 42, "users"),  # FROM users
+        (8, 9, 14, "users"),  # UPDATE users
+        (8, 46, 51, "users"),  # users.id
+    ]
+    email = target_at(s, s.text.index("email"), catalog)
+    # u.email and users.email resolve; `SET email` names the column; the bare `email`s of the
+    # PL/pgSQL body are also a variable: left out
+    assert spans(b, references(email, s, all_docs, catalog)) == [
+        (1, 17, 22, "email"),
+        (7, 15, 20, "email"),
+        (8, 19, 24, "email"),
+    ]
+    orders_user_id = target_at(b, b.text.index("user_id"), catalog)
+    assert orders_user_id is not None and orders_user_id.key == ("public", "orders", "user_id")
+    assert spans(b, references(orders_user_id, b, all_docs, catalog)) == [(9, 34, 41, "user_id")]
+
+
+def test_a_target_inside_a_body_and_its_alias() -> None:
+    s = Document("file:///s.sql", SCHEMA)
+    b = Document("file:///b.sql", BODIES)
+    catalog = build_catalog([s, b])
+    target = target_at(b, b.text.index("users u") + 1, catalog)
+    assert target is not None and target.kind == "table" and target.key == ("public", "users")
+    alias = target_at(b, b.text.index("u.email"), catalog)
+    assert alias is not None and alias.kind == "alias"
+    assert spans(b, references(alias, b, [s, b], catalog)) == [
+        (1, 15, 16, "u"),
+        (1, 35, 36, "u"),
+    ]
+    edits = rename_edits(references(target, b, [s, b], catalog), "accounts")
+    assert [(e.start, e.end, e.text) for e in edits["file:///b.sql"]][:1] == [
+        (b.text.index("users u"), b.text.index("users u") + 5, "accounts")
+    ]
