@@ -15,12 +15,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
+from pathlib import PurePosixPath
+from urllib.parse import unquote, urlparse
 
 from sqlglot import exp
 
 from sql_lsp import bodies, plpgsql
 from sql_lsp.catalog.model import Catalog, Table, fold, quote_ident
 from sql_lsp.document import Document, Statement
+from sql_lsp.migrations import is_migration_name, new_migration, newest_migration
 from sql_lsp.navigation import (
     _column_table,
     _index_context,
@@ -377,3 +381,108 @@ def rename_edits(occurrences: list[Occurrence], new_name: str) -> dict[str, list
     for o in occurrences:
         out.setdefault(o.uri, []).append(Edit(o.start, o.end, text))
     return out
+
+
+# -- rename in a new migration ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MigrationRename:
+    """A rename done the migration way: new migration files (uri, text) holding the
+    `ALTER TABLE … RENAME`, and the edits of the uses in the files that are not migrations (old
+    migrations are history: they stay as they are)."""
+
+    files: list[tuple[str, str]]
+    edits: dict[str, list[Edit]]
+
+
+def migration_folder(target: Target, catalog: Catalog) -> PurePosixPath | None:
+    """The folder of the migration declaring `target`'s table, when its name follows a
+    versioned convention (`migrations.is_migration_name`); None for other targets, tables of the
+    database or of files that are not migrations (a schema dump)."""
+    if target.kind not in ("table", "column"):
+        return None
+    table = catalog.tables.get(target.key[:2])
+    origin = table.origin if table is not None else None
+    path = _path(origin.doc) if origin is not None else None
+    if path is None or not is_migration_name(path.name):
+        return None
+    return path.parent
+
+
+def _path(uri: str) -> PurePosixPath | None:
+    if not uri.startswith("file:"):
+        return None
+    return PurePosixPath(unquote(urlparse(uri).path))
+
+
+def _is_old_migration(uri: str, folder: PurePosixPath) -> bool:
+    path = _path(uri)
+    return path is not None and (path.parent == folder or is_migration_name(path.name))
+
+
+def _qualified(schema: str, name: str) -> str:
+    table = quote_ident(name)
+    return table if schema == "public" else f"{quote_ident(schema)}.{table}"
+
+
+def migration_rename(
+    target: Target,
+    document: Document,
+    documents: Iterable[Document],
+    catalog: Catalog,
+    new_name: str,
+    now: datetime,
+) -> MigrationRename:
+    """Rename a table or column with a new migration next to the newest one of the folder that
+    declares the table (named in that folder's convention, see `migrations.new_migration`),
+    and rename its uses in every document that is not a migration. Raises RenameError when
+    there is no such folder, or PostgreSQL would refuse the `ALTER TABLE` (the name is taken)."""
+    folder = migration_folder(target, catalog)
+    if folder is None:
+        raise RenameError(f"{target.name} is not declared in a migration folder.")
+    written = spelling(new_name)
+    new = fold_spelling(written)
+    schema, table = target.key[0], target.key[1]
+    if target.kind == "table":
+        if new == table:
+            raise RenameError(f"The table is already named {written}.")
+        if (schema, new) in catalog.tables:
+            raise RenameError(f"A table {_qualified(schema, new)} exists already.")
+        up = f"ALTER TABLE {_qualified(schema, table)} RENAME TO {written};\n"
+        down = f"ALTER TABLE {_qualified(schema, new)} RENAME TO {quote_ident(table)};\n"
+        description = f"rename {table} to {new}"
+    else:
+        column = target.key[2]
+        if new == column:
+            raise RenameError(f"The column is already named {written}.")
+        if new in catalog.tables[(schema, table)].columns:
+            raise RenameError(f"{_qualified(schema, table)} has a column {written} already.")
+        up = (
+            f"ALTER TABLE {_qualified(schema, table)} RENAME COLUMN {quote_ident(column)} "
+            f"TO {written};\n"
+        )
+        down = (
+            f"ALTER TABLE {_qualified(schema, table)} RENAME COLUMN {written} "
+            f"TO {quote_ident(column)};\n"
+        )
+        description = f"rename {table} {column} to {new}"
+    docs = list(documents)
+    siblings = {p.name: d for d in docs if (p := _path(d.uri)) is not None and p.parent == folder}
+    newest = newest_migration(siblings)
+    files = new_migration(
+        list(siblings), siblings[newest].text if newest else "", description, up, down, now
+    )
+    if files is None:
+        raise RenameError(f"No migration name follows the convention of {folder}.")
+    uses = references(target, document, docs, catalog)
+    edits = rename_edits([o for o in uses if not _is_old_migration(o.uri, folder)], new_name)
+    return MigrationRename([((folder / name).as_uri(), text) for name, text in files], edits)
+
+
+def fold_spelling(written: str) -> str:
+    """The name a spelling (from `spelling`) stands for: `"Order"` is `Order`, `Accounts` is
+    `accounts`."""
+    if written.startswith('"'):
+        return written[1:-1].replace('""', '"')
+    return written.lower()

@@ -303,6 +303,40 @@ def rename_edit(edits: list[tuple[Document, str, list[Edit]]], encoding: str) ->
     )
 
 
+def migration_edit(
+    files: list[tuple[str, str]],
+    edits: list[tuple[Document, str, list[Edit]]],
+    encoding: str,
+) -> T.WorkspaceEdit:
+    """New files (uri, text), each created then filled, and edits of existing documents
+    (document, the client's uri, its edits), as `documentChanges`: the client must announce
+    the `create` resource operation."""
+    changes: list[T.TextDocumentEdit | T.CreateFile] = []
+    for uri, text in files:
+        changes.append(
+            T.CreateFile(
+                uri=uri, options=T.CreateFileOptions(overwrite=False, ignore_if_exists=False)
+            )
+        )
+        start = T.Position(line=0, character=0)
+        changes.append(
+            T.TextDocumentEdit(
+                text_document=T.OptionalVersionedTextDocumentIdentifier(uri=uri, version=None),
+                edits=[T.TextEdit(range=T.Range(start=start, end=start), new_text=text)],
+            )
+        )
+    for doc, uri, doc_edits in edits:
+        changes.append(
+            T.TextDocumentEdit(
+                text_document=T.OptionalVersionedTextDocumentIdentifier(
+                    uri=uri, version=doc.version
+                ),
+                edits=text_edits(doc, doc_edits, encoding),
+            )
+        )
+    return T.WorkspaceEdit(document_changes=changes)
+
+
 def document_symbol(doc: Document, item: OutlineItem, encoding: str) -> T.DocumentSymbol:
     rng = to_range(doc, item.start, item.end, encoding)
     first_line_end = doc.lines.line_end(doc.lines.line_of(item.start))
