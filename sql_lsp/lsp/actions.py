@@ -145,6 +145,7 @@ def _rename_in_migration(
     argument = {
         "uri": params.text_document.uri,
         "position": {"line": line, "character": character},
+        "name": doc.text[target.start : target.end],  # what the client offers to edit
     }
     return [
         T.CodeAction(

@@ -87,7 +87,9 @@ async def test_rename_a_column_in_a_new_migration(
         command=T.Command(
             title=title,
             command=COMMAND,
-            arguments=({"uri": qu, "position": {"line": line, "character": character}},),
+            arguments=(
+                {"uri": qu, "position": {"line": line, "character": character}, "name": "email"},
+            ),
         ),
     )
     assert action.command is not None
