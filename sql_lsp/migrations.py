@@ -18,6 +18,10 @@ A whole-repository run must build the schema the project's migration tool would 
 - `catalog.exclude` globs drop files from the catalog and `catalog.order` globs put files first,
   in the order of the list.
 
+A rename in a new migration (`references.migration_rename`) names its file after the newest
+migration of the folder (`new_migration`): the next number, the current time for a timestamp,
+the next Flyway version, with the up/down file pair or sections the folder uses.
+
 Every file is still checked: only what feeds the catalog is decided here. This module knows paths
 and texts only; `project.py` applies the result.
 """
