@@ -181,7 +181,8 @@ async def rename_in_migration(ls: SqlLanguageServer, *args: Any) -> dict[str, An
         at = ls.project.document(key)
         if at is not None:
             parts.append((at, ls.client_uri(key), doc_edits))
-    workspace_edit = convert.migration_edit(edit.files, parts, ls.encoding)
+    annotate = ls.capability("workspace.workspace_edit.change_annotation_support", None)
+    workspace_edit = convert.migration_edit(edit.files, parts, ls.encoding, annotate is not None)
     label = f"Rename {target.name} in a new migration"
     result = await ls.workspace_apply_edit_async(
         T.ApplyWorkspaceEditParams(

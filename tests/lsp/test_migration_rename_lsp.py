@@ -109,38 +109,71 @@ async def test_rename_a_column_in_a_new_migration(
         return rng(text, start, start + n, enc)
 
     as_json = client.protocol._converter.unstructure
-    assert as_json(params.edit) == as_json(
-        T.WorkspaceEdit(
-            document_changes=[
-                T.CreateFile(
-                    uri=new, options=T.CreateFileOptions(overwrite=False, ignore_if_exists=False)
-                ),
-                T.TextDocumentEdit(
-                    text_document=T.OptionalVersionedTextDocumentIdentifier(uri=new, version=None),
-                    edits=[
-                        T.TextEdit(
-                            range=T.Range(start=origin, end=origin),
-                            new_text="ALTER TABLE users RENAME COLUMN email TO address;\n",
-                        )
-                    ],
-                ),
-                # the open query file at its version; the view on disk; not the two migrations
-                T.TextDocumentEdit(
-                    text_document=T.OptionalVersionedTextDocumentIdentifier(uri=qu, version=3),
-                    edits=[
-                        T.TextEdit(range=word(QUERIES, 0, 9, 5), new_text="address"),
-                        T.TextEdit(range=word(QUERIES, 1, 7, 5), new_text="address"),
-                    ],
-                ),
-                T.TextDocumentEdit(
-                    text_document=T.OptionalVersionedTextDocumentIdentifier(
-                        uri=uri(workspace / "views.sql"), version=None
-                    ),
-                    edits=[T.TextEdit(range=word(VIEWS, 0, 35, 5), new_text="address")],
-                ),
-            ]
-        )
-    )
+    # VS Code announces changeAnnotationSupport: every change needs confirmation (the refactor
+    # preview); Neovim does not: plain edits
+    annotated = caps == "visual-studio-code"
+
+    def ann(item: dict, annotation: str) -> dict:
+        return {**item, "annotationId": annotation} if annotated else item
+
+    def edit(r: T.Range, text: str, annotation: str) -> dict:
+        return ann({"range": as_json(r), "newText": text}, annotation)
+
+    def doc_edit(u: str, version: int | None, edits: list[dict]) -> dict:
+        return {"textDocument": {"uri": u, "version": version}, "edits": edits}
+
+    new_id, uses_id = "sql-lsp.newMigration", "sql-lsp.renamedUses"
+    expected: dict = {
+        "documentChanges": [
+            ann(
+                {
+                    "kind": "create",
+                    "uri": new,
+                    "options": {"overwrite": False, "ignoreIfExists": False},
+                },
+                new_id,
+            ),
+            doc_edit(
+                new,
+                None,
+                [
+                    edit(
+                        T.Range(start=origin, end=origin),
+                        "ALTER TABLE users RENAME COLUMN email TO address;\n",
+                        new_id,
+                    )
+                ],
+            ),
+            # the open query file at its version; the view on disk; not the two migrations
+            doc_edit(
+                qu,
+                3,
+                [
+                    edit(word(QUERIES, 0, 9, 5), "address", uses_id),
+                    edit(word(QUERIES, 1, 7, 5), "address", uses_id),
+                ],
+            ),
+            doc_edit(
+                uri(workspace / "views.sql"),
+                None,
+                [edit(word(VIEWS, 0, 35, 5), "address", uses_id)],
+            ),
+        ]
+    }
+    if annotated:
+        expected["changeAnnotations"] = {
+            new_id: {
+                "label": "New migration",
+                "needsConfirmation": True,
+                "description": "The ALTER TABLE … RENAME, in a new migration file",
+            },
+            uses_id: {
+                "label": "Renamed uses outside the migrations",
+                "needsConfirmation": True,
+                "description": "Old migrations are left as they are",
+            },
+        }
+    assert as_json(params.edit) == expected
 
 
 @pytest.mark.parametrize("caps", PROFILES)
