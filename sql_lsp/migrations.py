@@ -18,6 +18,10 @@ A whole-repository run must build the schema the project's migration tool would 
 - `catalog.exclude` globs drop files from the catalog and `catalog.order` globs put files first,
   in the order of the list.
 
+A rename in a new migration (`references.migration_rename`) names its file after the newest
+migration of the folder (`new_migration`): the next number, the current time for a timestamp,
+the next Flyway version, with the up/down file pair or sections the folder uses.
+
 Every file is still checked: only what feeds the catalog is decided here. This module knows paths
 and texts only; `project.py` applies the result.
 """
@@ -31,6 +35,7 @@ import stat
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import PurePath
 
 Chunk = tuple[int, int] | tuple[int, str]
@@ -340,3 +345,87 @@ def plan_files(
         plans.append((sort, FilePlan(path, not reason, reason)))
     plans.sort(key=lambda item: item[0])
     return [plan for _, plan in plans]
+
+
+# -- a new migration ------------------------------------------------------------------------
+
+_NUMBERED = re.compile(r"(?P<num>\d+)(?P<sep>[_\-.]?)(?P<rest>.*?)(?P<up>[._-]up)?\.sql\Z", re.I)
+_TIMESTAMP_FORMATS = {8: "%Y%m%d", 10: "%Y%m%d%H", 12: "%Y%m%d%H%M", 14: "%Y%m%d%H%M%S"}
+_SECTION_STYLES = (  # (marker found in a migration, its up line, its down line)
+    ("migrate:up", "-- migrate:up", "-- migrate:down"),  # dbmate
+    ("+goose up", "-- +goose Up", "-- +goose Down"),  # goose
+    ("+migrate up", "-- +migrate Up", "-- +migrate Down"),  # sql-migrate
+)
+
+
+def is_migration_name(name: str) -> bool:
+    """Does a file name follow a versioned migration convention: a number or timestamp first
+    (`003_orders.sql`, `20240102030405_x.up.sql`) or Flyway's `V3__x.sql` / `U3__x.sql`?"""
+    if not name.lower().endswith(".sql"):
+        return False
+    flyway = _FLYWAY.match(name)
+    if flyway and flyway.group("kind") in "VUvu" and flyway.group("version"):
+        return True
+    return bool(_NUMBERED.match(name))
+
+
+def newest_migration(names: Iterable[str]) -> str | None:
+    """The migration applied last among `names` (file names of one folder), rollback files left
+    out; None when none follows a versioned convention."""
+    versioned = [n for n in names if is_migration_name(n) and not rollback_reason([n])]
+    return max(versioned, key=lambda n: (_file_key(n), n)) if versioned else None
+
+
+def slug(words: str) -> str:
+    """A file-name description: lower case, runs of anything but letters and digits as `_`."""
+    return re.sub(r"[^a-z0-9]+", "_", words.lower()).strip("_") or "migration"
+
+
+def new_migration(
+    names: Sequence[str], newest_text: str, description: str, up: str, down: str, now: datetime
+) -> list[tuple[str, str]] | None:
+    """The files (name, text) of a migration applied after every one of `names` (the file
+    names of its folder), named in the convention of the newest of them: the next number with
+    the same width (`009_x.sql` -> `010_<description>.sql`), the time `now` in the same format
+    for a timestamp, the next Flyway version (`V1.2__x.sql` -> `V1.3__<description>.sql`).
+    `up` is the SQL the migration runs; `down` undoes it and is written where the convention
+    has a place for it: a `.down.sql` file next to a `.up.sql` one (golang-migrate), or the
+    down section of dbmate, goose and sql-migrate files (when the newest file has section
+    markers). None when the folder follows no convention known here."""
+    newest = newest_migration(names)
+    if newest is None:
+        return None
+    taken = {n.lower() for n in names}
+    desc = slug(description)
+    flyway = _FLYWAY.match(newest)
+    if flyway and flyway.group("kind").upper() == "V" and flyway.group("version"):
+        version = flyway.group("version")
+        head, last = re.match(r"(.*?)(\d+)\Z", version).groups()
+        bumped = f"{head}{int(last) + 1:0{len(last)}d}"
+        files = [(f"{newest[0]}{bumped}__{desc}.sql", up)]
+    else:
+        m = _NUMBERED.match(newest)
+        if m is None:
+            return None
+        num = m.group("num")
+        fmt = _TIMESTAMP_FORMATS.get(len(num))
+        if fmt and num[:2] in ("19", "20"):
+            stamp = now.strftime(fmt)
+            number = stamp if stamp > num else str(int(num) + 1)
+        else:
+            number = f"{int(num) + 1:0{len(num)}d}"
+        sep = m.group("sep") if m.group("sep") in ("_", "-") else "_"
+        stem = f"{number}{sep}{desc}"
+        if m.group("up"):
+            mark = m.group("up")[0]  # `.up.sql`, `_up.sql`, `-up.sql`
+            files = [(f"{stem}{mark}up.sql", up), (f"{stem}{mark}down.sql", down)]
+        else:
+            files = [(f"{stem}.sql", up)]
+    lowered = newest_text.lower()
+    for marker, up_line, down_line in _SECTION_STYLES:
+        if re.search(r"--[ \t]*" + re.escape(marker).replace(r"\ ", r"[ \t]+"), lowered):
+            files = [(files[0][0], f"{up_line}\n{up}\n{down_line}\n{down}")]
+            break
+    if any(name.lower() in taken for name, _ in files):
+        return None
+    return files

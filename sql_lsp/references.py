@@ -3,8 +3,11 @@
 A target is what the cursor names: a table, a column of a table, an index (all three across the
 workspace's documents), or a CTE or a table alias (within one statement). Its occurrences are the
 identifiers that resolve to it, with PostgreSQL's folding (`Users` is `users`, `"Users"` is not),
-the alias-aware column resolution of `navigation`, and CTE names shadowing tables. Opaque
-statements (function bodies, commands the parser reads as text) are not searched.
+the alias-aware column resolution of `navigation`, and CTE names shadowing tables. The
+statements inside dollar-quoted `LANGUAGE sql` / `plpgsql` bodies (`bodies.py`) are searched
+at their exact offsets in the file; in a PL/pgSQL body an unqualified name that is also a
+variable or parameter is left out (PostgreSQL would call it ambiguous). Commands the parser
+reads as text are not searched.
 """
 
 from __future__ import annotations
@@ -12,11 +15,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
+from pathlib import PurePosixPath
+from urllib.parse import unquote, urlparse
 
 from sqlglot import exp
 
+from sql_lsp import bodies, plpgsql
 from sql_lsp.catalog.model import Catalog, Table, fold, quote_ident
 from sql_lsp.document import Document, Statement
+from sql_lsp.migrations import is_migration_name, new_migration, newest_migration
 from sql_lsp.navigation import (
     _column_table,
     _index_context,
@@ -64,21 +72,39 @@ class RenameError(ValueError):
 def target_at(document: Document, offset: int, catalog: Catalog) -> Target | None:
     """The table, column, index, CTE or alias named at `offset`; None on keywords, literals
     and names nothing declares."""
-    stmt = document.statement_at(offset)
-    if stmt is None or stmt.kind != "sql" or stmt.parsed is None:
+    outer = document.statement_at(offset)
+    if outer is None or outer.kind != "sql" or outer.parsed is None:
         return None
-    tree = stmt.parsed.tree
-    if tree is None or isinstance(tree, exp.Command):
-        return None
-    rel = offset - stmt.start
     path = search_path_at(document, offset)
-    for ident in _identifiers(tree):
-        meta = ident._meta
-        if meta["start"] <= rel <= meta["end"] + 1:
-            found = _classify(document.uri, stmt, ident, catalog, path)
-            if found is not None:
-                return found[0]
+    for stmt, variables in _searched(outer):
+        if not stmt.start <= offset <= stmt.end:
+            continue
+        tree = stmt.parsed.tree if stmt.parsed is not None else None
+        if tree is None or isinstance(tree, exp.Command):
+            continue
+        rel = offset - stmt.start
+        for ident in _identifiers(tree):
+            meta = ident._meta
+            if meta["start"] <= rel <= meta["end"] + 1:
+                found = _classify(document.uri, stmt, ident, catalog, path, variables)
+                if found is not None:
+                    return found[0]
     return None
+
+
+def _searched(stmt: Statement) -> Iterator[tuple[Statement, frozenset[str]]]:
+    """`stmt`, then the statements of its function body (if any), each with the names an
+    unqualified column cannot be told from: a PL/pgSQL body's variables and parameters."""
+    yield stmt, frozenset()
+    if not bodies.applies(stmt.text):
+        return
+    inner = list(bodies.inner_statements(stmt))
+    if not inner:
+        return
+    body = plpgsql.body(stmt.text)
+    variables = frozenset(body.variables) | body.parameters if body is not None else frozenset()
+    for s in inner:
+        yield s, variables
 
 
 def _identifiers(tree: exp.Expression) -> Iterator[exp.Identifier]:
@@ -139,9 +165,15 @@ def _source_for(column: exp.Column, qualifier: str) -> exp.Table | None:
 
 
 def _classify(
-    uri: str, stmt: Statement, ident: exp.Identifier, catalog: Catalog, path: tuple[str, ...]
+    uri: str,
+    stmt: Statement,
+    ident: exp.Identifier,
+    catalog: Catalog,
+    path: tuple[str, ...],
+    variables: frozenset[str] = frozenset(),
 ) -> tuple[Target, bool] | None:
-    """What `ident` names, and whether it declares it."""
+    """What `ident` names, and whether it declares it. `variables` are names an unqualified
+    column is not resolved for (a PL/pgSQL body's variables and parameters)."""
     start, end = _span(stmt, ident)
     name = fold(ident)
     parent = ident.parent
@@ -194,6 +226,8 @@ def _classify(
             return (Target("table", name, start, end, table.key), False) if table else None
         if parent.this is not ident:
             return None
+        if name in variables and parent.args.get("table") is None and not _set_target(parent):
+            return None
         table = _column_table(catalog, parent, path)
         if table is None or name not in table.columns or _cte_shadowed(parent):
             return None
@@ -206,6 +240,13 @@ def _classify(
         declares = isinstance(parent, exp.ColumnDef) and _declares_column(parent)
         return Target("column", name, start, end, (*table.key, name)), declares
     return None
+
+
+def _set_target(column: exp.Column) -> bool:
+    """Is this the column an UPDATE's `SET col = …` assigns (always a column, never a
+    variable)?"""
+    eq = column.parent
+    return isinstance(eq, exp.EQ) and eq.this is column and isinstance(eq.parent, exp.Update)
 
 
 def _cte_shadowed(column: exp.Column) -> bool:
@@ -251,23 +292,32 @@ def references(
     """Every occurrence of `target`: in `document`'s statement for a CTE or an alias, else in
     all `documents`. Sorted by document, then position."""
     if target.local:
-        stmt = document.statement_at(target.start)
-        found = list(_in_statement(document, stmt, target, catalog)) if stmt else []
+        outer = document.statement_at(target.start)
+        found = []
+        for stmt, variables in _searched(outer) if outer is not None else ():
+            if stmt.start == target.key[1]:
+                found = list(_in_statement(document, stmt, target, catalog, variables))
+                break
     else:
         found = []
         needle = target.name.lower()
         for doc in documents:
             if needle not in doc.text.lower():
                 continue
-            for stmt in doc.statements:
-                if stmt.kind == "sql" and needle in stmt.text.lower():
-                    found.extend(_in_statement(doc, stmt, target, catalog))
+            for outer in doc.statements:
+                if outer.kind == "sql" and needle in outer.text.lower():
+                    for stmt, variables in _searched(outer):
+                        found.extend(_in_statement(doc, stmt, target, catalog, variables))
     unique = {(o.uri, o.start, o.end): o for o in found}
     return sorted(unique.values(), key=lambda o: (o.uri, o.start))
 
 
 def _in_statement(
-    doc: Document, stmt: Statement, target: Target, catalog: Catalog
+    doc: Document,
+    stmt: Statement,
+    target: Target,
+    catalog: Catalog,
+    variables: frozenset[str] = frozenset(),
 ) -> Iterator[Occurrence]:
     tree = stmt.parsed.tree if stmt.parsed is not None else None
     if tree is None or isinstance(tree, exp.Command):
@@ -276,7 +326,7 @@ def _in_statement(
     for ident in _identifiers(tree):
         if fold(ident) != target.name:
             continue
-        found = _classify(doc.uri, stmt, ident, catalog, path)
+        found = _classify(doc.uri, stmt, ident, catalog, path, variables)
         if found is None:
             continue
         t, declares = found
@@ -331,3 +381,108 @@ def rename_edits(occurrences: list[Occurrence], new_name: str) -> dict[str, list
     for o in occurrences:
         out.setdefault(o.uri, []).append(Edit(o.start, o.end, text))
     return out
+
+
+# -- rename in a new migration ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MigrationRename:
+    """A rename done the migration way: new migration files (uri, text) holding the
+    `ALTER TABLE … RENAME`, and the edits of the uses in the files that are not migrations (old
+    migrations are history: they stay as they are)."""
+
+    files: list[tuple[str, str]]
+    edits: dict[str, list[Edit]]
+
+
+def migration_folder(target: Target, catalog: Catalog) -> PurePosixPath | None:
+    """The folder of the migration declaring `target`'s table, when its name follows a
+    versioned convention (`migrations.is_migration_name`); None for other targets, tables of the
+    database or of files that are not migrations (a schema dump)."""
+    if target.kind not in ("table", "column"):
+        return None
+    table = catalog.tables.get(target.key[:2])
+    origin = table.origin if table is not None else None
+    path = _path(origin.doc) if origin is not None else None
+    if path is None or not is_migration_name(path.name):
+        return None
+    return path.parent
+
+
+def _path(uri: str) -> PurePosixPath | None:
+    if not uri.startswith("file:"):
+        return None
+    return PurePosixPath(unquote(urlparse(uri).path))
+
+
+def _is_old_migration(uri: str, folder: PurePosixPath) -> bool:
+    path = _path(uri)
+    return path is not None and (path.parent == folder or is_migration_name(path.name))
+
+
+def _qualified(schema: str, name: str) -> str:
+    table = quote_ident(name)
+    return table if schema == "public" else f"{quote_ident(schema)}.{table}"
+
+
+def migration_rename(
+    target: Target,
+    document: Document,
+    documents: Iterable[Document],
+    catalog: Catalog,
+    new_name: str,
+    now: datetime,
+) -> MigrationRename:
+    """Rename a table or column with a new migration next to the newest one of the folder that
+    declares the table (named in that folder's convention, see `migrations.new_migration`),
+    and rename its uses in every document that is not a migration. Raises RenameError when
+    there is no such folder, or PostgreSQL would refuse the `ALTER TABLE` (the name is taken)."""
+    folder = migration_folder(target, catalog)
+    if folder is None:
+        raise RenameError(f"{target.name} is not declared in a migration folder.")
+    written = spelling(new_name)
+    new = fold_spelling(written)
+    schema, table = target.key[0], target.key[1]
+    if target.kind == "table":
+        if new == table:
+            raise RenameError(f"The table is already named {written}.")
+        if (schema, new) in catalog.tables:
+            raise RenameError(f"A table {_qualified(schema, new)} exists already.")
+        up = f"ALTER TABLE {_qualified(schema, table)} RENAME TO {written};\n"
+        down = f"ALTER TABLE {_qualified(schema, new)} RENAME TO {quote_ident(table)};\n"
+        description = f"rename {table} to {new}"
+    else:
+        column = target.key[2]
+        if new == column:
+            raise RenameError(f"The column is already named {written}.")
+        if new in catalog.tables[(schema, table)].columns:
+            raise RenameError(f"{_qualified(schema, table)} has a column {written} already.")
+        up = (
+            f"ALTER TABLE {_qualified(schema, table)} RENAME COLUMN {quote_ident(column)} "
+            f"TO {written};\n"
+        )
+        down = (
+            f"ALTER TABLE {_qualified(schema, table)} RENAME COLUMN {written} "
+            f"TO {quote_ident(column)};\n"
+        )
+        description = f"rename {table} {column} to {new}"
+    docs = list(documents)
+    siblings = {p.name: d for d in docs if (p := _path(d.uri)) is not None and p.parent == folder}
+    newest = newest_migration(siblings)
+    files = new_migration(
+        list(siblings), siblings[newest].text if newest else "", description, up, down, now
+    )
+    if files is None:
+        raise RenameError(f"No migration name follows the convention of {folder}.")
+    uses = references(target, document, docs, catalog)
+    edits = rename_edits([o for o in uses if not _is_old_migration(o.uri, folder)], new_name)
+    return MigrationRename([((folder / name).as_uri(), text) for name, text in files], edits)
+
+
+def fold_spelling(written: str) -> str:
+    """The name a spelling (from `spelling`) stands for: `"Order"` is `Order`, `Accounts` is
+    `accounts`."""
+    if written.startswith('"'):
+        return written[1:-1].replace('""', '"')
+    return written.lower()

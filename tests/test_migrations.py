@@ -7,13 +7,21 @@ import os
 import subprocess
 import sys
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from sql_lsp.config import CatalogSettings, Config, merge
 from sql_lsp.document import Document
-from sql_lsp.migrations import down_sections, natural_key, plan_files, sqitch_plan_order
+from sql_lsp.migrations import (
+    down_sections,
+    is_migration_name,
+    natural_key,
+    new_migration,
+    plan_files,
+    sqitch_plan_order,
+)
 from sql_lsp.project import (
     Project,
     SkippedFile,
@@ -689,3 +697,68 @@ def test_editing_a_section_marker_changes_the_catalog() -> None:
     at = project.open[uri].text.index("down")
     assert project.edit_document(uri, [(at, at + 4, "up")], 4) is True
     assert [i.name for i in project.catalog.tables[("public", "orders")].indexes] == ["orders_pkey"]
+
+
+NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+UP, DOWN = "ALTER TABLE users RENAME TO accounts;\n", "ALTER TABLE accounts RENAME TO users;\n"
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        (["001_users.sql", "009_catalogue.sql", "009_shipments.sql"], ["010_rename_x.sql"]),
+        (["1_a.sql", "2_b.sql", "10_c.sql"], ["11_rename_x.sql"]),  # 10 is the newest, not 2
+        (["0001-init.sql"], ["0002-rename_x.sql"]),
+        (["V1__init.sql", "V2__orders.sql", "R__views.sql"], ["V3__rename_x.sql"]),
+        (["V1.9__a.sql", "V1.10__b.sql"], ["V1.11__rename_x.sql"]),
+        (["V1_1__a.sql"], ["V1_2__rename_x.sql"]),
+        # golang-migrate: an up and a down file
+        (
+            ["000001_init.up.sql", "000001_init.down.sql"],
+            ["000002_rename_x.up.sql", "000002_rename_x.down.sql"],
+        ),
+        # timestamps: now, in the same format
+        (["20240102030405_init.sql"], ["20260304050607_rename_x.sql"]),
+        (["202401020304_init.sql"], ["202603040506_rename_x.sql"]),
+        (["20240102_init.sql"], ["20260304_rename_x.sql"]),
+        # a timestamp from the future (a clock behind): one more than it
+        (["20990102030405_init.sql"], ["20990102030406_rename_x.sql"]),
+        # rollback files are not the newest migration
+        (["001_a.sql", "002_a_down.sql", "U3__x.sql"], ["002_rename_x.sql"]),
+    ],
+)
+def test_a_new_migration_follows_the_folder_convention(
+    names: list[str], expected: list[str]
+) -> None:
+    files = new_migration(names, "", "Rename X", UP, DOWN, NOW)
+    assert files is not None
+    assert [name for name, _ in files] == expected
+    assert files[0][1] == UP
+    if len(files) == 2:
+        assert files[1][1] == DOWN
+
+
+@pytest.mark.parametrize(
+    ("newest", "up", "down"),
+    [
+        (
+            "-- migrate:up\nCREATE TABLE t ();\n-- migrate:down\n",
+            "-- migrate:up",
+            "-- migrate:down",
+        ),
+        ("-- +goose Up\nCREATE TABLE t ();\n", "-- +goose Up", "-- +goose Down"),
+        ("-- +migrate Up\nCREATE TABLE t ();\n", "-- +migrate Up", "-- +migrate Down"),
+    ],
+)
+def test_a_new_migration_has_the_sections_of_the_newest(newest: str, up: str, down: str) -> None:
+    assert new_migration(["20240102030405_init.sql"], newest, "rename x", UP, DOWN, NOW) == [
+        ("20260304050607_rename_x.sql", f"{up}\n{UP}\n{down}\n{DOWN}")
+    ]
+
+
+def test_no_new_migration_without_a_convention() -> None:
+    assert new_migration(["schema.sql", "views.sql"], "", "x", UP, DOWN, NOW) is None
+    assert new_migration([], "", "x", UP, DOWN, NOW) is None
+    assert not is_migration_name("schema.sql")
+    assert not is_migration_name("001_notes.txt")
+    assert is_migration_name("V2__x.sql") and is_migration_name("003_orders.up.sql")

@@ -1,5 +1,6 @@
 """Code actions: each finding's fixes (priced by HypoPG when a database is configured), the
-"ignore" suppressions, and "fix all safe findings"."""
+"ignore" suppressions, "fix all safe findings", and "rename … in a new migration" (a refactor
+whose command asks for the new name, see `commands.rename_in_migration`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,11 @@ from sql_lsp import suppressions
 from sql_lsp.document import Document
 from sql_lsp.fixes import existing_relations, select_fixes
 from sql_lsp.lsp import convert
+from sql_lsp.references import migration_folder, target_at
 from sql_lsp.rules.base import Finding
+
+CMD_RENAME_IN_MIGRATION = "sql-lsp.renameInMigration"
+REFACTOR_KINDS = ("refactor", "refactor.rewrite")
 
 if TYPE_CHECKING:
     from sql_lsp.lsp.server import SqlLanguageServer
@@ -114,7 +119,41 @@ async def code_actions(ls: SqlLanguageServer, params: T.CodeActionParams) -> lis
                     doc,
                 )
             )
+    if only is None or any(str(k) in REFACTOR_KINDS for k in only):
+        actions.extend(_rename_in_migration(ls, params, doc, start))
     return actions
+
+
+def _rename_in_migration(
+    ls: SqlLanguageServer, params: T.CodeActionParams, doc: Document, offset: int
+) -> list[T.CodeAction]:
+    """ "Rename table/column … in a new migration…" when the cursor is on a table or column
+    declared in a migration folder and the client can create files; its command carries the
+    position, and the client adds `newName` (asked from the user) before running it."""
+    operations = ls.capability("workspace.workspace_edit.resource_operations", None) or []
+    if T.ResourceOperationKind.Create not in operations and "create" not in operations:
+        return []
+    catalog = ls.project.catalog
+    target = target_at(doc, offset, catalog)
+    if target is None or migration_folder(target, catalog) is None:
+        return []
+    if target.kind == "table":
+        title = f"Rename table {target.name} in a new migration…"
+    else:
+        title = f"Rename column {target.key[1]}.{target.name} in a new migration…"
+    line, character = doc.lines.position(offset, ls.encoding)
+    argument = {
+        "uri": params.text_document.uri,
+        "position": {"line": line, "character": character},
+        "name": doc.text[target.start : target.end],  # what the client offers to edit
+    }
+    return [
+        T.CodeAction(
+            title=title,
+            kind=T.CodeActionKind.RefactorRewrite,
+            command=T.Command(title=title, command=CMD_RENAME_IN_MIGRATION, arguments=[argument]),
+        )
+    ]
 
 
 def _intersects(f: Finding, start: int, end: int, doc: Document) -> bool:

@@ -1,9 +1,11 @@
-"""Commands and code lenses: refresh the catalog, explain the statement at a position."""
+"""Commands and code lenses: refresh the catalog, explain the statement at a position, rename a
+table or column in a new migration."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as T
@@ -14,6 +16,7 @@ from sql_lsp.explain.render import plan_document, plan_json, plan_view
 from sql_lsp.explain.whatif import what_if_view
 from sql_lsp.lsp import convert, plans
 from sql_lsp.lsp.workspace import scan
+from sql_lsp.references import RenameError, migration_rename, target_at
 
 if TYPE_CHECKING:
     from sql_lsp.lsp.server import SqlLanguageServer
@@ -139,3 +142,54 @@ async def _what_if_at(
             if result is not None:
                 return what_if_view(result, fix.title)
     return None
+
+
+async def rename_in_migration(ls: SqlLanguageServer, *args: Any) -> dict[str, Any]:
+    """Rename the table or column at `{"uri", "position", "newName"}` in a new migration (see
+    `references.rename_in_migration`): ask the client to apply the edit (new migration files,
+    the uses outside old migrations) and answer `{"applied", "files"}`, or `{"applied": false,
+    "error"}` (also shown) when it cannot be done."""
+    arg = args[0] if args and isinstance(args[0], dict) else {}
+    uri = str(arg.get("uri") or "")
+    pos = arg.get("position") or {}
+    new_name = arg.get("newName")
+    doc = ls.project.document(ls.key(uri)) if uri else None
+    target = None
+    if doc is not None and isinstance(pos, dict):
+        offset = doc.lines.offset(
+            int(pos.get("line", 0)), int(pos.get("character", 0)), ls.encoding
+        )
+        target = target_at(doc, offset, ls.project.catalog)
+    try:
+        if doc is None or target is None:
+            raise RenameError("No table or column to rename here.")
+        if not isinstance(new_name, str):
+            raise RenameError('The command needs the new name as "newName".')
+        edit = migration_rename(
+            target,
+            doc,
+            ls.project.documents(),
+            ls.project.catalog,
+            new_name,
+            datetime.now(UTC),
+        )
+    except RenameError as e:
+        ls.show(f"sql-lsp: {e}")
+        return {"applied": False, "error": str(e)}
+    parts = []
+    for key, doc_edits in edit.edits.items():
+        at = ls.project.document(key)
+        if at is not None:
+            parts.append((at, ls.client_uri(key), doc_edits))
+    annotate = ls.capability("workspace.workspace_edit.change_annotation_support", None)
+    workspace_edit = convert.migration_edit(edit.files, parts, ls.encoding, annotate is not None)
+    label = f"Rename {target.name} in a new migration"
+    result = await ls.workspace_apply_edit_async(
+        T.ApplyWorkspaceEditParams(
+            edit=workspace_edit, label=label, metadata=T.WorkspaceEditMetadata(is_refactoring=True)
+        )
+    )
+    answer: dict[str, Any] = {"applied": bool(result.applied), "files": [u for u, _ in edit.files]}
+    if result.failure_reason:
+        answer["error"] = result.failure_reason
+    return answer

@@ -303,6 +303,72 @@ def rename_edit(edits: list[tuple[Document, str, list[Edit]]], encoding: str) ->
     )
 
 
+MIGRATION_ANNOTATIONS = {
+    "sql-lsp.newMigration": T.ChangeAnnotation(
+        label="New migration",
+        needs_confirmation=True,
+        description="The ALTER TABLE … RENAME, in a new migration file",
+    ),
+    "sql-lsp.renamedUses": T.ChangeAnnotation(
+        label="Renamed uses outside the migrations",
+        needs_confirmation=True,
+        description="Old migrations are left as they are",
+    ),
+}
+
+
+def migration_edit(
+    files: list[tuple[str, str]],
+    edits: list[tuple[Document, str, list[Edit]]],
+    encoding: str,
+    annotate: bool = False,
+) -> T.WorkspaceEdit:
+    """New files (uri, text), each created then filled, and edits of existing documents
+    (document, the client's uri, its edits), as `documentChanges`: the client must announce
+    the `create` resource operation. With `annotate` (a client with `changeAnnotationSupport`)
+    every change carries an annotation that needs confirmation, so the editor shows the edit
+    for review before applying it."""
+    new_id, uses_id = MIGRATION_ANNOTATIONS if annotate else (None, None)
+
+    def edit(rng: T.Range, text: str, annotation: str | None) -> T.TextEdit | T.AnnotatedTextEdit:
+        if annotation is None:
+            return T.TextEdit(range=rng, new_text=text)
+        return T.AnnotatedTextEdit(annotation_id=annotation, range=rng, new_text=text)
+
+    changes: list[T.TextDocumentEdit | T.CreateFile] = []
+    for uri, text in files:
+        changes.append(
+            T.CreateFile(
+                uri=uri,
+                options=T.CreateFileOptions(overwrite=False, ignore_if_exists=False),
+                annotation_id=new_id,
+            )
+        )
+        start = T.Position(line=0, character=0)
+        changes.append(
+            T.TextDocumentEdit(
+                text_document=T.OptionalVersionedTextDocumentIdentifier(uri=uri, version=None),
+                edits=[edit(T.Range(start=start, end=start), text, new_id)],
+            )
+        )
+    for doc, uri, doc_edits in edits:
+        changes.append(
+            T.TextDocumentEdit(
+                text_document=T.OptionalVersionedTextDocumentIdentifier(
+                    uri=uri, version=doc.version
+                ),
+                edits=[
+                    edit(to_range(doc, e.start, e.end, encoding), e.text, uses_id)
+                    for e in doc_edits
+                ],
+            )
+        )
+    return T.WorkspaceEdit(
+        document_changes=changes,
+        change_annotations=dict(MIGRATION_ANNOTATIONS) if annotate else None,
+    )
+
+
 def document_symbol(doc: Document, item: OutlineItem, encoding: str) -> T.DocumentSymbol:
     rng = to_range(doc, item.start, item.end, encoding)
     first_line_end = doc.lines.line_end(doc.lines.line_of(item.start))

@@ -33,13 +33,20 @@ CAPABILITIES: dict[str, Any] = {
     "renameProvider": True,  # RenameOptions when the client supports prepareRename
     "documentSymbolProvider": True,
     "codeActionProvider": {
-        "codeActionKinds": ["quickfix", "source.fixAll", "source.fixAll.sql-lsp"],
+        "codeActionKinds": [
+            "quickfix",
+            "source.fixAll",
+            "source.fixAll.sql-lsp",
+            "refactor.rewrite",
+        ],
         "resolveProvider": False,
     },
     "codeLensProvider": {"resolveProvider": False},
     "workspaceSymbolProvider": {"resolveProvider": False},
     "foldingRangeProvider": True,
-    "executeCommandProvider": {"commands": ["sql-lsp.refreshCatalog", "sql-lsp.explain"]},
+    "executeCommandProvider": {
+        "commands": ["sql-lsp.refreshCatalog", "sql-lsp.explain", "sql-lsp.renameInMigration"]
+    },
     "workspace": {
         "workspaceFolders": {"supported": True, "changeNotifications": True},
         "fileOperations": {},

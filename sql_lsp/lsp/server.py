@@ -29,8 +29,14 @@ from sql_lsp.completion import CompletionCache
 from sql_lsp.document import Document
 from sql_lsp.live import LiveState
 from sql_lsp.lsp import convert, plans, transport
-from sql_lsp.lsp.actions import code_actions
-from sql_lsp.lsp.commands import CMD_REFRESH_CATALOG, code_lenses, explain, refresh_catalog
+from sql_lsp.lsp.actions import CMD_RENAME_IN_MIGRATION, code_actions
+from sql_lsp.lsp.commands import (
+    CMD_REFRESH_CATALOG,
+    code_lenses,
+    explain,
+    refresh_catalog,
+    rename_in_migration,
+)
 from sql_lsp.lsp.complete import complete_at, resolve
 from sql_lsp.lsp.database import DATABASE_STATE, LiveDatabase
 from sql_lsp.lsp.diagnostics import Publishing
@@ -308,6 +314,7 @@ async def refresh_catalog_command(ls: SqlLanguageServer, *args: Any) -> dict[str
             T.CodeActionKind.QuickFix,
             T.CodeActionKind.SourceFixAll,
             convert.FIX_ALL,
+            T.CodeActionKind.RefactorRewrite,
         ],
         resolve_provider=False,
     ),
@@ -333,6 +340,11 @@ def code_lens(ls: SqlLanguageServer, params: T.CodeLensParams) -> list[T.CodeLen
 @server.command(plans.CMD_EXPLAIN)
 async def explain_command(ls: SqlLanguageServer, *args: Any) -> dict[str, Any]:
     return await explain(ls, *args)
+
+
+@server.command(CMD_RENAME_IN_MIGRATION)
+async def rename_in_migration_command(ls: SqlLanguageServer, *args: Any) -> dict[str, Any]:
+    return await rename_in_migration(ls, *args)
 
 
 # -- navigation -----------------------------------------------------------------------------------

@@ -205,3 +205,41 @@ async def test_rename_to_an_invalid_name_is_an_error(client: LanguageClient, pro
         await rename(client, q, QUERIES, at(QUERIES, "recent"), "  ", enc)
     with pytest.raises(Exception, match="longer than 63 bytes"):
         await rename(client, q, QUERIES, at(QUERIES, "recent"), "x" * 64, enc)
+
+
+BODY = (
+    "CREATE FUNCTION touch(p_id bigint) RETURNS void LANGUAGE plpgsql AS $$\n"
+    "BEGIN\n"
+    "  UPDATE users SET email = lower(users.email) WHERE id = p_id;\n"
+    "END $$;\n"
+    "SELECT email FROM users;\n"
+)
+
+
+@pytest.mark.parametrize("caps", PROFILES)
+async def test_highlight_and_rename_inside_a_function_body(
+    client: LanguageClient, project, caps
+) -> None:
+    await start(client, project, caps)
+    b = project / "b.sql"
+    await open_doc(client, b, BODY)
+    u, enc = uri(b), encoding(client)
+    got = await client.text_document_document_highlight_async(
+        T.DocumentHighlightParams(
+            text_document=doc_id(u), position=pos(BODY, at(BODY, "users.email", 0, 7), enc)
+        )
+    )
+    read = T.DocumentHighlightKind.Read
+    # users.email inside the body (SET email, users.email) and in the query after it
+    assert [(h.range, h.kind) for h in got or []] == [
+        (range_of(BODY, "email", enc, 0), read),
+        (range_of(BODY, "email", enc, 1), read),
+        (range_of(BODY, "email", enc, 2), read),
+    ]
+    edit = await rename(client, u, BODY, at(BODY, "users", 0), "accounts", enc)
+    assert edit is not None and edit.changes is not None
+    assert apply_edits(BODY, list(edit.changes[u]), enc).splitlines()[2:] == [
+        "  UPDATE accounts SET email = lower(accounts.email) WHERE id = p_id;",
+        "END $$;",
+        "SELECT email FROM accounts;",
+    ]

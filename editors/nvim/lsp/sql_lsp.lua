@@ -17,7 +17,9 @@
 -- The project root is the nearest folder with sql-lsp.toml, pyproject.toml or .git; with none of
 -- them the file is served on its own (single-file mode). `:SqlLspRefreshCatalog` reloads the schema
 -- catalog (workspace DDL and the live database). `:checkhealth sql_lsp` reports the server, its
--- version, the settings file and the database state (lua/sql_lsp/health.lua).
+-- version, the settings file and the database state (lua/sql_lsp/health.lua). The code action
+-- "Rename table/column … in a new migration…" (vim.lsp.buf.code_action()) asks for the new name
+-- with vim.ui.input (see `commands` below).
 
 local have_module, sql_lsp = pcall(require, 'sql_lsp')
 
@@ -53,6 +55,29 @@ local function describe_refresh(result)
   return 'catalog refreshed'
 end
 
+--- The "Rename … in a new migration…" code action: ask for the new name, then let the server
+--- run the command; it answers with a workspace/applyEdit (the new migration, the renamed uses).
+---@param command lsp.Command
+---@param ctx table
+local function rename_in_migration(command, ctx)
+  local client = vim.lsp.get_client_by_id(ctx.client_id)
+  local arg = command.arguments and command.arguments[1]
+  if not client or type(arg) ~= 'table' then
+    return
+  end
+  vim.ui.input({ prompt = 'New name: ', default = arg.name }, function(name)
+    if name == nil or vim.trim(name) == '' then
+      return
+    end
+    local params = { command = command.command, arguments = { vim.tbl_extend('force', arg, { newName = name }) } }
+    client:request('workspace/executeCommand', params, function(err)
+      if err then
+        vim.notify('sql-lsp: ' .. err.message, vim.log.levels.ERROR)
+      end
+    end, ctx.bufnr)
+  end)
+end
+
 ---@param client vim.lsp.Client
 ---@param bufnr integer
 local function on_attach(client, bufnr)
@@ -85,5 +110,7 @@ return {
     end
   end,
   on_attach = on_attach,
+  -- client-side commands: run by code actions before anything is sent to the server
+  commands = { ['sql-lsp.renameInMigration'] = rename_in_migration },
   handlers = have_module and { ['sql-lsp/databaseState'] = sql_lsp.on_database_state } or nil,
 }

@@ -42,6 +42,7 @@ import {
 
 const SECTION = 'sqlLsp';
 const NAME = 'SQL LSP';
+const RENAME_IN_MIGRATION = 'sql-lsp.renameInMigration';
 /** Settings that configure the extension itself and are never sent to the server. */
 const CLIENT_ONLY = new Set(['server.command', 'trace.server']);
 const INSTALL_HINT =
@@ -225,6 +226,26 @@ async function startOnce(): Promise<void> {
       return false;
     }),
     middleware: {
+      // "Rename table/column … in a new migration…": ask for the new name, then run the
+      // server's command, which answers with workspace/applyEdit (marked as a refactoring)
+      executeCommand: async (command, args, next) => {
+        if (command !== RENAME_IN_MIGRATION) {
+          return next(command, args);
+        }
+        const arg = (args[0] ?? {}) as { name?: string; newName?: string };
+        if (typeof arg.newName === 'string') {
+          return next(command, args);
+        }
+        const newName = await vscode.window.showInputBox({
+          title: `${NAME}: rename in a new migration`,
+          prompt: 'The new name (quote it to keep its case)',
+          value: arg.name ?? '',
+        });
+        if (newName === undefined || newName.trim() === '') {
+          return undefined;
+        }
+        return next(command, [{ ...arg, newName }]);
+      },
       workspace: {
         // The client would send the whole sqlLsp section (defaults and the extension's own
         // settings included) when the server registers for didChangeConfiguration; the
