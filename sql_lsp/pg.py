@@ -54,7 +54,7 @@ def scan(source: str) -> list[Any]:
 
 def neutralize(text: str) -> str:
     """`text` with client-side placeholders replaced by PostgreSQL syntax of the same length."""
-    if _HINT.search(text) is None:
+    if ("?" not in text and ":" not in text and "%" not in text) or _HINT.search(text) is None:
         return text
     tokens = scan(text)
     if not tokens:

@@ -228,6 +228,6 @@ RULE = Rule(
     severity="warning",
     needs="syntax",
     fix="safe",
-    applies=lambda text: _ZERO_ONE.search(text) is not None and _COUNT.search(text) is not None,
+    applies=lambda text: _COUNT.search(text) is not None and _ZERO_ONE.search(text) is not None,
     words=("count",),
 )

@@ -60,4 +60,5 @@ RULE = Rule(
     severity="warning",
     needs="syntax",
     applies=lambda text: _DELETE.match(text) is not None,
+    words=("delete",),
 )

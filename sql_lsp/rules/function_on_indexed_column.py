@@ -161,8 +161,13 @@ _RIGHT_STOP = {
     TokenType.QUALIFY,
 }
 _ATOM = re.compile(r"'(?:[^']|'')*'|\$\d+|%s|%\(\w+\)s|:\w+|\?|[\w.]+")
-_FILTERS = re.compile(r"\b(where|on|having)\b", re.I)
+_ON = re.compile(r"\bon\b")
 _FLIP = {exp.GT: exp.LT, exp.LT: exp.GT, exp.GTE: exp.LTE, exp.LTE: exp.GTE}
+
+
+def _has_filter(low: str) -> bool:
+    """Can the statement (lower-cased) have a WHERE, JOIN … ON or HAVING?"""
+    return "where" in low or "having" in low or _ON.search(low) is not None
 
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
@@ -700,5 +705,5 @@ RULE = Rule(
     needs="catalog",
     fix="sometimes",
     dialects=("postgres",),
-    applies=lambda text: _FILTERS.search(text) is not None,
+    applies=lambda text: _has_filter(text.lower()),
 )

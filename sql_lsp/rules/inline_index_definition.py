@@ -265,4 +265,5 @@ RULE = Rule(
     needs_tree=False,
     on_syntax_errors=True,
     applies=lambda text: _HEAD.match(text) is not None and _KEYWORD.search(text) is not None,
+    words=("key", "index"),
 )

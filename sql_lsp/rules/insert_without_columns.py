@@ -139,4 +139,5 @@ RULE = Rule(
     needs="syntax",
     fix="safe",
     applies=lambda text: _INSERT.match(text) is not None,
+    words=("insert",),
 )

@@ -95,4 +95,5 @@ RULE = Rule(
     dialects=("postgres",),
     needs_tree=False,
     applies=lambda text: _PASSWORD.match(text) is not None,
+    words=("password",),
 )

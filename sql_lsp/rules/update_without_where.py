@@ -98,4 +98,5 @@ RULE = Rule(
     severity="warning",
     needs="syntax",
     applies=lambda text: _UPDATE.match(text) is not None,
+    words=("update",),
 )
