@@ -7,6 +7,7 @@ the LSP position encodings; it treats only `\\n`, `\\r\\n` and `\\r` as line bre
 from __future__ import annotations
 
 import re
+import sys
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from sql_lsp.statements import (
     SyntaxIssue,
     Unparsed,
     copies_from_stdin,
+    dismantle,
     is_catalog_statement,
     parse,
     split,
@@ -246,14 +248,15 @@ class Statement:
     def parsed(self, value: Parsed | None) -> None:
         self._parsed = value
 
-    def release(self, kept: dict[str, Parsed] | None = None) -> None:
+    def release(self, kept: dict[str, Parsed] | None = None, *, last: bool = False) -> None:
         """Drop the parse tree and tokens, keep what is still asked once the statement is
         linted (its syntax error, whether the rules could read it): a check that lints each
         statement once does not need to hold every tree of a file at once.
 
         `kept` maps texts to what was kept of statements released before: a statement never
         parsed (its findings were those of the same text earlier) takes that instead of being
-        parsed when asked, and a statement released here is added to it."""
+        parsed when asked, and a statement released here is added to it. `last`: nothing else
+        reads this parse (a one-pass check): it is dismantled, so it is freed at once."""
         p = self._parsed
         if type(p) is Unparsed:
             same = kept.get(self.text) if kept is not None else None
@@ -263,6 +266,8 @@ class Statement:
             self._parsed = Released(p)
             if kept is not None:
                 kept[self.text] = self._parsed
+            if last and sys.getrefcount(p) <= 2:  # (the local name and the argument)
+                dismantle(p)  # no other statement shares this parse
         self.lint = None
 
     def kept_parse(self) -> Parsed | None:

@@ -131,6 +131,8 @@ class Linter:
             else None
         )
         state = _State(document, catalog, facts)
+        if self.release and not gc.isenabled():
+            gc.freeze()  # what exists now stays: no collection needs to look at it again
         sql = [s for s in document.statements if s.kind == "sql"]
         half = self._second_half(state, document, sql, catalog, facts)
         end = half.start if half is not None else len(sql)
@@ -161,7 +163,7 @@ class Linter:
                 state.plain = False
             self._record(state, document, stmt, catalog, search_path, facts)
             if self.release and stmt.catalog_ordinal < 0:
-                stmt.release(kept)
+                stmt.release(kept, last=True)
                 released += 1
                 if released % _COLLECT_EVERY == 0:
                     _collect()
@@ -376,9 +378,10 @@ _COLLECT_EVERY = 200
 
 
 def _collect() -> None:
-    """Free the released trees (a sqlglot tree is a cycle: its nodes point to their parent)
-    when the cyclic collector is off (a one-pass check turns it off). What survives is frozen,
-    so each collection only looks at what was made since the previous one."""
+    """Free what cycles a one-pass check leaves (released trees are dismantled, so little:
+    trees of function bodies, fixes' copies) when the cyclic collector is off (the check turns
+    it off). What survives is frozen, so each collection only looks at what was made since
+    the previous one."""
     if gc.isenabled():
         return
     gc.collect()

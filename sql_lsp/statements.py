@@ -502,6 +502,26 @@ def parse(text: str, dialect: str = "postgres", *, keep: bool = True) -> Parsed:
     return parsed
 
 
+def dismantle(parsed: Parsed) -> None:
+    """Break the reference cycles of a parse that nothing else will read: its tree's parent
+    links, and what its memo holds (a memo value with a `close()` method is closed). It is then
+    freed as soon as its statement drops it, with no work for the cyclic garbage collector; the
+    parse cache no longer serves it."""
+    key = (parsed.dialect, parsed.text)
+    if _LIVE.get(key) is parsed:
+        del _LIVE[key]
+    for value in parsed.memo.values():
+        close = getattr(value, "close", None)
+        if close is not None:
+            close()
+    parsed.memo.clear()
+    if parsed.tree is not None:
+        for node in parsed.tree.walk():
+            node.parent = None
+        parsed.tree = None
+    parsed._tokens = None
+
+
 def blank_meta_lines(text: str) -> str:
     """`text` with the psql meta-command lines inside it blanked (same length, line breaks kept)."""
     if "\\" not in text:

@@ -13,15 +13,44 @@ from sql_lsp.catalog.model import fold
 from sql_lsp.statements import Parsed
 
 
+class _Scopes(list):
+    """The scopes of one statement; `close()` breaks their links to each other (parent and
+    child scopes), which `statements.dismantle` calls once nothing reads them."""
+
+    def close(self) -> None:
+        for scope in self:
+            scope.parent = None
+            for name in _CHILD_LISTS:
+                children = getattr(scope, name, None)
+                if isinstance(children, list):
+                    children.clear()
+            for name in _SOURCE_MAPS:
+                sources = getattr(scope, name, None)
+                if isinstance(sources, dict):
+                    sources.clear()
+        self.clear()
+
+
+_CHILD_LISTS = (
+    "subquery_scopes",
+    "cte_scopes",
+    "derived_table_scopes",
+    "udtf_scopes",
+    "table_scopes",
+    "set_operation_scopes",
+)
+_SOURCE_MAPS = ("sources", "lateral_sources", "cte_sources")
+
+
 def scopes(parsed: Parsed) -> list[Scope]:
     """The scopes of a parsed statement (none when the scope builder cannot walk its tree)."""
     memo = parsed.memo
     found = memo.get("scopes")
     if found is None:
         try:
-            found = traverse_scope(parsed.tree) if parsed.tree is not None else []
+            found = _Scopes(traverse_scope(parsed.tree) if parsed.tree is not None else [])
         except Exception:  # a tree the scope builder cannot walk: no scopes
-            found = []
+            found = _Scopes()
         memo["scopes"] = found
     return found
 
