@@ -25,6 +25,7 @@ from sql_lsp.catalog.ddl import search_path_of
 from sql_lsp.catalog.model import DEFAULT_SEARCH_PATH, Catalog, fold
 from sql_lsp.config import Config
 from sql_lsp.document import Document, Statement
+from sql_lsp.query_model.nodes import find_all
 from sql_lsp.rules import ALL_RULES
 from sql_lsp.rules.base import Finding, Rule, RuleContext, history_point
 from sql_lsp.statements import Parsed
@@ -404,7 +405,7 @@ def referenced_tables(stmt: Statement) -> tuple[tuple[str | None, str], ...]:
     memo: Any = parsed.memo.get("tables")
     if memo is None:
         names = set()
-        for t in parsed.tree.find_all(exp.Table):
+        for t in find_all(parsed, (exp.Table,)):
             if isinstance(t.this, exp.Identifier):
                 schema = fold(t.args.get("db")) if t.args.get("db") else None
                 names.add((schema, fold(t.this)))

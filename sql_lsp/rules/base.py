@@ -194,6 +194,14 @@ class RuleContext:
         text outside the statement a rule may read (the linter keys its cache on them)."""
         return self.document.surroundings(self.statement)
 
+    def find_all(self, *types: type) -> list[Any]:
+        """Every node of the statement's tree of these types, in `find_all`'s order, from one
+        walk per statement text shared by every rule (do not modify the list)."""
+        from sql_lsp.query_model.nodes import find_all
+
+        parsed = self.statement.parsed
+        return find_all(parsed, types) if parsed is not None else []
+
     def locate(self, node: exp.Expression) -> tuple[int, int] | None:
         """Absolute span of a node of the statement tree."""
         return self.statement.locate(node, self.locator)

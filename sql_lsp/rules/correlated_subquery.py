@@ -50,7 +50,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     tree = ctx.tree
     if tree is None:
         return
-    for query in tree.find_all(exp.Select):
+    for query in ctx.find_all(exp.Select):
         outer = set(own_aliases(query))
         if not outer:
             continue

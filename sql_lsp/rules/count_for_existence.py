@@ -75,7 +75,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     tree = ctx.tree
     if tree is None:
         return
-    for node in tree.find_all(*_COMPARISONS):
+    for node in ctx.find_all(*_COMPARISONS):
         if isinstance(node.parent, exp.Update | exp.OnConflict | exp.SetItem):
             continue
         counted, number, op = node.this, node.expression, type(node)

@@ -174,7 +174,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     tree = ctx.tree
     if tree is None:
         return
-    for cmp, owner in _filtered_comparisons(tree):
+    for cmp, owner in _filtered_comparisons(ctx.find_all(exp.Where, exp.Having, exp.Join)):
         yield from _check_comparison(ctx, cmp, owner)
 
 
@@ -182,12 +182,13 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
 
 
 def _filtered_comparisons(
-    tree: exp.Expression,
+    clauses: list[exp.Expression],
 ) -> Iterator[tuple[exp.Expression, exp.Expression]]:
-    """(comparison, query) for every comparison in a WHERE, JOIN … ON or HAVING, in tree order;
-    one pass over each clause, whatever its size (a 50,000-term AND chain is linear)."""
+    """(comparison, query) for every comparison in the WHERE, JOIN … ON and HAVING `clauses`,
+    in tree order; one pass over each clause, whatever its size (a 50,000-term AND chain is
+    linear)."""
     found: list[tuple[exp.Expression, exp.Expression]] = []
-    for clause in tree.find_all(exp.Where, exp.Having, exp.Join):
+    for clause in clauses:
         if isinstance(clause, exp.Join):
             root = clause.args.get("on")
             owner = clause.parent

@@ -47,14 +47,14 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     if tree is None:
         return
     selects = []  # the queries with a comma item in FROM, found in one walk
-    for join in tree.find_all(exp.Join):
+    for join in ctx.find_all(exp.Join):
         select = join.parent
         plain = not any(join.args.get(k) for k in ("on", "using", "kind", "side", "method"))
         if plain and isinstance(select, exp.Select) and all(select is not s for s in selects):
             selects.append(select)
     if not selects:
         return
-    ctes = {fold(c.alias_or_name): c.this for c in tree.find_all(exp.CTE)}
+    ctes = {fold(c.alias_or_name): c.this for c in ctx.find_all(exp.CTE)}
     for select in selects:
         from_ = select.args.get("from_")
         joins = select.args.get("joins") or []

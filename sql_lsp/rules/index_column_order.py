@@ -63,7 +63,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     later = ctx.catalog.derived("later-keys", _later_keys)
     if not later:
         return
-    for query in tree.find_all(*QUERIES):
+    for query in ctx.find_all(*QUERIES):
         for term in where_conjuncts(query):
             column = _filtered_column(term, later)
             if column is None:

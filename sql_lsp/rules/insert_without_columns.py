@@ -59,7 +59,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     tree = ctx.tree
     if tree is None:
         return
-    for node in tree.find_all(exp.Insert):
+    for node in ctx.find_all(exp.Insert):
         target = node.this
         if not isinstance(target, exp.Table) or not isinstance(target.this, exp.Identifier):
             continue  # a column list (exp.Schema), a function target, …

@@ -50,7 +50,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     if tree is None:
         return
     threshold = ctx.number_option("threshold", DEFAULT_THRESHOLD)
-    for node in tree.find_all(exp.Offset):
+    for node in ctx.find_all(exp.Offset):
         value = node.expression
         if not isinstance(value, exp.Literal) or value.is_string:
             continue

@@ -56,7 +56,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     tree = ctx.tree
     if tree is None:
         return
-    for like in tree.find_all(exp.Like, exp.ILike):
+    for like in ctx.find_all(exp.Like, exp.ILike):
         pattern = like.expression
         if not (isinstance(pattern, exp.Literal) and pattern.is_string):
             continue

@@ -59,7 +59,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     tree = ctx.tree
     if tree is None or isinstance(tree, exp.Update | exp.Delete | exp.Merge):
         return
-    for select in tree.find_all(exp.Select):
+    for select in ctx.find_all(exp.Select):
         if select.args.get("order") is not None or not _limited(select):
             continue
         if _any_rows_will_do(ctx, select):

@@ -66,7 +66,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     tree = ctx.tree
     if tree is None:
         return
-    for node in tree.find_all(exp.In):
+    for node in ctx.find_all(exp.In):
         query = node.args.get("query")
         if not isinstance(node.parent, exp.Not) or query is None:
             continue

@@ -70,7 +70,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     tree = ctx.tree
     if tree is None:
         return
-    for node in tree.find_all(exp.EQ, exp.NEQ):
+    for node in ctx.find_all(exp.EQ, exp.NEQ):
         left, right = node.this, node.expression
         if isinstance(right, exp.Null) == isinstance(left, exp.Null):
             continue  # no NULL, or NULL = NULL (nothing to rewrite it to)

@@ -48,8 +48,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     tree = ctx.tree
     if tree is None:
         return
-    ctes = {fold(c.alias_or_name) for c in tree.find_all(exp.CTE)}
-    for node in tree.find_all(exp.Rand):
+    ctes = {fold(c.alias_or_name) for c in ctx.find_all(exp.CTE)}
+    for node in ctx.find_all(exp.Rand):
         ordered = node.parent
         order = ordered.parent if isinstance(ordered, exp.Ordered) else None
         query = order.parent if isinstance(order, exp.Order) else None

@@ -60,7 +60,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     tree = ctx.tree
     if tree is None:
         return
-    for query in tree.find_all(exp.Select):
+    for query in ctx.find_all(exp.Select):
         optional = _optional_sides(query)
         if not optional:
             continue

@@ -69,11 +69,11 @@ _SEQUENCE_NAME = re.compile(r"(?:^|_)seq(?:uence)?s?$|_id_seq")
 _SEQUENCE_COLUMNS = re.compile(r"(?i)\b(?:last_value|is_called|log_cnt)\b")
 
 
-def _references(tree: exp.Expression) -> Iterator[exp.Table]:
+def _references(ctx: RuleContext) -> Iterator[exp.Table]:
     """Tables read or written by a query or DML statement (not DDL)."""
-    if not isinstance(tree, exp.Query | exp.Insert | exp.Update | exp.Delete):
+    if not isinstance(ctx.tree, exp.Query | exp.Insert | exp.Update | exp.Delete):
         return
-    for node in tree.find_all(exp.Table):
+    for node in ctx.find_all(exp.Table):
         if isinstance(node.this, exp.Identifier) and not node.args.get("catalog"):
             yield node
 
@@ -102,7 +102,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     if any(s not in schemas for s in ctx.search_path):
         return  # a search_path the catalog cannot follow
     ctes: set[str] | None = None  # the statement's CTE names, when first needed
-    for node in _references(tree):
+    for node in _references(ctx):
         name = fold(node.this)
         if name in known_names:
             continue  # exists, existed, or exists in another schema
@@ -110,9 +110,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         if schema is None:
             if ctes is None:
                 ctes = {
-                    fold(c.args["alias"].this)
-                    for c in tree.find_all(exp.CTE)
-                    if c.args.get("alias")
+                    fold(c.args["alias"].this) for c in ctx.find_all(exp.CTE) if c.args.get("alias")
                 }
             if name in ctes or name.startswith("pg_"):
                 continue

@@ -54,7 +54,7 @@ def whole_table_statements(
     if tree is None:
         return
     keyword = TokenType.UPDATE if kind is exp.Update else TokenType.DELETE
-    for node in tree.find_all(kind):
+    for node in ctx.find_all(kind):
         if node.args.get("where") is not None or isinstance(node.parent, exp.When):
             continue
         table = node.this
