@@ -14,6 +14,7 @@ exactly the statements it is about, and the offline rules' results are reused as
 from __future__ import annotations
 
 import gc
+import re
 from bisect import bisect_left
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -63,6 +64,8 @@ class Linter:
         self._document_rules = [r for r in self.rules if r.check_document is not None]
         # the severity the configuration sets for a rule (None: the findings' own)
         self._configured = {r.id: self.config.rule(r.id).severity for r in self.rules}
+        self._plans: dict[int, _Plan] = {}
+        self._inside = [r for r in self._offline if r.id not in bodies.SILENT_INSIDE]
         self.database_rules = [r for r in self.rules if r.needs == "database"]
         self._cache: dict[tuple, tuple] = {}
         self._cache_chars = 0  # total length of the statement texts cached
@@ -318,30 +321,29 @@ class Linter:
         parsed = stmt.parsed
         broken = stmt.error is not None
         opaque = parsed is None or parsed.opaque
+        plan = self._plan(rules)
+        if parsed is None:
+            gates = plan.syntax if broken else []
+        else:
+            gates = plan.broken if broken else plan.opaque if opaque else plan.normal
         text = stmt.text
         low: str | None = None  # the text lower-cased, for the rules' `words`
         ctx: RuleContext | None = None
-        for rule in rules:
-            if rule.id != "syntax-error":
-                if (broken and not rule.on_syntax_errors) or parsed is None:
+        for rule, words, severity in gates:
+            if broken and opaque and rule.needs_tree and rule.id != "syntax-error":
+                continue
+            if words is not None:
+                if low is None:
+                    low = text.lower()
+                if words.search(low) is None:
                     continue
-                if rule.needs_tree and opaque:
-                    continue
-                if rule.words:
-                    if low is None:
-                        low = text.lower()
-                    if not any(w in low for w in rule.words):
-                        continue
-                if rule.applies is not None and not rule.applies(text):
-                    continue
-            elif not broken:
+            if rule.applies is not None and not rule.applies(text):
                 continue
             # one context per statement: what it caches (the token locator) serves every rule
             if ctx is None:
                 ctx = RuleContext(document, stmt, catalog, self.config, rule, search_path, facts)
             else:
                 ctx.rule = rule
-            severity = self._configured.get(rule.id)  # None: each finding's own default
             try:
                 for f in rule.check(ctx):
                     out.append(
@@ -353,6 +355,13 @@ class Linter:
             out.extend(self._check_bodies(document, stmt, catalog, search_path, rules))
         return out
 
+    def _plan(self, rules: Sequence[Rule]) -> _Plan:
+        """Which of `rules` can run on which kind of statement (computed once per list)."""
+        plan = self._plans.get(id(rules))
+        if plan is None or plan.rules is not rules:
+            plan = self._plans[id(rules)] = _Plan(rules, self._configured)
+        return plan
+
     def _check_bodies(
         self,
         document: Document,
@@ -363,7 +372,11 @@ class Linter:
     ) -> list[Finding]:
         """Findings of the statements inside `stmt`'s function body (see `bodies.py`), with
         only the fixes that edit the inner statement itself."""
-        inside = [r for r in rules if r.id not in bodies.SILENT_INSIDE]
+        inside = (
+            self._inside
+            if rules is self._offline
+            else [r for r in rules if r.id not in bodies.SILENT_INSIDE]
+        )
         out: list[Finding] = []
         for inner in bodies.inner_statements(stmt, self.config.dialect):
             for f in self._check(document, inner, catalog, search_path, inside):
@@ -465,6 +478,31 @@ def lint(
 ) -> list[Finding]:
     """One-shot lint of a document (no cache kept); `facts` turns on the database rules."""
     return Linter(config).lint(document, catalog, facts)
+
+
+# (rule, its words as one pattern or None, the severity the configuration sets or None)
+_Gate = tuple[Rule, "re.Pattern[str] | None", str | None]
+
+
+class _Plan:
+    """The rules of one list that can run on a statement that parses (`normal`), on one sqlglot
+    reads only as a command (`opaque`), on one PostgreSQL rejects (`broken`) and on one with
+    no parse (`syntax`)."""
+
+    def __init__(self, rules: Sequence[Rule], configured: dict[str, str | None]) -> None:
+        self.rules = rules
+        gates: list[_Gate] = [
+            (
+                r,
+                re.compile("|".join(re.escape(w) for w in r.words)) if r.words else None,
+                configured.get(r.id),
+            )
+            for r in rules
+        ]
+        self.syntax = [g for g in gates if g[0].id == "syntax-error"]
+        self.normal = [g for g in gates if g[0].id != "syntax-error"]
+        self.opaque = [g for g in self.normal if not g[0].needs_tree]
+        self.broken = [g for g in gates if g[0].id == "syntax-error" or g[0].on_syntax_errors]
 
 
 SPLIT_STATEMENTS = 2000  # a document this large is checked in two processes (see `split`)

@@ -510,13 +510,15 @@ def dismantle(parsed: Parsed) -> None:
     key = (parsed.dialect, parsed.text)
     if _LIVE.get(key) is parsed:
         del _LIVE[key]
+    nodes = None  # the tree's nodes, when the memo lists them (`query_model.nodes`)
     for value in parsed.memo.values():
         close = getattr(value, "close", None)
         if close is not None:
             close()
+        nodes = getattr(value, "nodes", nodes)
     parsed.memo.clear()
     if parsed.tree is not None:
-        for node in parsed.tree.walk():
+        for node in nodes if nodes is not None else parsed.tree.walk():
             node.parent = None
         parsed.tree = None
     parsed._tokens = None

@@ -18,6 +18,11 @@ class NodeIndex:
         self._all = list(tree.walk())
         self._found: dict[tuple[type, ...], list[exp.Expression]] = {}
 
+    @property
+    def nodes(self) -> list[exp.Expression]:
+        """Every node of the tree (`statements.dismantle` unlinks them without a walk)."""
+        return self._all
+
     def find_all(self, types: tuple[type, ...]) -> list[exp.Expression]:
         """The nodes that are instances of any of `types` (shared: do not modify it)."""
         found = self._found.get(types)

@@ -20,6 +20,7 @@ from sqlglot import exp
 from sql_lsp.catalog.model import DEFAULT_SEARCH_PATH, Catalog, ForeignKey, Index, Table
 from sql_lsp.config import Config
 from sql_lsp.document import Document, Statement, Surroundings
+from sql_lsp.query_model.nodes import find_all
 from sql_lsp.statements import Locator
 
 if TYPE_CHECKING:
@@ -197,8 +198,6 @@ class RuleContext:
     def find_all(self, *types: type) -> list[Any]:
         """Every node of the statement's tree of these types, in `find_all`'s order, from one
         walk per statement text shared by every rule (do not modify the list)."""
-        from sql_lsp.query_model.nodes import find_all
-
         parsed = self.statement.parsed
         return find_all(parsed, types) if parsed is not None else []
 
