@@ -619,7 +619,7 @@ def _check_cached(
     if stale:
         from sql_lsp.lint import Linter
 
-        linter = Linter(config, release=True)
+        linter = Linter(config, release=True, split=True)
         catalog = _catalog({u: document(u) for u in order}, order)
         work = _Work(linter, document, catalog, None, shown, ns.unsafe_fixes)
         size = sum(len(texts[u]) for u in stale)
