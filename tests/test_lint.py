@@ -262,6 +262,7 @@ def test_a_one_pass_lint_frees_trees_without_the_collector_and_never_breaks_a_sh
     )
     monkeypatch.setattr(lint_module, "_COLLECT_EVERY", 10**9)
     was = gc.isenabled()
+    gc.unfreeze()  # what earlier tests froze (and left) is not this test's
     gc.collect()
     gc.disable()
     try:
