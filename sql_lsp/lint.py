@@ -44,11 +44,16 @@ class Linter:
         rules: Sequence[Rule] = ALL_RULES,
         *,
         release: bool = False,
+        unload: bool = False,
     ) -> None:
         self.config = config or Config()
         # a one-pass check: each statement's tree is dropped once its findings are taken
         # (catalog statements keep theirs: the catalog may read them)
         self.release = release
+        # the language server: each statement's tree is dropped once its findings are taken,
+        # and parsed again when something reads it (`Statement.unload`); the trees of the
+        # statements an edit touches stay until the next full pass
+        self.unload = unload
         self.rules = [r for r in rules if self._enabled(r)]
         self._changed: tuple[Catalog, Catalog, frozenset[str] | None] | None = None
         self._offline = [
@@ -141,6 +146,13 @@ class Linter:
                 released += 1
                 if released % _COLLECT_EVERY == 0:
                     _collect()
+            elif self.unload and stmt.catalog_ordinal < 0 and stmt.holds_tree:
+                # what a catalog change asks of every statement is kept (COMPACT_FACTS)
+                referenced_tables(stmt)
+                stmt.unload()
+                released += 1
+                if released % _COLLECT_EVERY == 0:
+                    _collect()
         if len(self._states) > 1000:
             self._states.clear()
         self._states[document.uri] = state
@@ -161,13 +173,13 @@ class Linter:
         context = (self, catalog, catalog.generation, search_path, point, stamp)
         if (
             memo is not None
-            and memo[1] is stmt.parsed
+            and memo[1] is stmt.parse_state  # (an unloaded statement is not parsed again)
             and (memo[0] == context or self._unaffected(memo[0], context, document, stmt))
             and (memo[3] is None or memo[3] == document.surroundings(stmt).relative(stmt))
         ):
             relative = memo[2]
             if memo[0] is not context:
-                stmt.lint = (context, stmt.parsed, relative, memo[3])
+                stmt.lint = (context, memo[1], relative, memo[3])
         else:
             relative = self._lookup(document, stmt, catalog, search_path)
             if facts is not None:
@@ -179,7 +191,10 @@ class Linter:
                     relative = tuple(
                         sorted((*relative, *extra), key=lambda f: (f.start, f.end, f.rule))
                     )
-            stmt.lint = (context, stmt.parsed, relative, _around(document, stmt, relative))
+            # a one-pass check parses here what it then releases (so that nothing reads a tree
+            # of it later); the server keeps a statement found in the cache unparsed
+            parse = stmt.parsed if self.release else stmt.parse_state
+            stmt.lint = (context, parse, relative, _around(document, stmt, relative))
         if state.flagged.get(stmt) is not relative:
             state.absolute.pop(stmt, None)  # the findings changed: shift them again
         if relative:
@@ -324,7 +339,11 @@ def _around(document: Document, stmt: Statement, relative: tuple[Finding, ...]) 
 
 
 def referenced_tables(stmt: Statement) -> tuple[tuple[str | None, str], ...]:
-    """(schema, name) of every table named in the statement, computed once per statement text."""
+    """(schema, name) of every table named in the statement, computed once per statement text
+    (kept when the statement is unloaded: no parse then)."""
+    known, value = stmt.fact("tables")
+    if known:
+        return value  # type: ignore[return-value]
     parsed = stmt.parsed
     if parsed is None or parsed.tree is None:
         return ()
@@ -342,11 +361,13 @@ def referenced_tables(stmt: Statement) -> tuple[tuple[str | None, str], ...]:
 
 def _search_path(stmt: Statement) -> tuple[str, ...] | None:
     """The search_path the statement sets, if any (once per statement text)."""
-    parsed = stmt.parsed
-    if parsed is None:
+    known, value = stmt.fact("search_path")
+    if known:
+        return value  # type: ignore[return-value]
+    memo = getattr(stmt.parse_state, "memo", None)  # read from the text: no parse needed
+    if memo is None:
         path = search_path_of(stmt.text)
         return tuple(path) if path is not None else None
-    memo = parsed.memo
     if "search_path" not in memo:
         path = search_path_of(stmt.text)
         memo["search_path"] = tuple(path) if path is not None else None
