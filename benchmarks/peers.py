@@ -547,6 +547,8 @@ class Bench:
     def _session(
         self, t: Tool, root: Path, path: Path, script: Script, rng: random.Random
     ) -> dict[str, Any]:
+        # cold means cold: sql-lsp's cache of a previous session's findings is removed
+        shutil.rmtree(root / ".sql-lsp-cache", ignore_errors=True)
         client = self.client(t, root)
         try:
             client.initialize(root, {"diagnostics": {"debounceMs": 0}}, self.capabilities(t))

@@ -328,3 +328,53 @@ def _reason(e: BaseException) -> str:
     if isinstance(e, OSError) and e.strerror:
         return e.strerror
     return str(e) or type(e).__name__
+
+
+class CachedFinding:
+    """A finding read back from the cache: what a diagnostic shows (rule, span, message,
+    severity and the safety of its fix), not the fix's edits. The language server publishes
+    these at once for an unchanged file, while the linter computes the real findings."""
+
+    __slots__ = ("end", "fix_safety", "message", "rule", "severity", "start")
+
+    def __init__(
+        self, rule: str, start: int, end: int, message: str, severity: str, fix_safety: str | None
+    ) -> None:
+        self.rule = rule
+        self.start = start
+        self.end = end
+        self.message = message
+        self.severity = severity
+        self.fix_safety = fix_safety
+
+    def key(self) -> tuple:
+        return (self.rule, self.start, self.end, self.message, self.severity, self.fix_safety)
+
+
+def finding_rows(doc: Any, findings: Iterable[Any]) -> list[list[Any]]:
+    """Findings of a `Document` as cache rows (`report.Reported` without its path)."""
+    import dataclasses
+
+    from sql_lsp.report import reported
+
+    return [list(dataclasses.astuple(reported("", doc, f))[1:]) for f in findings]
+
+
+def findings_from_rows(doc: Any, rows: Iterable[list[Any]]) -> list[CachedFinding] | None:
+    """Cache rows placed back in `doc` (the text they were computed on); None when a row does
+    not fit it (a corrupt entry)."""
+    lines = doc.lines
+    size = len(doc.text)
+    out = []
+    try:
+        for rule, severity, message, line, column, end_line, end_column, _, safety, _ in rows:
+            if line < 1 or end_line < 1 or column < 1 or end_column < 1:
+                return None
+            start = lines.line_start(line - 1) + column - 1
+            end = lines.line_start(end_line - 1) + end_column - 1
+            if not 0 <= start <= end <= size:
+                return None
+            out.append(CachedFinding(rule, start, end, message, severity, safety))
+    except (TypeError, ValueError, IndexError):
+        return None
+    return out

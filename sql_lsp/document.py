@@ -20,6 +20,7 @@ from sql_lsp.statements import (
     Released,
     Span,
     SyntaxIssue,
+    Unloaded,
     Unparsed,
     copies_from_stdin,
     dismantle,
@@ -27,6 +28,7 @@ from sql_lsp.statements import (
     parse,
     split,
     split_from,
+    unloaded,
 )
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
@@ -242,6 +244,11 @@ class Statement:
         p = self._parsed
         if type(p) is Unparsed:
             p = self._parsed = parse(self.text, p.dialect, keep=False)
+        elif type(p) is Unloaded:
+            facts = p.memo
+            p = self._parsed = parse(self.text, p.dialect, keep=False)
+            for key, value in facts.items():
+                p.memo.setdefault(key, value)
         return p
 
     @parsed.setter
@@ -274,6 +281,41 @@ class Statement:
         """What `release` kept of the parse (None when it was not released)."""
         p = self._parsed
         return p if type(p) is Released else None
+
+    def unload(self) -> bool:
+        """Drop the parse tree and tokens of a linted statement, keeping its error and compact
+        facts (`statements.Unloaded`); unlike `release`, a later read of `parsed` parses the
+        text again. Its lint memo stays valid. Returns whether a tree was dropped."""
+        p = self._parsed
+        if type(p) is not Parsed or p.tree is None:
+            return False
+        unloaded = Unloaded(p)
+        self._parsed = unloaded
+        memo = self.lint
+        if memo is not None and memo[1] is p:
+            self.lint = (memo[0], unloaded, *memo[2:])
+        return True
+
+    @property
+    def holds_tree(self) -> bool:
+        """Whether the statement holds a parse tree now (without parsing)."""
+        p = self._parsed
+        return type(p) is Parsed and p.tree is not None
+
+    @property
+    def parse_state(self) -> object:
+        """The object that stands for the statement's current parse, without parsing: what a
+        cache of results computed from the parse compares by identity."""
+        return self._parsed
+
+    def fact(self, key: str) -> tuple[bool, object]:
+        """(True, value) of a fact memoised for the statement's text (`Parsed.memo`), read
+        without parsing; (False, None) when it is not known yet."""
+        p = self._parsed
+        memo = getattr(p, "memo", None)
+        if memo is not None and key in memo:
+            return True, memo[key]
+        return False, None
 
     def shift(self, delta: int) -> None:
         self.start += delta
@@ -309,8 +351,15 @@ class Statement:
     @property
     def error(self) -> SyntaxIssue | None:
         """A lexical or parse error, relative to the statement start."""
-        if self.parsed is not None and self.parsed.error is not None:
-            return self.parsed.error
+        p = self._parsed
+        if type(p) is Unparsed:
+            # a statement of the same text was parsed and unloaded: its error is this one's
+            p = unloaded(self.text, p.dialect) or self.parsed
+            self._parsed = p
+        if p is not None:
+            error = p.error  # an unloaded statement keeps its error: no parse
+            if error is not None:
+                return error
         return SyntaxIssue(*self._issue) if self._issue is not None else None
 
     def same_span(self, span: Span, delta: int) -> bool:

@@ -49,6 +49,7 @@ class Linter:
         *,
         release: bool = False,
         split: bool = False,
+        unload: bool = False,
     ) -> None:
         self.config = config or Config()
         # a one-pass check: each statement's tree is dropped once its findings are taken
@@ -56,6 +57,10 @@ class Linter:
         self.release = release
         # ... and a large document's second half is checked by a child process meanwhile
         self.split = split
+        # the language server: each statement's tree is dropped once its findings are taken,
+        # and parsed again when something reads it (`Statement.unload`); the trees of the
+        # statements an edit touches stay until the next full pass
+        self.unload = unload
         self.rules = [r for r in rules if self._enabled(r)]
         self._changed: tuple[Catalog, Catalog, frozenset[str] | None] | None = None
         self._offline = [
@@ -171,6 +176,13 @@ class Linter:
                 released += 1
                 if released % _COLLECT_EVERY == 0:
                     _collect()
+            elif self.unload and stmt.catalog_ordinal < 0 and stmt.holds_tree:
+                # what a catalog change asks of every statement is kept (COMPACT_FACTS)
+                referenced_tables(stmt)
+                stmt.unload()
+                released += 1
+                if released % _COLLECT_EVERY == 0:
+                    _collect()
 
     def _second_half(
         self,
@@ -227,13 +239,13 @@ class Linter:
         context = (self, catalog, catalog.generation, search_path, point, stamp)
         if (
             memo is not None
-            and memo[1] is stmt.parsed
+            and memo[1] is stmt.parse_state  # (an unloaded statement is not parsed again)
             and (memo[0] == context or self._unaffected(memo[0], context, document, stmt))
             and (memo[3] is None or memo[3] == document.surroundings(stmt).relative(stmt))
         ):
             relative = memo[2]
             if memo[0] is not context:
-                stmt.lint = (context, stmt.parsed, relative, memo[3])
+                stmt.lint = (context, memo[1], relative, memo[3])
         else:
             relative = self._lookup(document, stmt, catalog, search_path)
             if facts is not None:
@@ -246,8 +258,9 @@ class Linter:
                         sorted((*relative, *extra), key=lambda f: (f.start, f.end, f.rule))
                     )
             if not self.release or stmt.catalog_ordinal >= 0:
-                # (a released statement keeps no memo: a text met again is not parsed again)
-                stmt.lint = (context, stmt.parsed, relative, _around(document, stmt, relative))
+                # (a released statement keeps no memo: a text met again is not parsed again;
+                # the server keeps a statement found in the cache unparsed)
+                stmt.lint = (context, stmt.parse_state, relative, _around(document, stmt, relative))
         if state.flagged.get(stmt) is not relative:
             state.absolute.pop(stmt, None)  # the findings changed: shift them again
         if relative:
@@ -411,7 +424,11 @@ def _around(document: Document, stmt: Statement, relative: tuple[Finding, ...]) 
 
 
 def referenced_tables(stmt: Statement) -> tuple[tuple[str | None, str], ...]:
-    """(schema, name) of every table named in the statement, computed once per statement text."""
+    """(schema, name) of every table named in the statement, computed once per statement text
+    (kept when the statement is unloaded: no parse then)."""
+    known, value = stmt.fact("tables")
+    if known:
+        return value  # type: ignore[return-value]
     parsed = stmt.parsed
     if parsed is None or parsed.tree is None:
         return ()

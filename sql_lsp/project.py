@@ -22,6 +22,7 @@ from sql_lsp.config import CatalogSettings, Config
 from sql_lsp.migrations import SECTION_MARKS, down_sections, plan_files
 
 if TYPE_CHECKING:
+    from sql_lsp.cache import Cache, CachedFinding
     from sql_lsp.catalog.ddl import DdlBuilder
     from sql_lsp.catalog.model import Catalog, Origin
     from sql_lsp.document import Document, Statement
@@ -195,6 +196,12 @@ def touches_section_marker(text: str, start: int, end: int, new_text: str) -> bo
     return any(m in window or m in new_text for m in SECTION_MARKS)
 
 
+def _log_warning(message: str) -> None:
+    import logging
+
+    logging.getLogger("sql_lsp").warning("%s", message)
+
+
 def uri_of(path: Path) -> str:
     return path.resolve().as_uri()
 
@@ -207,11 +214,15 @@ class Project:
     know to re-check the other open documents.
     """
 
-    def __init__(self, config: Config | None = None) -> None:
+    def __init__(self, config: Config | None = None, *, keep_trees: bool = True) -> None:
         from sql_lsp.lint import Linter
 
         self.config = config or Config()
-        self.linter = Linter(self.config)
+        # False (the language server): documents are parsed statement by statement when first
+        # read, and the linter drops the trees of the statements it has checked (catalog
+        # statements keep theirs); what reads a tree later parses that statement again
+        self.keep_trees = keep_trees
+        self.linter = Linter(self.config, unload=not keep_trees)
         self.disk: dict[str, Document] = {}
         self.open: dict[str, Document] = {}
         self.facts: DatabaseFacts | None = None  # what the configured database says
@@ -219,6 +230,9 @@ class Project:
         self._catalog: Catalog | None = None
         self._live_generation = -1  # the live catalog generation merged into _catalog
         self._layout: tuple[tuple, list[str]] | None = None  # (inputs, catalog order of uris)
+        self.cache_root: Path | None = None  # the persistent cache of findings (see use_cache)
+        self._store: Cache | None = None
+        self._fingerprints: dict[str, tuple[Document, str]] = {}  # uri -> DDL fingerprint
 
     # -- configuration ------------------------------------------------------------------------
     def set_config(self, config: Config) -> None:
@@ -229,13 +243,15 @@ class Project:
         if config.catalog != self.config.catalog or config.source != self.config.source:
             self._catalog = None  # other files, or another order
         self.config = config
-        self.linter = Linter(config)
+        self.linter = Linter(config, unload=not self.keep_trees)
         if dialect_changed:
             self.disk = {
-                u: Document(u, d.text, d.version, config.dialect) for u, d in self.disk.items()
+                u: Document(u, d.text, d.version, config.dialect, lazy=True)
+                for u, d in self.disk.items()
             }
             self.open = {
-                u: Document(u, d.text, d.version, config.dialect) for u, d in self.open.items()
+                u: Document(u, d.text, d.version, config.dialect, lazy=not self.keep_trees)
+                for u, d in self.open.items()
             }
             self._catalog = None
 
@@ -285,7 +301,8 @@ class Project:
         old = self.disk.get(uri)
         if old is not None and old.text == text:
             return False
-        doc = Document(uri, text, dialect=self.config.dialect)
+        # parsed when read: the catalog reads only its DDL statements
+        doc = Document(uri, text, dialect=self.config.dialect, lazy=True)
         self.disk[uri] = doc
         return uri not in self.open and self._ddl_changed(old, doc)
 
@@ -297,7 +314,7 @@ class Project:
         from sql_lsp.document import Document
 
         before = self.document(uri)
-        doc = Document(uri, text, version, self.config.dialect)
+        doc = Document(uri, text, version, self.config.dialect, lazy=not self.keep_trees)
         self.open[uri] = doc
         return self._ddl_changed(before, doc)
 
@@ -352,6 +369,76 @@ class Project:
             return []
         catalog = self.catalog
         return self.linter.lint(doc, catalog, self.facts)
+
+    # -- the persistent cache of findings (see `sql_lsp.cache`) ----------------------------
+    def use_cache(self, root: Path | None) -> None:
+        """Read and write the findings of files in the cache folder `root` (None: no cache)."""
+        self.cache_root = root
+        self._store = None
+
+    def _cache(self) -> Cache | None:
+        if self.cache_root is None or self.facts is not None:
+            return None  # with a database, findings depend on what it says
+        from sql_lsp.cache import Cache, settings_key
+
+        key = settings_key("lsp", self.config.key, self.config.catalog, self.config.dialect)
+        if self._store is None or self._store.settings != key:
+            self._store = Cache(self.cache_root, key, warn=_log_warning, explicit=False)
+        return self._store
+
+    def _fingerprint(self, doc: Document) -> str:
+        """The DDL fingerprint of a document (its applied catalog statements), memoised."""
+        from sql_lsp.cache import ddl_fingerprint
+
+        known = self._fingerprints.get(doc.uri)
+        if known is not None and known[0] is doc:
+            return known[1]
+        fp = ddl_fingerprint((s.catalog_ordinal, s.text) for s in applied_statements(doc))
+        self._fingerprints[doc.uri] = (doc, fp)
+        return fp
+
+    def generation(self) -> str:
+        """The catalog generation of the cache: the catalog documents in order, with their DDL
+        fingerprints (no parsing: catalog statements are told by their text)."""
+        from sql_lsp.cache import generation
+
+        docs = self.catalog_documents()
+        known = {d.uri for d in docs}
+        for uri in [u for u in self._fingerprints if u not in known]:
+            del self._fingerprints[uri]
+        return generation([(d.uri, self._fingerprint(d)) for d in docs])
+
+    def cached_findings(self, uri: str) -> list[CachedFinding] | None:
+        """The findings stored for a file whose text and catalog generation are those of now,
+        else None. What a diagnostic shows, without the fixes' edits."""
+        cache = self._cache()
+        path = path_of(uri)
+        doc = self.document(uri)
+        if cache is None or path is None or doc is None:
+            return None
+        from sql_lsp.cache import findings_from_rows, text_hash
+
+        entry = cache.get(str(path))
+        if entry is None or entry.findings is None or entry.text != text_hash(doc.text):
+            return None
+        if entry.generation != self.generation():
+            return None
+        cache.touch(str(path))
+        return findings_from_rows(doc, entry.findings)
+
+    def store_findings(self, uri: str, findings: Sequence[Finding]) -> None:
+        """Store the findings of a file's current text (what `lint` returned for it)."""
+        cache = self._cache()
+        path = path_of(uri)
+        doc = self.document(uri)
+        if cache is None or path is None or doc is None:
+            return
+        from sql_lsp.cache import Entry, finding_rows, text_hash
+
+        rows = finding_rows(doc, findings)
+        entry = Entry(text_hash(doc.text), self._fingerprint(doc), self.generation(), rows)
+        cache.put(str(path), entry)
+        cache.save()
 
     def locate(self, origin: Origin) -> tuple[Document, int, int] | None:
         """The document and absolute span of a catalog object's declaration."""

@@ -432,6 +432,38 @@ class Released(Parsed):
         return self._opaque
 
 
+# the facts an unloaded statement keeps (`Unloaded`): small, derived from the tree, asked by the
+# linter for every statement when the catalog changes (what tables it names, its search_path)
+COMPACT_FACTS = ("tables", "search_path")
+
+
+class Unloaded(Released):
+    """What the language server keeps of a linted statement it is not showing: its error, note
+    and compact facts (`COMPACT_FACTS` of its memo), not its tree. Unlike `Released`, reading
+    the statement's parse parses it again (`document.Statement.parsed`): hover, completion and
+    references still see a tree."""
+
+    __slots__ = ()
+
+    def __init__(self, parsed: Parsed) -> None:
+        super().__init__(parsed)
+        memo = parsed.memo
+        for key in COMPACT_FACTS:
+            if key in memo:
+                self.memo[key] = memo[key]
+        _UNLOADED[(parsed.dialect, parsed.text)] = self
+
+
+# what is kept of unloaded statements, by (dialect, text), while a statement holds it: a
+# statement of the same text not parsed yet takes its error from there (`Statement.error`)
+_UNLOADED: weakref.WeakValueDictionary[tuple[str, str], Unloaded] = weakref.WeakValueDictionary()
+
+
+def unloaded(text: str, dialect: str) -> Unloaded | None:
+    """The `Unloaded` of a statement of this text, if one is held."""
+    return _UNLOADED.get((dialect, text))
+
+
 class Unparsed:
     """Stands for the parse of a statement not parsed yet (see `build_statements`)."""
 

@@ -8,7 +8,8 @@ import contextlib
 import gc
 import json
 import traceback
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as T
 
@@ -16,6 +17,7 @@ from sql_lsp.lsp import convert
 from sql_lsp.rules.base import Finding
 
 if TYPE_CHECKING:
+    from sql_lsp.document import Document
     from sql_lsp.lsp.server import SqlLanguageServer
 
 
@@ -32,6 +34,7 @@ class Publishing:
 
     tasks: dict[str, asyncio.Task]
     published: dict[str, int | None]
+    unstored: set[str]  # documents whose findings go to the persistent cache once linted
     diagnostics: dict[str, convert.DiagnosticCache]
     garbage: int
     collect_later: asyncio.TimerHandle | None
@@ -54,7 +57,12 @@ class Publishing:
         self.collect_later = None
         if self.garbage:
             self.garbage = 0
+            # the linter freezes what survives its collections while it drops trees (so each
+            # only looks at what is new); a pause in typing collects everything, then freezes
+            # what is left, so that the next pause looks only at what came since
+            gc.unfreeze()
             gc.collect()
+            gc.freeze()
 
     def schedule(self, key: str, delay_ms: int | None = None) -> None:
         """(Re)analyse and publish a document after the debounce delay."""
@@ -76,17 +84,58 @@ class Publishing:
         doc = self.project.open.get(key)
         if doc is None:
             return
+        if key not in self.published and self.publish_cached(key, doc):
+            return
+        findings = self._lint(key)
+        self._send(key, doc, findings)
+        if key in self.unstored:  # opened or saved: keep its findings for the next start
+            self.unstored.discard(key)
+            self.project.store_findings(key, findings)
+        self.worked()
+
+    def _lint(self, key: str) -> list[Finding]:
         try:
-            findings = self.project.lint(key)
+            return self.project.lint(key)
         except Exception as e:  # never let an analysis bug take the server down
             self.log(
                 f"analysis of {key} failed: {e!r}\n{traceback.format_exc()}", T.MessageType.Error
             )
-            findings = []
+            return []
+
+    def _send(self, key: str, doc: Document, findings: Sequence[Any]) -> str:
         cache = self.diagnostics.setdefault(key, convert.DiagnosticCache())
         params = cache.publish_params(self.client_uri(key), doc, findings, self.encoding)
         self.protocol.send_raw(T.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, params)
         self.published[key] = doc.version
+        return params
+
+    def publish_cached(self, key: str, doc: Document) -> bool:
+        """The first publish of a file whose findings the persistent cache holds for this text
+        and catalog: published at once, then the linter computes the real ones (what code
+        actions and later edits use) and publishes them only if they differ."""
+        try:
+            cached = self.project.cached_findings(key)
+        except Exception as e:  # a cache problem never stops diagnostics
+            self.log(f"reading the cache for {key} failed: {e!r}", T.MessageType.Warning)
+            cached = None
+        if cached is None:
+            return False
+        self.unstored.discard(key)
+        sent = self._send(key, doc, cached)
+        self.spawn(self._complete(key, doc, sent))
+        return True
+
+    async def _complete(self, key: str, doc: Document, sent: str) -> None:
+        await asyncio.sleep(0)  # the cached diagnostics go out first
+        if self.project.open.get(key) is not doc:
+            return  # edited (or closed) since: that publishes its own
+        findings = self._lint(key)
+        if self.project.open.get(key) is not doc:
+            return
+        cache = self.diagnostics.setdefault(key, convert.DiagnosticCache())
+        params = cache.publish_params(self.client_uri(key), doc, findings, self.encoding)
+        if params != sent:  # the cache was out of date after all (it is keyed to avoid that)
+            self.protocol.send_raw(T.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, params)
         self.worked()
 
     def publish_all(self, except_key: str | None = None) -> None:
@@ -110,3 +159,4 @@ class Publishing:
         self.diagnostics.pop(key, None)
         self.project.linter.forget(key)
         self.published.pop(key, None)
+        self.unstored.discard(key)

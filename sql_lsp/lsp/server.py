@@ -44,7 +44,7 @@ from sql_lsp.lsp.guard import guarded
 from sql_lsp.lsp.hover import hover_at
 from sql_lsp.lsp.lifecycle import publish_after_scan, register, scan_workspace
 from sql_lsp.lsp.protocol import SqlProtocol
-from sql_lsp.lsp.settings import SECTION, Settings
+from sql_lsp.lsp.settings import SECTION, Settings, cache_folder
 from sql_lsp.lsp.workspace import apply_file_events, folder_paths, read_file
 from sql_lsp.navigation import folding_ranges, outline, symbol_at, workspace_symbols
 from sql_lsp.project import Project, uri_of
@@ -67,13 +67,14 @@ class SqlLanguageServer(Settings, LiveDatabase, Publishing, LanguageServer):
 
     def __init__(self) -> None:
         super().__init__("sql-lsp", __version__, protocol_cls=SqlProtocol)
-        self.project = Project()
+        self.project = Project(keep_trees=False)  # compact: trees parsed again on demand
         self.roots: list[Path] = []
         self.init_options: dict[str, Any] = {}
         self.editor_settings: dict[str, Any] = {}
         self.client_uris: dict[str, str] = {}  # project key -> the URI the client uses
         self.tasks: dict[str, asyncio.Task] = {}
         self.published: dict[str, int | None] = {}
+        self.unstored: set[str] = set()  # opened or saved: findings to store once linted
         self.diagnostics: dict[str, convert.DiagnosticCache] = {}
         self.config_ready = asyncio.Event()
         self.scanned = asyncio.Event()  # the first workspace scan is over
@@ -164,6 +165,7 @@ def initialize(ls: SqlLanguageServer, params: T.InitializeParams) -> None:
         )
     config, _ = ls.compute_config()
     ls.project.set_config(config)
+    ls.project.use_cache(cache_folder(config, ls.roots))
 
 
 @server.feature(T.INITIALIZED)
@@ -197,6 +199,7 @@ def did_open(ls: SqlLanguageServer, params: T.DidOpenTextDocumentParams) -> None
     key = ls.key(item.uri)
     ls.client_uris[key] = item.uri
     changed = ls.project.open_document(key, item.text, item.version)
+    ls.unstored.add(key)
     if ls.scanned.is_set():
         ls.schedule(key, 0)
     else:  # publish with the workspace schema when it is read, or after a second at most
@@ -235,6 +238,8 @@ def did_save(ls: SqlLanguageServer, params: T.DidSaveTextDocumentParams) -> None
         doc = ls.project.open[key]
         if params.text != doc.text:
             ls.catalog_changed(ls.project.open_document(key, params.text, doc.version), key)
+    if key in ls.project.open:
+        ls.unstored.add(key)
     ls.schedule(key, 0)
     if ls.live is not None:
         ls.spawn(ls.plan_document(key))

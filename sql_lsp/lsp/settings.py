@@ -4,6 +4,9 @@ editor's `sqlLsp` section (workspace/configuration), applied to the Project."""
 from __future__ import annotations
 
 import asyncio
+import os
+from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as T
@@ -15,6 +18,19 @@ if TYPE_CHECKING:
     pass
 
 SECTION = "sqlLsp"
+
+
+def cache_folder(config: Config, roots: Sequence[Path]) -> Path | None:
+    """Where the server keeps the findings of files (`sql_lsp.cache`): `SQL_LSP_CACHE_DIR`,
+    else `.sql-lsp-cache` in the settings file's folder, else in the first workspace folder;
+    None with neither (no project: nothing is cached)."""
+    from sql_lsp.cache import ENV_CACHE_DIR, default_dir
+
+    if os.environ.get(ENV_CACHE_DIR):
+        return default_dir(Path.cwd())
+    if config.source is not None:
+        return default_dir(config.source.resolve().parent)
+    return default_dir(roots[0]) if roots else None
 
 
 class Settings:
@@ -63,5 +79,6 @@ class Settings:
             self.show(f"sql-lsp: {message}")
         if config != self.project.config:
             self.project.set_config(config)
+        self.project.use_cache(cache_folder(config, self.roots))
         self.config_ready.set()
         self.configure_database()
