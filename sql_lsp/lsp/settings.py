@@ -22,15 +22,20 @@ SECTION = "sqlLsp"
 
 def cache_folder(config: Config, roots: Sequence[Path]) -> Path | None:
     """Where the server keeps the findings of files (`sql_lsp.cache`): `SQL_LSP_CACHE_DIR`,
-    else `.sql-lsp-cache` in the settings file's folder, else in the first workspace folder;
-    None with neither (no project: nothing is cached)."""
+    else the `.sql-lsp-cache` that `sql-lsp check` made in the settings file's folder (else in
+    the first workspace folder); None when there is none. Opening a folder in an editor never
+    creates a folder in it."""
     from sql_lsp.cache import ENV_CACHE_DIR, default_dir
 
     if os.environ.get(ENV_CACHE_DIR):
         return default_dir(Path.cwd())
     if config.source is not None:
-        return default_dir(config.source.resolve().parent)
-    return default_dir(roots[0]) if roots else None
+        folder = default_dir(config.source.resolve().parent)
+    elif roots:
+        folder = default_dir(roots[0])
+    else:
+        return None
+    return folder if folder.is_dir() else None
 
 
 class Settings:

@@ -1,6 +1,7 @@
 """The server keeps each opened file's findings in the persistent cache (`.sql-lsp-cache/`
-beside the settings file) and publishes them at once when the file is opened again unchanged;
-the linter's own findings follow, and are published when they differ."""
+beside the settings file, when `sql-lsp check` made it) and publishes them at once when the file
+is opened again unchanged; the linter's own findings follow, and are published when they differ.
+It never creates the folder itself."""
 
 from __future__ import annotations
 
@@ -49,6 +50,7 @@ def _shown(p: T.PublishDiagnosticsParams) -> list[tuple]:
 async def test_reopened_file_gets_the_same_diagnostics_from_the_cache(
     client: LanguageClient, project: Path, caps
 ) -> None:
+    (project / ".sql-lsp-cache").mkdir()  # as `sql-lsp check` leaves it
     await start(client, project, caps)
     path = project / "queries.sql"
     path.write_text(QUERIES, newline="")
@@ -64,6 +66,7 @@ async def test_reopened_file_gets_the_same_diagnostics_from_the_cache(
 
 
 async def test_a_stale_entry_is_shown_then_corrected(client: LanguageClient, project: Path) -> None:
+    (project / ".sql-lsp-cache").mkdir()
     await start(client, project)
     path = project / "queries.sql"
     path.write_text(QUERIES, newline="")
@@ -88,6 +91,7 @@ async def test_a_stale_entry_is_shown_then_corrected(client: LanguageClient, pro
 async def test_an_edited_file_is_not_served_from_the_cache(
     client: LanguageClient, project: Path
 ) -> None:
+    (project / ".sql-lsp-cache").mkdir()
     await start(client, project)
     path = project / "queries.sql"
     path.write_text(QUERIES, newline="")
@@ -100,3 +104,15 @@ async def test_an_edited_file_is_not_served_from_the_cache(
     other = QUERIES + "SELECT * FROM users;\n"
     p = await open_doc(client, path, other)
     assert "select-star" in [d.code for d in p.diagnostics]
+
+
+async def test_the_server_creates_no_cache_folder_in_the_project(
+    client: LanguageClient, project: Path
+) -> None:
+    await start(client, project)
+    path = project / "queries.sql"
+    path.write_text(QUERIES, newline="")
+    first = await open_doc(client, path, QUERIES)
+    assert len(first.diagnostics) >= 3
+    await asyncio.sleep(0.5)  # an entry would be written just after the diagnostics
+    assert not (project / ".sql-lsp-cache").exists()
