@@ -202,7 +202,7 @@ class Linter:
             return None
         total = sum(len(s.text) for s in sql)
         start, size = 0, 0
-        while start < len(sql) and size < total // 2:
+        while start < len(sql) and size < total * _PARENT_SHARE:
             size += len(sql[start].text)
             start += 1
         search_path = DEFAULT_SEARCH_PATH
@@ -523,6 +523,9 @@ class _Plan:
 
 
 SPLIT_STATEMENTS = 2000  # a document this large is checked in two processes (see `split`)
+# the parent's part of the text: a little over half, since the child also pickles its result
+# and starts on pages it shares with the parent
+_PARENT_SHARE = 0.53
 
 
 class _Half:
