@@ -242,7 +242,7 @@ def _reference(ctx: RuleContext, scan: SeqScan) -> exp.Table | None:
         return None
     named = [
         t
-        for t in tree.find_all(exp.Table)
+        for t in ctx.find_all(exp.Table)
         if isinstance(t.this, exp.Identifier) and fold(t.this) == scan.relation
     ]
     for t in named:
