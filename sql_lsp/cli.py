@@ -296,10 +296,9 @@ def _projects(ns: argparse.Namespace, paths: list[str]) -> list[list[str]]:
             continue
         for config, folder in sorted(nested.items()):
             groups.setdefault(config, []).append(str(folder))
-        kept = [f for f in rest if not any(d in f.resolve().parents for d in nested.values())]
-        if kept:
-            excluded_here = _excluded_by(own, kept)
-            groups.setdefault(own, []).extend(str(f) for f in kept if f not in excluded_here)
+        if rest:  # the folder's own files, with its settings
+            excluded_here = _excluded_by(own, rest)
+            groups.setdefault(own, []).extend(str(f) for f in rest if f not in excluded_here)
     return [g for g in groups.values() if g]
 
 

@@ -206,10 +206,10 @@ class Linter:
             size += len(sql[start].text)
             start += 1
         search_path = DEFAULT_SEARCH_PATH
-        for stmt in sql[:start]:
+        for stmt in sql[:start]:  # the search_path the second half starts with
             path = _search_path(stmt)
             if path is not None:
-                search_path, state.plain = path, False
+                search_path = path
         rest = sql[start:]
 
         def work() -> tuple[bool, list[tuple[int, tuple[Finding, ...], Parsed | None]]]:

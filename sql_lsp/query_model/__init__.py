@@ -30,6 +30,19 @@ from sql_lsp.catalog.model import Table, fold
 
 Lookup = Callable[[exp.Table], Table | None]
 QUERIES = (exp.Select, exp.Update, exp.Delete)
+# the comparisons of a value with others that a condition is made of (NULL never satisfies one)
+COMPARISONS = (
+    exp.EQ,
+    exp.NEQ,
+    exp.GT,
+    exp.GTE,
+    exp.LT,
+    exp.LTE,
+    exp.Like,
+    exp.ILike,
+    exp.In,
+    exp.Between,
+)
 
 
 def owner_query(node: exp.Expression) -> exp.Expression | None:

@@ -89,27 +89,13 @@ from sql_lsp.catalog.model import (
     qualified_name,
     quote_ident,
 )
-from sql_lsp.query_model import resolve
+from sql_lsp.query_model import COMPARISONS, resolve
 from sql_lsp.rules.base import SAFE, UNSAFE, Edit, Finding, Fix, Rule, RuleContext
 from sql_lsp.rules.missing_fk_index import fresh_index_name, index_target
 
 DType = exp.DataType.Type
 
-_COMPARISONS = (
-    exp.EQ,
-    exp.NEQ,
-    exp.GT,
-    exp.GTE,
-    exp.LT,
-    exp.LTE,
-    exp.Like,
-    exp.ILike,
-    exp.In,
-    exp.Between,
-    exp.NullSafeEQ,
-    exp.NullSafeNEQ,
-    exp.SimilarTo,
-)
+_COMPARISONS = (*COMPARISONS, exp.NullSafeEQ, exp.NullSafeNEQ, exp.SimilarTo)
 _WRAPPERS = (exp.Func, exp.Cast, exp.Binary, exp.Collate, exp.Neg, exp.Paren)
 _INDEX_METHODS = ("btree", "hash")
 _TIMESTAMPS = ("timestamp", "timestamptz")

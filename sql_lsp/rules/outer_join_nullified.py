@@ -37,23 +37,11 @@ from collections.abc import Iterator
 from sqlglot import exp
 
 from sql_lsp.catalog.model import fold
-from sql_lsp.query_model import where_conjuncts
+from sql_lsp.query_model import COMPARISONS, where_conjuncts
 from sql_lsp.rules.base import Finding, Rule, RuleContext
 
 _OUTER = re.compile(r"\b(left|right|full)\b", re.I)
-_REJECTING = (
-    exp.EQ,
-    exp.NEQ,
-    exp.GT,
-    exp.GTE,
-    exp.LT,
-    exp.LTE,
-    exp.Like,
-    exp.ILike,
-    exp.In,
-    exp.Between,
-    exp.SimilarTo,
-)
+_REJECTING = (*COMPARISONS, exp.SimilarTo)
 
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
