@@ -70,7 +70,6 @@ class Linter:
         # the severity the configuration sets for a rule (None: the findings' own)
         self._configured = {r.id: self.config.rule(r.id).severity for r in self.rules}
         self._plans: dict[int, _Plan] = {}
-        self._inside = [r for r in self._offline if r.id not in bodies.SILENT_INSIDE]
         self.database_rules = [r for r in self.rules if r.needs == "database"]
         self._cache: dict[tuple, tuple] = {}
         self._cache_chars = 0  # total length of the statement texts cached
@@ -385,11 +384,7 @@ class Linter:
     ) -> list[Finding]:
         """Findings of the statements inside `stmt`'s function body (see `bodies.py`), with
         only the fixes that edit the inner statement itself."""
-        inside = (
-            self._inside
-            if rules is self._offline
-            else [r for r in rules if r.id not in bodies.SILENT_INSIDE]
-        )
+        inside = self._plan(rules).inside  # one list per list: its own plan is kept too
         out: list[Finding] = []
         for inner in bodies.inner_statements(stmt, self.config.dialect):
             for f in self._check(document, inner, catalog, search_path, inside):
@@ -508,6 +503,7 @@ class _Plan:
 
     def __init__(self, rules: Sequence[Rule], configured: dict[str, str | None]) -> None:
         self.rules = rules
+        self.inside = [r for r in rules if r.id not in bodies.SILENT_INSIDE]  # in bodies
         gates: list[_Gate] = [
             (
                 r,
