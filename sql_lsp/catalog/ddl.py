@@ -115,6 +115,9 @@ class DdlBuilder:
     _retrying: bool = False
     _session: str | None = None
     touched: set[tuple[str, str]] = field(default_factory=set)  # tables changed (by key)
+    # the relation names of each schema (tables, views, indexes) between statements, kept by
+    # the statements that only add names (see PgDdl.taken); None: read them afresh
+    relation_names: dict[str, set[str]] | None = None
 
     # -- entry points -------------------------------------------------------------------------
     def apply_text(self, doc: str, ordinal: int, text: str, dialect: str = "postgres") -> bool:
@@ -134,6 +137,7 @@ class DdlBuilder:
         place = Place(doc, ordinal, parsed)
         if parsed.dialect == "postgres":
             return self._apply_postgres(place)
+        self.relation_names = None
         tree = parsed.tree
         try:
             if isinstance(tree, exp.Create):
@@ -174,6 +178,8 @@ class DdlBuilder:
         self._session = doc
         self.search_path = list(DEFAULT_SEARCH_PATH)
         temp = [k for k in self.catalog.tables if k[0] == "pg_temp"]
+        if temp:
+            self.relation_names = None
         for k in temp:
             del self.catalog.tables[k]
             self.touched.add(k)

@@ -13,13 +13,14 @@ and predicates) are taken from the statement text and normalised like the live c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from sql_lsp import pg
 from sql_lsp.catalog.expressions import pg_expression, rename_in_expression, type_name
 from sql_lsp.catalog.model import (
+    Catalog,
     Column,
     ForeignKey,
     Index,
@@ -73,6 +74,9 @@ class PgDdl:
         self.place = place
         self._source: str | None = None
         self._tokens: list[Any] | None = None
+        # a statement that only adds names (CREATE TABLE, CREATE INDEX): the tables it may
+        # add names to, read afresh by `taken`; None: the statement may drop or rename
+        self._adding: list[Table] | None = None
 
     # -- plumbing -----------------------------------------------------------------------------
     @property
@@ -125,7 +129,28 @@ class PgDdl:
         handler = getattr(self, "_" + kind, None)
         if handler is None:
             return False
-        handler(fields)
+        b = self.b
+        if kind not in _ADDS_NAMES:
+            b.relation_names = None  # what it drops or renames: read afresh, then again
+            handler(fields)
+            b.relation_names = None
+            return True
+        self._adding = []
+        done = False
+        try:
+            handler(fields)
+            done = True
+        finally:
+            if not done:
+                b.relation_names = None
+            elif b.relation_names is not None:
+                for t in self._adding:
+                    if self.catalog.tables.get(t.key) is not t:
+                        continue  # not created after all
+                    names = b.relation_names.setdefault(t.schema, set())
+                    names.add(t.name)
+                    names.update(i.name for i in t.indexes)
+            self._adding = None
         return True
 
     # -- names --------------------------------------------------------------------------------
@@ -155,14 +180,27 @@ class PgDdl:
             return self.catalog.index(names[-1], names[-2])
         return self.catalog.index(names[-1], None, ("pg_temp", *self.b.search_path))
 
-    def taken(self, schema: str) -> set[str]:
-        """Relation names in `schema` (tables, views and indexes share one namespace)."""
-        out = set()
-        for (s, name), t in self.catalog.tables.items():
-            if s == schema:
-                out.add(name)
-                out.update(i.name for i in t.indexes)
-        return out
+    def taken(self, schema: str) -> Container[str]:
+        """Relation names in `schema` (tables, views and indexes share one namespace).
+
+        Read from the whole catalog once, then kept between statements that only add names:
+        a schema of thousands of tables and indexes is read once, not once per statement."""
+        adding = self._adding
+        if adding is None:
+            return _relation_names(self.catalog, schema)
+        b = self.b
+        if b.relation_names is None:
+            b.relation_names = {}
+            for (s, name), t in self.catalog.tables.items():
+                names = b.relation_names.setdefault(s, set())
+                names.add(name)
+                names.update(i.name for i in t.indexes)
+        return _Taken(b.relation_names.get(schema, set()), schema, adding)
+
+    def adds_to(self, table: Table) -> None:
+        """`table` may get new relation names in this statement (see `taken`)."""
+        if self._adding is not None and table not in self._adding:
+            self._adding.append(table)
 
     def choose_name(self, schema: str, table: str, columns: Iterable[str], label: str) -> str:
         """PostgreSQL's ChooseRelationName: `<table>_<cols>_<label>`, then label1, label2…"""
@@ -195,6 +233,7 @@ class PgDdl:
         if f.get("partspec"):
             kind = "partitioned table"
         table = Table(schema=schema, name=name, kind=kind, origin=self.name_origin(rel))
+        self.adds_to(table)
         parents: list[Table] = []
         for inh in f.get("inhRelations") or []:
             _, rv = node(inh)
@@ -572,6 +611,7 @@ class PgDdl:
             self.clone_fk(child, fk)
 
     def clone_index(self, child: Table, index: Index) -> None:
+        self.adds_to(child)
         if any(
             i.keys == index.keys and i.predicate == index.predicate and i.unique == index.unique
             for i in child.indexes
@@ -622,6 +662,7 @@ class PgDdl:
         if table is None:
             self.b.defer(self.place)
             return
+        self.adds_to(table)
         types = {c.name: c.type or "" for c in table.columns.values()}
         elements = self._index_elements(rel)
         keys: list[IndexKey] = []
@@ -1193,3 +1234,37 @@ def _mentions(expr: str, column: str) -> bool:
     import re
 
     return re.search(rf'(?<![\w"]){re.escape(column)}(?![\w"])', expr) is not None
+
+
+# the statements that add relation names and never drop or rename one
+_ADDS_NAMES = frozenset({"CreateStmt", "IndexStmt"})
+
+
+def _relation_names(catalog: Catalog, schema: str) -> set[str]:
+    out = set()
+    for (s, name), t in catalog.tables.items():
+        if s == schema:
+            out.add(name)
+            out.update(i.name for i in t.indexes)
+    return out
+
+
+class _Taken:
+    """The relation names of a schema: those it had before the statement, and those of the
+    tables the statement may have added names to, read afresh."""
+
+    __slots__ = ("adding", "before", "schema")
+
+    def __init__(self, before: set[str], schema: str, adding: list[Table]) -> None:
+        self.before = before
+        self.schema = schema
+        self.adding = adding
+
+    def __contains__(self, name: object) -> bool:
+        if name in self.before:
+            return True
+        return any(
+            t.schema == self.schema and (t.name == name or t.index_named(name) is not None)
+            for t in self.adding
+            if isinstance(name, str)
+        )
