@@ -132,6 +132,19 @@ class LspClient:
                 self.backlog.append((t, msg))
                 del self.backlog[:-200]
 
+    def settle(self, match, first: tuple[float, dict], quiet: float) -> tuple[float, dict]:
+        """After `first`, a (time, message) matching `match`: the last of the matching messages
+        that follow it, each within `quiet` seconds of the one before, and when it arrived (a
+        server that publishes the first lines of a file first, then the whole)."""
+        last = first
+        while True:
+            try:
+                last = self.wait(match, timeout=quiet)
+            except ServerGone:
+                if self.proc.poll() is not None:
+                    raise
+                return last
+
     def drain(self, seconds: float) -> None:
         """Read (and answer) whatever the server sends during `seconds`."""
         deadline = time.perf_counter() + seconds

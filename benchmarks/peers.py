@@ -511,7 +511,8 @@ class Bench:
         files = OUT / "lsp-files"  # outside the workspace root: nothing else is scanned
         files.mkdir(parents=True, exist_ok=True)
         path = files / f"bench{n}.sql"
-        cold = self.measure("open", "LSP cold open → diagnostics, 10,000", "s")
+        cold = self.measure("open", "LSP cold open → first diagnostics, 10,000", "s")
+        whole = self.measure("open-all", "LSP cold open → all diagnostics, 10,000", "s")
         edit = self.measure(
             "edit", "LSP edit → diagnostics, 10,000, median / p95", "ms", summary="pair"
         )
@@ -529,10 +530,11 @@ class Bench:
                 try:
                     times = self._session(t, root, path, script, random.Random(self.args.seed + r))
                 except (ServerGone, RuntimeError, OSError) as e:
-                    for m in (cold, edit, rss, rss_end):
+                    for m in (cold, whole, edit, rss, rss_end):
                         m.fail(t.key, str(e)[:120])
                     continue
                 cold.add(t.key, times["open"])
+                whole.add(t.key, times["open_all"])
                 rss.add(t.key, times["rss"])
                 rss_end.add(t.key, times["rss_end"])
                 edit_times.setdefault(t.key, []).extend(times["edits"])
@@ -555,25 +557,31 @@ class Bench:
             client.drain(0.3)  # let a workspace scan (if any) finish
             uri = path.as_uri()
 
+            def of(version: int) -> Callable[[dict], bool]:
+                return lambda m: (
+                    m.get("method") == "textDocument/publishDiagnostics"
+                    and m["params"]["uri"] == uri
+                    and m["params"].get("version") in (version, None)
+                )
+
             def diagnostics(version: int) -> float:
                 if t.lsp_pull:
                     arrived, _ = client.request_timed(
                         "textDocument/diagnostic", {"textDocument": {"uri": uri}}, timeout=300
                     )
                     return arrived
-                arrived, _ = client.wait(
-                    lambda m: (
-                        m.get("method") == "textDocument/publishDiagnostics"
-                        and m["params"]["uri"] == uri
-                        and m["params"].get("version") in (version, None)
-                    ),
-                    timeout=300,
-                )
+                arrived, _ = client.wait(of(version), timeout=300)
                 return arrived
 
             item = {"uri": uri, "languageId": "sql", "version": 1, "text": script.text}
             t0 = client.notify("textDocument/didOpen", {"textDocument": item})
-            opened = diagnostics(1) - t0
+            first = diagnostics(1)
+            # a server may publish the first lines of the file first: the last publish of the
+            # open, before the edits start, is when all its diagnostics are shown
+            settled = first
+            if not t.lsp_pull:
+                settled, _ = client.settle(of(1), (first, {}), self.args.settle)
+            opened, opened_all = first - t0, settled - t0
             after_open = _rss_mb(_tree(client.pid))
             edits = []
             version = 1
@@ -594,6 +602,7 @@ class Bench:
                     edits.append(took * 1000)
             return {
                 "open": opened,
+                "open_all": opened_all,
                 "rss": after_open,
                 "edits": edits,
                 "rss_end": _rss_mb(_tree(client.pid)),
@@ -664,6 +673,7 @@ class Bench:
             "big-rss",
             "initialize",
             "open",
+            "open-all",
             "edit",
             "server-rss",
             "server-rss-end",
@@ -753,7 +763,12 @@ class Bench:
         goal("5 MB file <= 6 s", "big", lambda v: v <= 6, lambda v: _fmt(v, "s"))
         goal("5 MB file <= 300 MB", "big-rss", lambda v: v <= 300, lambda v: _fmt(v, "MB"))
         goal("LSP initialize <= 0.1 s", "initialize", lambda v: v <= 0.1, lambda v: _fmt(v, "s"))
-        goal("LSP cold open of 10,000 <= 1.0 s", "open", lambda v: v <= 1.0, lambda v: _fmt(v, "s"))
+        goal(
+            "LSP cold open of 10,000 <= 1.0 s (first diagnostics)",
+            "open",
+            lambda v: v <= 1.0,
+            lambda v: _fmt(v, "s"),
+        )
         m = by_id.get("edit")
         if m is not None and m.samples.get(ref) and ref not in m.na:
             p95 = m.samples[ref][1]
@@ -826,6 +841,12 @@ def main() -> int:
     p.add_argument("--lsp-rounds", type=int, default=2, help="LSP sessions per tool")
     p.add_argument("--edits", type=int, default=20, help="timed edits per LSP session")
     p.add_argument("--warmup", type=int, default=2, help="untimed edits first")
+    p.add_argument(
+        "--settle",
+        type=float,
+        default=8.0,
+        help="seconds without a further publish after which a cold open has shown everything",
+    )
     p.add_argument("--big-runs", type=int, default=1, help="runs of the 5 MB check")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--memory-limit-mb", type=int, default=4096)

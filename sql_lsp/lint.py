@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import re
+import time
 from bisect import bisect_left
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -107,6 +108,40 @@ class Linter:
         sup = suppressions.collect(document)
         return suppressions.apply(findings, document, sup)
 
+    def lint_head(
+        self,
+        document: Document,
+        catalog: Catalog | None = None,
+        facts: DatabaseFacts | None = None,
+        *,
+        lines: int,
+        seconds: float,
+    ) -> list[Finding] | None:
+        """The findings of the statements that start on the first `lines` lines of a document
+        not linted yet, suppressions applied: what a first open of a large file shows at once,
+        before `lint` has checked the rest. It stops early after about `seconds`. What it
+        checks keeps its memo, so the `lint` that follows does not check it again. The rules
+        about several statements (`check_document`) wait for `lint`.
+
+        None when there is nothing to gain: no statement starts after those lines, the document
+        was linted before, or this linter keeps no memos (a one-pass check)."""
+        if self.release or document.uri in self._states or len(document.lines) <= lines:
+            return None
+        limit = document.lines.line_start(lines)
+        sql = [s for s in document.statements if s.kind == "sql"]
+        head = sql[: bisect_left(sql, limit, key=_start)]
+        if len(head) == len(sql):
+            return None
+        catalog = catalog or Catalog()
+        if not self.database_rules:
+            facts = None
+        document.catalog_statements  # noqa: B018 - assigns catalog ordinals
+        state = _State(document, catalog, facts)
+        deadline = time.monotonic() + seconds
+        self._run(state, document, head, catalog, DEFAULT_SEARCH_PATH, facts, deadline)
+        findings = state.findings()
+        return suppressions.apply(findings, document, suppressions.collect(document))
+
     def _with_document_rules(self, document: Document, findings: list[Finding]) -> list[Finding]:
         """`findings` and those of the rules about several statements of the document."""
         extra: list[Finding] = []
@@ -160,11 +195,15 @@ class Linter:
         catalog: Catalog,
         search_path: tuple[str, ...],
         facts: DatabaseFacts | None,
+        deadline: float | None = None,
     ) -> None:
-        """Record the findings of `stmts` (in order) in `state`."""
+        """Record the findings of `stmts` (in order) in `state`; with a `deadline`
+        (`time.monotonic()`), only of those checked before it passed."""
         released = 0
         kept: dict[str, Parsed] = {}  # text -> what is kept of its released parse
         for stmt in stmts:
+            if deadline is not None and time.monotonic() > deadline:
+                break
             path = _search_path(stmt)
             if path is not None:
                 search_path = path

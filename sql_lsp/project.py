@@ -370,6 +370,14 @@ class Project:
         catalog = self.catalog
         return self.linter.lint(doc, catalog, self.facts)
 
+    def lint_head(self, uri: str, lines: int, seconds: float) -> list[Finding] | None:
+        """The findings of the first `lines` lines of a document not linted yet (see
+        `Linter.lint_head`); None when `lint` is what to call."""
+        doc = self.document(uri)
+        if doc is None:
+            return None
+        return self.linter.lint_head(doc, self.catalog, self.facts, lines=lines, seconds=seconds)
+
     # -- the persistent cache of findings (see `sql_lsp.cache`) ----------------------------
     def use_cache(self, root: Path | None) -> None:
         """Read and write the findings of files in the cache folder `root` (None: no cache)."""

@@ -273,3 +273,50 @@ def test_a_one_pass_lint_frees_trees_without_the_collector_and_never_breaks_a_sh
         if was:
             gc.enable()
     assert left < 3000, left
+
+
+def test_lint_head_checks_the_first_lines_once() -> None:
+    from sql_lsp.lint import Linter
+    from sql_lsp.project import build_catalog
+
+    text = SCHEMA + QUERIES + "SELECT * FROM users;\nDELETE FROM orders;\n"
+    doc = Document("file:///p/big.sql", text)
+    linter = Linter(unload=True)
+    checked: list[str] = []
+    check = linter._check
+
+    def counting(document, stmt, *args, **kwargs):
+        checked.append(stmt.text)
+        return check(document, stmt, *args, **kwargs)
+
+    linter._check = counting  # type: ignore[method-assign]
+    catalog = build_catalog([doc])
+    whole_fresh = Linter(unload=True).lint(Document(doc.uri, text), catalog)
+
+    head = linter.lint_head(doc, catalog, lines=4, seconds=60)
+    assert head is not None
+    end = doc.lines.line_start(4)
+    assert _key(head) == _key([f for f in whole_fresh if f.start < end])
+    assert [f.rule for f in head] == [
+        "missing-fk-index",
+        "select-star",
+        "function-on-indexed-column",
+    ]
+    assert len(checked) == 4  # the two tables and the first two queries
+
+    whole = linter.lint(doc, catalog)
+    assert _key(whole) == _key(whole_fresh)
+    assert len(checked) == 8  # each statement once
+    assert linter.lint_head(doc, catalog, lines=4, seconds=60) is None  # linted already
+    # nothing to gain: a document of no more lines, a one-pass check
+    short = Document("file:///p/short.sql", QUERIES)
+    assert Linter(unload=True).lint_head(short, catalog, lines=4, seconds=60) is None
+    assert (
+        Linter(release=True).lint_head(Document("file:///p/b.sql", text), lines=4, seconds=60)
+        is None
+    )
+    # the time it is given runs out: what was checked before it did
+    out = Linter(unload=True).lint_head(
+        Document("file:///p/c.sql", text), catalog, lines=4, seconds=-1
+    )
+    assert out == []

@@ -28,6 +28,12 @@ if TYPE_CHECKING:
 GC_IDLE_S = 2.0
 GC_EVERY = 300
 
+# The first publish of a file longer than HEAD_LINES lines carries the findings of its first
+# HEAD_LINES lines (a few screens, checked in about HEAD_S at most), so that diagnostics appear
+# at once where the editor opens it; the findings of the whole file follow when it is checked.
+HEAD_LINES = 500
+HEAD_S = 0.3
+
 
 class Publishing:
     """The debounce and publishing part of `SqlLanguageServer`."""
@@ -84,7 +90,9 @@ class Publishing:
         doc = self.project.open.get(key)
         if doc is None:
             return
-        if key not in self.published and self.publish_cached(key, doc):
+        if key not in self.published and (
+            self.publish_cached(key, doc) or self.publish_head(key, doc)
+        ):
             return
         findings = self._lint(key)
         self._send(key, doc, findings)
@@ -125,8 +133,24 @@ class Publishing:
         self.spawn(self._complete(key, doc, sent))
         return True
 
+    def publish_head(self, key: str, doc: Document) -> bool:
+        """The first publish of a large file: the findings of its first lines at once (see
+        HEAD_LINES), then those of the whole file once it is checked."""
+        try:
+            head = self.project.lint_head(key, HEAD_LINES, HEAD_S)
+        except Exception as e:  # the whole check still runs, and says what failed
+            self.log(f"checking the start of {key} failed: {e!r}", T.MessageType.Warning)
+            head = None
+        if head is None:
+            return False
+        sent = self._send(key, doc, head)
+        self.spawn(self._complete(key, doc, sent))
+        return True
+
     async def _complete(self, key: str, doc: Document, sent: str) -> None:
-        await asyncio.sleep(0)  # the cached diagnostics go out first
+        """The findings of the whole of `doc` after a first publish from the cache or of its
+        first lines; published when they differ from it."""
+        await asyncio.sleep(0)  # the first diagnostics go out first
         if self.project.open.get(key) is not doc:
             return  # edited (or closed) since: that publishes its own
         findings = self._lint(key)
@@ -134,8 +158,11 @@ class Publishing:
             return
         cache = self.diagnostics.setdefault(key, convert.DiagnosticCache())
         params = cache.publish_params(self.client_uri(key), doc, findings, self.encoding)
-        if params != sent:  # the cache was out of date after all (it is keyed to avoid that)
+        if params != sent:  # more than the first lines (or an out-of-date cache entry)
             self.protocol.send_raw(T.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, params)
+        if key in self.unstored:
+            self.unstored.discard(key)
+            self.project.store_findings(key, findings)
         self.worked()
 
     def publish_all(self, except_key: str | None = None) -> None:

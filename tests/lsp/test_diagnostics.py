@@ -259,3 +259,27 @@ async def test_debounce_zero_publishes_every_change(client: LanguageClient, proj
     await published(client, u, 3, after=at)
     assert [x.version for x in publishes_for(client, u, at)] == [2, 3]
     assert [d.code for d in client.diagnostics[u]] == ["select-star"]
+
+
+async def test_a_large_file_shows_its_first_lines_at_once_then_the_whole(
+    client: LanguageClient, project
+) -> None:
+    """A first open of a file longer than 500 lines publishes the findings of its first 500
+    lines, then those of the whole file (which include the rules about several statements)."""
+    await start(client, project)
+    lines = [f"SELECT * FROM users WHERE id = {i};\n" for i in range(700)]
+    lines[10] = "DELETE FROM users; -- sql-lsp: ignore delete-without-where\n"
+    text = "".join(lines)
+    path = project / "big.sql"
+    at = mark(client)
+    first = await open_doc(client, path, text)
+    whole = await published(client, uri(path), 1, after=at + 1, timeout=60)
+    assert [p.version for p in publishes_for(client, uri(path), at)] == [1, 1]
+    lines_with_star = [n for n in range(700) if n != 10]
+    assert [(d.range.start.line, d.code) for d in whole.diagnostics] == [
+        (n, code) for n in lines_with_star for code in ("repeated-query", "select-star")
+    ]
+    assert first.diagnostics == [
+        d for d in whole.diagnostics if d.range.start.line < 500 and d.code == "select-star"
+    ]
+    assert len(first.diagnostics) == 499  # the first 500 lines but the suppressed DELETE
