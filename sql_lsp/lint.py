@@ -30,7 +30,7 @@ from sql_lsp.document import Document, Statement
 from sql_lsp.query_model.nodes import find_all
 from sql_lsp.rules import ALL_RULES
 from sql_lsp.rules.base import Finding, Rule, RuleContext, history_point
-from sql_lsp.statements import Parsed
+from sql_lsp.statements import Parsed, Unloaded
 
 if TYPE_CHECKING:
     from sql_lsp.forked import Forked
@@ -56,7 +56,8 @@ class Linter:
         # a one-pass check: each statement's tree is dropped once its findings are taken
         # (catalog statements keep theirs: the catalog may read them)
         self.release = release
-        # ... and a large document's second half is checked by a child process meanwhile
+        # ... and a large document's second half is checked by a child process meanwhile (in
+        # the language server, on a document's first check only)
         self.split = split
         # the language server: each statement's tree is dropped once its findings are taken,
         # and parsed again when something reads it (`Statement.unload`); the trees of the
@@ -232,8 +233,10 @@ class Linter:
     ) -> _Half | None:
         """A child process checking the second half of a large document while this one checks
         the first (a one-pass check with `split`); None when it does not pay or cannot be."""
-        if not (self.split and self.release and facts is None and len(sql) >= SPLIT_STATEMENTS):
+        if not (self.split and facts is None and len(sql) >= SPLIT_STATEMENTS):
             return None
+        if not self.release and (not self.unload or document.uri in self._states):
+            return None  # the server's later passes: the statements' memos make them cheap
         from sql_lsp.forked import Forked, can_fork
 
         if not can_fork():
@@ -250,15 +253,36 @@ class Linter:
                 search_path = path
         rest = sql[start:]
 
-        def work() -> tuple[bool, list[tuple[int, tuple[Finding, ...], Parsed | None]]]:
+        def work() -> tuple[bool, list[_Checked]]:
             state.plain = True
             self._run(state, document, rest, catalog, search_path, facts)
-            kept = (s.kept_parse() for s in rest)
-            return state.plain, [
-                (i, state.flagged.get(s, ()), p)
-                for i, (s, p) in enumerate(zip(rest, kept, strict=True), start)
-                if p is not None or s in state.flagged
-            ]
+            if self.release:
+                kept = (s.kept_parse() for s in rest)
+                return state.plain, [
+                    (i, state.flagged.get(s, ()), p, None, None)
+                    for i, (s, p) in enumerate(zip(rest, kept, strict=True), start)
+                    if p is not None or s in state.flagged
+                ]
+            # the server: each statement's memo too (where it was checked, its surroundings),
+            # and what it keeps once unloaded, so that later edits do not check it again
+            out: list[_Checked] = []
+            for i, s in enumerate(rest, start):
+                memo = s.lint
+                p = s.parse_state
+                if type(p) is Parsed and s.catalog_ordinal < 0:  # parsed here, with no tree
+                    p = Unloaded(p)
+                    if memo is not None:
+                        memo = (memo[0], p, *memo[2:])
+                out.append(
+                    (
+                        i,
+                        state.flagged.get(s, ()),
+                        p if type(p) is Unloaded else None,
+                        memo[0][3:5] if memo is not None else None,
+                        memo[3] if memo is not None else None,
+                    )
+                )
+            return state.plain, out
 
         return _Half(start, search_path, Forked(work))
 
@@ -558,6 +582,12 @@ class _Plan:
 
 
 SPLIT_STATEMENTS = 2000  # a document this large is checked in two processes (see `split`)
+# what the child reports of one statement of its half: its index, its findings (relative),
+# what is kept of its parse, and for the server, (search_path, point) and the surroundings of
+# its memo
+_Checked = tuple[
+    int, tuple[Finding, ...], Parsed | None, tuple[tuple[str, ...], int] | None, tuple | None
+]
 # the parent's part of the text: a little over half, since the child also pickles its result
 # and starts on pages it shares with the parent
 _PARENT_SHARE = 0.53
@@ -588,12 +618,17 @@ class _Half:
             return
         plain, statements = found
         state.plain = state.plain and plain
-        for i, relative, kept in statements:
+        for i, relative, kept, where, around in statements:
             stmt = sql[i]
             if relative:
                 state.flagged[stmt] = relative
             if kept is not None:
                 stmt.parsed = kept
+                if type(kept) is Unloaded:
+                    kept.hold()
+            if where is not None:  # the memo `Linter._record` made in the child
+                context = (linter, catalog, catalog.generation, *where, None)
+                stmt.lint = (context, stmt.parse_state, relative, around)
 
 
 class _State:

@@ -222,7 +222,8 @@ class Project:
         # read, and the linter drops the trees of the statements it has checked (catalog
         # statements keep theirs); what reads a tree later parses that statement again
         self.keep_trees = keep_trees
-        self.linter = Linter(self.config, unload=not keep_trees)
+        # (a large file's first check uses both cores: see `Linter.split`)
+        self.linter = Linter(self.config, unload=not keep_trees, split=not keep_trees)
         self.disk: dict[str, Document] = {}
         self.open: dict[str, Document] = {}
         self.facts: DatabaseFacts | None = None  # what the configured database says
@@ -243,7 +244,7 @@ class Project:
         if config.catalog != self.config.catalog or config.source != self.config.source:
             self._catalog = None  # other files, or another order
         self.config = config
-        self.linter = Linter(config, unload=not self.keep_trees)
+        self.linter = Linter(config, unload=not self.keep_trees, split=not self.keep_trees)
         if dialect_changed:
             self.disk = {
                 u: Document(u, d.text, d.version, config.dialect, lazy=True)

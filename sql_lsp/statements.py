@@ -451,7 +451,11 @@ class Unloaded(Released):
         for key in COMPACT_FACTS:
             if key in memo:
                 self.memo[key] = memo[key]
-        _UNLOADED[(parsed.dialect, parsed.text)] = self
+        self.hold()
+
+    def hold(self) -> None:
+        """Be what `unloaded` finds for this text (one made in another process, too)."""
+        _UNLOADED[(self.dialect, self.text)] = self
 
 
 # what is kept of unloaded statements, by (dialect, text), while a statement holds it: a

@@ -320,3 +320,65 @@ def test_lint_head_checks_the_first_lines_once() -> None:
         Document("file:///p/c.sql", text), catalog, lines=4, seconds=-1
     )
     assert out == []
+
+
+def test_the_server_checks_a_large_file_in_two_processes_and_keeps_the_childs_memos(
+    monkeypatch,
+) -> None:
+    """The language server's first check of a large file has a child process check its second
+    half too: the findings are those of one process, and what the child checked keeps its
+    memo in the server, so that later edits (a query, then a table) check only what they
+    touch and still find what a fresh check finds."""
+    from sql_lsp import forked
+    from sql_lsp import lint as lint_module
+
+    tables = "".join(
+        f"CREATE TABLE t{i} (id bigint PRIMARY KEY, a text, b int);\n" for i in range(20)
+    )
+    queries = "".join(
+        f"SELECT * FROM t{i % 20} WHERE lower(a) = 'x{i}';\nUPDATE t{i % 20} SET b = {i};\n"
+        for i in range(150)
+    )
+    text = f"{tables}{queries}SET search_path = other, public;\nSELECT b FROM t3;\nSELEC 1;\n"
+    uri = "file:///p/big.sql"
+
+    def fresh(text: str) -> list:
+        project = Project()
+        project.open_document(uri, text, 1)
+        return _key(project.lint(uri))
+
+    monkeypatch.setattr(lint_module, "SPLIT_STATEMENTS", 10)
+    results = []
+    real = forked.Forked.result
+
+    def result(self):
+        results.append(real(self))
+        return results[-1]
+
+    monkeypatch.setattr(forked.Forked, "result", result)
+    server = Project(keep_trees=False)
+    server.open_document(uri, text, 1)
+    assert _key(server.lint(uri)) == fresh(text)
+    assert len(results) == 1 and results[0] is not None  # the child did check its half
+    checked: list[str] = []
+    check = server.linter._check
+
+    def counting(document, stmt, *args, **kwargs):
+        checked.append(stmt.text)
+        return check(document, stmt, *args, **kwargs)
+
+    monkeypatch.setattr(server.linter, "_check", counting)
+    doc = server.open[uri]
+    at = doc.text.index("UPDATE t5 SET b = 145;")
+    server.edit_document(
+        uri, [(at + len("UPDATE t5 SET b = "), at + len("UPDATE t5 SET b = 1"), "2")], 2
+    )
+    assert _key(server.lint(uri)) == fresh(server.open[uri].text)
+    assert checked == ["UPDATE t5 SET b = 245"]
+    at = server.open[uri].text.index("b int);\nCREATE TABLE t1 ")
+    server.edit_document(uri, [(at, at + len("b int"), "b int, c int")], 3)
+    assert _key(server.lint(uri)) == fresh(server.open[uri].text)
+    # the statements about t0 (it changed), not those of the child's half about other tables
+    assert len(results) == 1  # no second child for a later check
+    assert 0 < len(checked) - 1 <= 20
+    assert all("t0" in t or "search_path" in t for t in checked[1:]), checked
