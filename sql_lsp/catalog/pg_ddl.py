@@ -83,16 +83,26 @@ class PgDdl:
     def source(self) -> str:
         """The statement text the tree's locations refer to."""
         if self._source is None:
-            from sql_lsp.statements import blank_meta_lines
+            memo = self.place.parsed.memo
+            source = memo.get("pg_source")
+            if source is None:
+                from sql_lsp.statements import blank_meta_lines
 
-            self._source = pg.neutralize(blank_meta_lines(self.place.parsed.text))
-        return self._source
+                source = memo["pg_source"] = pg.neutralize(blank_meta_lines(self.place.parsed.text))
+            self._source = source  # type: ignore[assignment]
+        return self._source  # type: ignore[return-value]
 
     @property
     def tokens(self) -> list[Any]:
+        """PostgreSQL's tokens of `source`, kept with the parse: each rebuild of the catalog
+        (every edit of a CREATE TABLE) reads the same statements again."""
         if self._tokens is None:
-            self._tokens = pg.scan(self.source)
-        return self._tokens
+            memo = self.place.parsed.memo
+            tokens = memo.get("pg_tokens")
+            if tokens is None:
+                tokens = memo["pg_tokens"] = pg.scan(self.source)
+            self._tokens = tokens  # type: ignore[assignment]
+        return self._tokens  # type: ignore[return-value]
 
     def origin(self, start: int | None, length: int = 0) -> Origin:
         p = self.place
