@@ -39,16 +39,14 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TypeVar
-
-import psycopg
-from psycopg import errors as pgerrors
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg.pq import TransactionStatus
-from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
+from typing import TYPE_CHECKING, TypeVar
 
 from sql_lsp.config import DatabaseSettings
 from sql_lsp.redaction import redact, secrets_in
+
+if TYPE_CHECKING:  # imported when a database is used (150 ms of a server's start otherwise)
+    import psycopg
+    from psycopg_pool import AsyncConnectionPool
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +167,9 @@ class Database:
             self._prepare(self._url, env)
 
     def _prepare(self, url: str, env: Mapping[str, str]) -> None:
+        import psycopg
+        from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
         secrets = [env.get("PGPASSWORD", ""), *secrets_in(url)]
         try:
             params = conninfo_to_dict(url) if url else {}
@@ -255,6 +256,9 @@ class Database:
             return await self._run(work)
 
     async def _run(self, work: Callable[[psycopg.AsyncConnection], Awaitable[T]]) -> T:
+        import psycopg
+        from psycopg_pool import PoolClosed, PoolTimeout
+
         for attempt in (1, 2):
             pool = await self._get_pool()
             stats = pool.get_stats()
@@ -317,6 +321,9 @@ class Database:
 
     def classify(self, exc: BaseException) -> Failure:
         """A one-line, password-free Failure for an exception raised while talking to PostgreSQL."""
+        import psycopg
+        from psycopg import errors as pgerrors
+
         s = self.settings
         text = self._line(exc)
         if isinstance(exc, TimeoutError):
@@ -421,6 +428,8 @@ class Database:
             if self._failure is not None and self.retry_in() > 0:
                 raise DatabaseError(self._with_retry(self._failure))
             await self._probe()
+            from psycopg_pool import AsyncConnectionPool
+
             pool = AsyncConnectionPool(
                 self._conninfo,
                 # psycopg's automatic server-side prepared statements are off: the only ones
@@ -444,6 +453,8 @@ class Database:
     async def _probe(self) -> None:
         """Connect once, directly, to learn whether the server answers (and why not) and what
         it is (version, HypoPG). Raises DatabaseError and enters the backoff on failure."""
+        import psycopg
+
         self.connect_attempts += 1
         try:
             async with asyncio.timeout(self.settings.connect_timeout_ms / 1000):
@@ -496,6 +507,8 @@ class Database:
         statements, settings, temporary objects, LISTEN, cursors, the session role),
         `hypopg_reset()`; and a connection with a dblink connection still open is closed
         (raising here makes the pool discard it)."""
+        from psycopg.pq import TransactionStatus
+
         if conn.info.transaction_status != TransactionStatus.IDLE:
             await conn.rollback()
         if self.hypopg_version is not None:

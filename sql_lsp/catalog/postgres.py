@@ -23,10 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any
-
-import psycopg
-from psycopg import errors as pgerrors
+from typing import TYPE_CHECKING, Any
 
 from sql_lsp.catalog.expressions import _type_name, pg_expression
 from sql_lsp.catalog.model import (
@@ -38,6 +35,9 @@ from sql_lsp.catalog.model import (
     Table,
 )
 from sql_lsp.database import Database, DatabaseError, Failure, Problem
+
+if TYPE_CHECKING:  # imported when a database is used
+    import psycopg
 
 RELKINDS = {
     "r": "table",
@@ -81,6 +81,8 @@ async def load_catalog(db: Database) -> LiveCatalog:
 
     Raises DatabaseError (one-line, password-free message) when the database cannot be read.
     """
+    from psycopg import errors as pgerrors
+
     s = db.settings
 
     async def work(conn: psycopg.AsyncConnection) -> LiveCatalog:
@@ -117,6 +119,8 @@ async def read_catalog(
     `schemas` empty means the schemas on the connection's search_path. Raises TimeoutError when
     the time box is exceeded and psycopg errors as they come.
     """
+    import psycopg
+
     started = time.perf_counter()
     async with asyncio.timeout(timeout_ms / 1000 + 1.0):
         async with conn.transaction(force_rollback=True):

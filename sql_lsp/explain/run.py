@@ -43,9 +43,8 @@ import re
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.tokens import Token, TokenType
@@ -53,6 +52,9 @@ from sqlglot.tokens import Token, TokenType
 from sql_lsp.database import Database, DatabaseError, Failure, Lane, Problem
 from sql_lsp.explain.plan import Plan, parse_plan
 from sql_lsp.statements import parse, split
+
+if TYPE_CHECKING:  # imported when a database is used
+    import psycopg
 
 # --------------------------------------------------------------------------------------------
 # which statements may be sent
@@ -539,6 +541,8 @@ async def safe_session(
     plan_cache_mode set locally; ...; ROLLBACK — always. Afterwards (outside the transaction,
     since neither is transactional) the session's prepared statements are deallocated and its
     HypoPG indexes reset."""
+    import psycopg
+
     session = SafeSession(conn, psycopg.AsyncCursor(conn))
     try:
         async with conn.transaction(force_rollback=True):
@@ -549,6 +553,8 @@ async def safe_session(
 
 
 async def _cleanup(session: SafeSession) -> None:
+    import psycopg
+
     conn = session.conn
     if conn.closed or conn.broken:
         return

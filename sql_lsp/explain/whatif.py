@@ -17,9 +17,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
 from sqlglot import exp
 
 from sql_lsp.database import Database, DatabaseError, Failure, Lane, Problem
@@ -27,6 +26,9 @@ from sql_lsp.explain.plan import Plan, parse_plan
 from sql_lsp.explain.render import format_cost, plan_view
 from sql_lsp.explain.run import Checked, check_statement, safe_session
 from sql_lsp.statements import parse, split
+
+if TYPE_CHECKING:  # imported when a database is used
+    import psycopg
 
 
 @dataclass(frozen=True)
