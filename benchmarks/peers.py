@@ -847,7 +847,7 @@ def main() -> int:
         default=8.0,
         help="seconds without a further publish after which a cold open has shown everything",
     )
-    p.add_argument("--big-runs", type=int, default=1, help="runs of the 5 MB check")
+    p.add_argument("--big-runs", type=int, default=3, help="runs of the 5 MB check")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--memory-limit-mb", type=int, default=4096)
     p.add_argument("--timeout", type=float, default=300, help="seconds per command")

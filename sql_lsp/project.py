@@ -153,12 +153,14 @@ def anchors(config: Config, roots: Iterable[Path]) -> list[Path]:
     return out
 
 
-def build_catalog(documents: Iterable[Document]) -> Catalog:
+def build_catalog(documents: Iterable[Document], *, again: bool = False) -> Catalog:
     """The catalog of `documents`, applied in the order given (`catalog_order` gives the
-    project's); statements about tables declared only in a later file are applied at the end."""
+    project's); statements about tables declared only in a later file are applied at the end.
+    `again`: it will be built again from the same statements (an editor's edits), so what
+    each statement costs to read is kept with its parse (`DdlBuilder.keep`)."""
     from sql_lsp.catalog.ddl import DdlBuilder
 
-    builder = DdlBuilder()
+    builder = DdlBuilder(keep=again)
     for doc in documents:
         apply_document(builder, doc)
     return builder.finish()
@@ -356,7 +358,7 @@ class Project:
     def catalog(self) -> Catalog:
         generation = self.facts.generation if self.facts is not None else -1
         if self._catalog is None or generation != self._live_generation:
-            catalog = build_catalog(self.catalog_documents())
+            catalog = build_catalog(self.catalog_documents(), again=True)
             live = self.facts.catalog if self.facts is not None else None
             if live is not None:
                 catalog = catalog.merge(live)

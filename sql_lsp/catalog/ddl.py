@@ -118,6 +118,9 @@ class DdlBuilder:
     # the relation names of each schema (tables, views, indexes) between statements, kept by
     # the statements that only add names (see PgDdl.taken); None: read them afresh
     relation_names: dict[str, set[str]] | None = None
+    # the catalog is built again from the same statements (an editor): each statement's
+    # PostgreSQL tokens are kept with its parse; a one-pass check keeps nothing more
+    keep: bool = False
 
     # -- entry points -------------------------------------------------------------------------
     def apply_text(self, doc: str, ordinal: int, text: str, dialect: str = "postgres") -> bool:

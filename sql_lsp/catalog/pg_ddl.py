@@ -83,24 +83,22 @@ class PgDdl:
     def source(self) -> str:
         """The statement text the tree's locations refer to."""
         if self._source is None:
-            memo = self.place.parsed.memo
-            source = memo.get("pg_source")
-            if source is None:
-                from sql_lsp.statements import blank_meta_lines
+            from sql_lsp.statements import blank_meta_lines
 
-                source = memo["pg_source"] = pg.neutralize(blank_meta_lines(self.place.parsed.text))
-            self._source = source  # type: ignore[assignment]
-        return self._source  # type: ignore[return-value]
+            self._source = pg.neutralize(blank_meta_lines(self.place.parsed.text))
+        return self._source
 
     @property
     def tokens(self) -> list[Any]:
-        """PostgreSQL's tokens of `source`, kept with the parse: each rebuild of the catalog
-        (every edit of a CREATE TABLE) reads the same statements again."""
+        """PostgreSQL's tokens of `source`. An editor's catalog keeps them with the parse:
+        each rebuild (every edit of a CREATE TABLE) reads the same statements again."""
         if self._tokens is None:
             memo = self.place.parsed.memo
             tokens = memo.get("pg_tokens")
             if tokens is None:
-                tokens = memo["pg_tokens"] = pg.scan(self.source)
+                tokens = pg.scan(self.source)
+                if self.b.keep:
+                    memo["pg_tokens"] = tokens
             self._tokens = tokens  # type: ignore[assignment]
         return self._tokens  # type: ignore[return-value]
 
