@@ -8,9 +8,13 @@ way, `Forked.result()` is None and the caller does the work itself.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
+import select
+import signal
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -54,17 +58,34 @@ class Forked:
         self._pid = pid
         self._read = read
 
-    def result(self) -> Any | None:
-        """The child's result, or None when it failed (or never started)."""
+    def result(self, timeout: float | None = None) -> Any | None:
+        """The child's result, or None when it failed, never started, or sent nothing for
+        `timeout` seconds (it is then killed: a stuck child never hangs the caller)."""
         if self._pid < 0:
             return None
         chunks = []
+        late = False
         try:
-            with os.fdopen(self._read, "rb") as pipe:
-                while chunk := pipe.read(1 << 20):
+            with os.fdopen(self._read, "rb", buffering=0) as pipe:
+                while True:
+                    if timeout is not None:
+                        started = time.monotonic()
+                        ready, _, _ = select.select([pipe], [], [], timeout)
+                        if not ready:
+                            late = True
+                            break
+                    chunk = pipe.read(1 << 20)
+                    if not chunk:
+                        break
                     chunks.append(chunk)
+                    if timeout is not None:  # the time left is for the next silence
+                        timeout = max(timeout - (time.monotonic() - started), 1.0)
         except OSError:
             chunks = []
+        if late:
+            chunks = []
+            with contextlib.suppress(OSError):
+                os.kill(self._pid, signal.SIGKILL)
         try:
             _, status = os.waitpid(self._pid, 0)
         except ChildProcessError:

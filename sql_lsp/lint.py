@@ -180,9 +180,13 @@ class Linter:
         sql = [s for s in document.statements if s.kind == "sql"]
         half = self._second_half(state, document, sql, catalog, facts)
         end = half.start if half is not None else len(sql)
+        started = time.monotonic()
         self._run(state, document, sql[:end], catalog, DEFAULT_SEARCH_PATH, facts)
         if half is not None:
-            half.merge(self, state, document, sql, catalog, facts)
+            # the child has as much to do: a child still silent long after is stuck, and the
+            # parent checks its half itself
+            wait = max(_CHILD_WAIT_S, 3 * (time.monotonic() - started))
+            half.merge(self, state, document, sql, catalog, facts, wait)
         if len(self._states) > 1000:
             self._states.clear()
         self._states[document.uri] = state
@@ -591,6 +595,7 @@ _Checked = tuple[
 # the parent's part of the text: a little over half, since the child also pickles its result
 # and starts on pages it shares with the parent
 _PARENT_SHARE = 0.53
+_CHILD_WAIT_S = 30.0  # the least a parent waits for its child's next bytes
 
 
 class _Half:
@@ -609,9 +614,11 @@ class _Half:
         sql: list[Statement],
         catalog: Catalog,
         facts: DatabaseFacts | None,
+        wait: float | None = None,
     ) -> None:
-        """Take the child's findings into `state`; check the half here if the child failed."""
-        found = self.child.result()
+        """Take the child's findings into `state`; check the half here if the child failed
+        (or sent nothing for `wait` seconds)."""
+        found = self.child.result(wait)
         if found is None:
             rest = sql[self.start :]
             linter._run(state, document, rest, catalog, self.search_path, facts)

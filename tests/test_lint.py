@@ -219,8 +219,8 @@ def test_a_large_file_checked_in_two_processes_finds_the_same(monkeypatch) -> No
     results = []
     real = forked.Forked.result
 
-    def result(self):
-        results.append(real(self))
+    def result(self, *args):
+        results.append(real(self, *args))
         return results[-1]
 
     monkeypatch.setattr(forked.Forked, "result", result)
@@ -231,7 +231,9 @@ def test_a_large_file_checked_in_two_processes_finds_the_same(monkeypatch) -> No
     eager = Document("file:///a.sql", text)
     assert [s.error for s in split_doc.sql_statements] == [s.error for s in eager.sql_statements]
 
-    monkeypatch.setattr(forked.Forked, "result", lambda self: real(self) and None)  # failed
+    monkeypatch.setattr(
+        forked.Forked, "result", lambda self, *args: real(self, *args) and None
+    )  # failed
     again = Linter(Config(), release=True, split=True).lint(Document("file:///a.sql", text))
     assert _key(again) == _key(fresh)
 
@@ -351,8 +353,8 @@ def test_the_server_checks_a_large_file_in_two_processes_and_keeps_the_childs_me
     results = []
     real = forked.Forked.result
 
-    def result(self):
-        results.append(real(self))
+    def result(self, *args):
+        results.append(real(self, *args))
         return results[-1]
 
     monkeypatch.setattr(forked.Forked, "result", result)
@@ -382,3 +384,29 @@ def test_the_server_checks_a_large_file_in_two_processes_and_keeps_the_childs_me
     assert len(results) == 1  # no second child for a later check
     assert 0 < len(checked) - 1 <= 20
     assert all("t0" in t or "search_path" in t for t in checked[1:]), checked
+
+
+def test_a_stuck_child_is_killed_and_the_parent_does_the_work() -> None:
+    """`Forked.result` waits for a silent child only so long: then it kills it and says
+    None (the caller checks that half itself); a child that answers in time is heard."""
+    import os
+    import time
+
+    from sql_lsp.forked import Forked
+
+    def stuck() -> int:
+        time.sleep(60)
+        return 1
+
+    child = Forked(stuck)
+    pid = child._pid
+    started = time.monotonic()
+    assert child.result(timeout=0.5) is None
+    assert time.monotonic() - started < 10
+    try:
+        os.kill(pid, 0)
+        alive = True
+    except OSError:
+        alive = False
+    assert not alive  # killed and reaped
+    assert Forked(lambda: {"a": [1, 2]}).result(timeout=30) == {"a": [1, 2]}
