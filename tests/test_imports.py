@@ -107,6 +107,43 @@ def test_the_server_loads_the_lsp_stack_but_no_database_driver(tmp_path: Path) -
     assert "psycopg" not in loaded and "psycopg_pool" not in loaded
 
 
+def frame(message: dict) -> bytes:
+    body = json.dumps(message).encode()
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+def test_a_server_started_without_a_database_loads_no_database_driver(tmp_path: Path) -> None:
+    """initialize, initialized (settings read, database state announced), a document opened,
+    shutdown: no psycopg on the way."""
+    (tmp_path / "sql-lsp.toml").write_text("")
+    (tmp_path / "q.sql").write_text("SELECT * FROM t;\n")
+    init = {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}}
+    doc = {"uri": (tmp_path / "q.sql").as_uri(), "languageId": "sql", "version": 1}
+    messages = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init},
+        {"jsonrpc": "2.0", "method": "initialized", "params": {}},
+        {
+            "jsonrpc": "2.0",
+            "method": "textDocument/didOpen",
+            "params": {"textDocument": {**doc, "text": "SELECT * FROM t;\n"}},
+        },
+        {"jsonrpc": "2.0", "id": 2, "method": "shutdown"},
+        {"jsonrpc": "2.0", "method": "exit"},
+    ]
+    (tmp_path / "in.bin").write_bytes(b"".join(frame(m) for m in messages))
+    body = (
+        "import os\n"
+        "os.dup2(os.open('in.bin', os.O_RDONLY), 0)\n"
+        "from sql_lsp.cli import main\n"
+        "code = main(['serve'])"
+    )
+    code, loaded, out = loaded_by(body, tmp_path)
+    assert code == 0
+    assert '"no database configured"' in out
+    assert not {"psycopg", "psycopg_pool"} & set(loaded)
+    assert {"pygls", "lsprotocol"} <= set(loaded)
+
+
 def test_a_check_answered_from_the_cache_loads_no_parser(tmp_path: Path) -> None:
     (tmp_path / "sql-lsp.toml").write_text("")
     (tmp_path / "q.sql").write_text("SELECT * FROM t;\n")
