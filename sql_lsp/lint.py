@@ -206,6 +206,9 @@ class Linter:
         (`time.monotonic()`), only of those checked before it passed."""
         released = 0
         kept: dict[str, Parsed] = {}  # text -> what is kept of its released parse
+        # each statement's point in the history (`_point`), counted along instead of searched
+        history = document.uri in catalog.doc_rank
+        after = -1  # catalog statements before the next one, once known
         for stmt in stmts:
             if deadline is not None and time.monotonic() > deadline:
                 break
@@ -213,7 +216,15 @@ class Linter:
             if path is not None:
                 search_path = path
                 state.plain = False
-            self._record(state, document, stmt, catalog, search_path, facts)
+            point = stmt.catalog_ordinal
+            if history:
+                if point >= 0:
+                    after = point + 1
+                else:
+                    if after < 0:
+                        after = history_point(document, stmt)
+                    point = after
+            self._record(state, document, stmt, catalog, search_path, facts, point)
             if self.release and stmt.catalog_ordinal < 0:
                 stmt.release(kept, last=True)
                 released += 1
@@ -298,10 +309,12 @@ class Linter:
         catalog: Catalog,
         search_path: tuple[str, ...],
         facts: DatabaseFacts | None = None,
+        point: int | None = None,
     ) -> None:
         memo = stmt.lint
         stamp = facts.stamp(stmt.text) if facts is not None else None
-        point = _point(document, stmt, catalog)
+        if point is None:
+            point = _point(document, stmt, catalog)
         context = (self, catalog, catalog.generation, search_path, point, stamp)
         if (
             memo is not None
@@ -313,7 +326,7 @@ class Linter:
             if memo[0] is not context:
                 stmt.lint = (context, memo[1], relative, memo[3])
         else:
-            relative = self._lookup(document, stmt, catalog, search_path)
+            relative = self._lookup(document, stmt, catalog, search_path, point)
             if facts is not None:
                 found = self._check(
                     document, stmt, catalog, search_path, self.database_rules, facts
@@ -353,7 +366,12 @@ class Linter:
         )
 
     def _lookup(
-        self, document: Document, stmt: Statement, catalog: Catalog, search_path: tuple[str, ...]
+        self,
+        document: Document,
+        stmt: Statement,
+        catalog: Catalog,
+        search_path: tuple[str, ...],
+        point: int,
     ) -> tuple[Finding, ...]:
         """Findings relative to the statement start, from the cache when still valid.
 
@@ -361,7 +379,7 @@ class Linter:
         still valid when the tables the statement mentions have the same content in both."""
         # what a statement finds depends on its document (what the file did before it; a later
         # duplicate CREATE TABLE fails) and, for a query, on its place in the history
-        key = (stmt.text, search_path, _point(document, stmt, catalog), document.uri)
+        key = (stmt.text, search_path, point, document.uri)
         uri = document.uri if stmt.catalog_ordinal >= 0 else None  # what it declares
         entry = self._cache.get(key)
         if entry is not None and (
