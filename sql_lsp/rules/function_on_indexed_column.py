@@ -74,6 +74,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
 import sqlglot
 import sqlglot.errors
@@ -421,13 +422,22 @@ def _written(text: str, node: exp.Expression) -> str:
     """`text` when it is the whole of `node`, else `node` as sqlglot writes it (sqlglot does not
     locate every node: `extract(year from x)` would be shown as just `x`)."""
     try:
-        if normalize_expression(sqlglot.parse_one(text, read="postgres")) == normalize_expression(
-            node
-        ):
+        written = _normalized(text)
+        if written is None or written == normalize_expression(node):
             return text
         return node.sql(dialect="postgres")
     except (sqlglot.errors.SqlglotError, RecursionError, ValueError):
         return text
+
+
+@lru_cache(maxsize=1024)
+def _normalized(text: str) -> str | None:
+    """`normalize_expression` of the expression `text` (None: sqlglot cannot read it); the
+    same expression text comes back in query after query."""
+    try:
+        return normalize_expression(sqlglot.parse_one(text, read="postgres"))
+    except (sqlglot.errors.SqlglotError, RecursionError, ValueError):
+        return None
 
 
 def _is_date_of_column(node: exp.Expression) -> bool:
