@@ -247,7 +247,8 @@ class Linter:
         facts: DatabaseFacts | None,
     ) -> _Half | None:
         """A child process checking the second half of a large document while this one checks
-        the first (a one-pass check with `split`); None when it does not pay or cannot be."""
+        the first (with `split`: a one-pass check, or the server's first check of a document);
+        None when it does not pay or cannot be."""
         if not (self.split and facts is None and len(sql) >= SPLIT_STATEMENTS):
             return None
         if not self.release and (not self.unload or document.uri in self._states):
