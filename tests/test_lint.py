@@ -24,6 +24,37 @@ def _key(findings):
     return [(f.rule, f.start, f.end, f.message, f.fixes) for f in findings]
 
 
+def _children(monkeypatch) -> list:
+    """Split documents of 10 statements or more, and record what each child sent (None: it
+    failed, and the parent checked its half itself)."""
+    from sql_lsp import forked
+    from sql_lsp import lint as lint_module
+
+    monkeypatch.setattr(lint_module, "SPLIT_STATEMENTS", 10)
+    results: list = []
+    real = forked.Forked.result
+
+    def result(self, *args):
+        results.append(real(self, *args))
+        return results[-1]
+
+    monkeypatch.setattr(forked.Forked, "result", result)
+    return results
+
+
+def _checked(monkeypatch, linter) -> list[str]:
+    """The texts of the statements `linter` checks from now on, in order."""
+    checked: list[str] = []
+    check = linter._check
+
+    def counting(document, stmt, *args, **kwargs):
+        checked.append(stmt.text)
+        return check(document, stmt, *args, **kwargs)
+
+    monkeypatch.setattr(linter, "_check", counting)
+    return checked
+
+
 def test_incremental_lint_equals_fresh_lint() -> None:
     rng = random.Random(3)
     project = Project()
@@ -206,7 +237,6 @@ def test_a_large_file_checked_in_two_processes_finds_the_same(monkeypatch) -> No
     from pathlib import Path
 
     from sql_lsp import forked
-    from sql_lsp import lint as lint_module
     from sql_lsp.lint import Linter
 
     fixtures = sorted((Path(__file__).parent / "rules" / "fixtures").glob("*.sql"))
@@ -215,15 +245,7 @@ def test_a_large_file_checked_in_two_processes_finds_the_same(monkeypatch) -> No
     # that only the second half sets, and a syntax error there
     text = f"{text}\n{text}\nSET search_path = other, public;\nSELECT 1 FROM t;\nSELEC 1;\n"
     fresh = Linter(Config()).lint(Document("file:///a.sql", text))
-    monkeypatch.setattr(lint_module, "SPLIT_STATEMENTS", 10)
-    results = []
-    real = forked.Forked.result
-
-    def result(self, *args):
-        results.append(real(self, *args))
-        return results[-1]
-
-    monkeypatch.setattr(forked.Forked, "result", result)
+    results = _children(monkeypatch)
     split_doc = Document("file:///a.sql", text, lazy=True)
     split = Linter(Config(), release=True, split=True).lint(split_doc)
     assert len(results) == 1 and results[0] is not None  # the child did check its half
@@ -231,9 +253,8 @@ def test_a_large_file_checked_in_two_processes_finds_the_same(monkeypatch) -> No
     eager = Document("file:///a.sql", text)
     assert [s.error for s in split_doc.sql_statements] == [s.error for s in eager.sql_statements]
 
-    monkeypatch.setattr(
-        forked.Forked, "result", lambda self, *args: real(self, *args) and None
-    )  # failed
+    real = forked.Forked.result
+    monkeypatch.setattr(forked.Forked, "result", lambda self, *a: real(self, *a) and None)  # failed
     again = Linter(Config(), release=True, split=True).lint(Document("file:///a.sql", text))
     assert _key(again) == _key(fresh)
 
@@ -277,21 +298,14 @@ def test_a_one_pass_lint_frees_trees_without_the_collector_and_never_breaks_a_sh
     assert left < 3000, left
 
 
-def test_lint_head_checks_the_first_lines_once() -> None:
+def test_lint_head_checks_the_first_lines_once(monkeypatch) -> None:
     from sql_lsp.lint import Linter
     from sql_lsp.project import build_catalog
 
     text = SCHEMA + QUERIES + "SELECT * FROM users;\nDELETE FROM orders;\n"
     doc = Document("file:///p/big.sql", text)
     linter = Linter(unload=True)
-    checked: list[str] = []
-    check = linter._check
-
-    def counting(document, stmt, *args, **kwargs):
-        checked.append(stmt.text)
-        return check(document, stmt, *args, **kwargs)
-
-    linter._check = counting  # type: ignore[method-assign]
+    checked = _checked(monkeypatch, linter)
     catalog = build_catalog([doc])
     whole_fresh = Linter(unload=True).lint(Document(doc.uri, text), catalog)
 
@@ -331,9 +345,6 @@ def test_the_server_checks_a_large_file_in_two_processes_and_keeps_the_childs_me
     half too: the findings are those of one process, and what the child checked keeps its
     memo in the server, so that later edits (a query, then a table) check only what they
     touch and still find what a fresh check finds."""
-    from sql_lsp import forked
-    from sql_lsp import lint as lint_module
-
     tables = "".join(
         f"CREATE TABLE t{i} (id bigint PRIMARY KEY, a text, b int);\n" for i in range(20)
     )
@@ -349,27 +360,12 @@ def test_the_server_checks_a_large_file_in_two_processes_and_keeps_the_childs_me
         project.open_document(uri, text, 1)
         return _key(project.lint(uri))
 
-    monkeypatch.setattr(lint_module, "SPLIT_STATEMENTS", 10)
-    results = []
-    real = forked.Forked.result
-
-    def result(self, *args):
-        results.append(real(self, *args))
-        return results[-1]
-
-    monkeypatch.setattr(forked.Forked, "result", result)
+    results = _children(monkeypatch)
     server = Project(keep_trees=False)
     server.open_document(uri, text, 1)
     assert _key(server.lint(uri)) == fresh(text)
     assert len(results) == 1 and results[0] is not None  # the child did check its half
-    checked: list[str] = []
-    check = server.linter._check
-
-    def counting(document, stmt, *args, **kwargs):
-        checked.append(stmt.text)
-        return check(document, stmt, *args, **kwargs)
-
-    monkeypatch.setattr(server.linter, "_check", counting)
+    checked = _checked(monkeypatch, server.linter)
     doc = server.open[uri]
     at = doc.text.index("UPDATE t5 SET b = 145;")
     server.edit_document(

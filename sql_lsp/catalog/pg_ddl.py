@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from sql_lsp import pg
 from sql_lsp.catalog.expressions import pg_expression, rename_in_expression, type_name
 from sql_lsp.catalog.model import (
-    Catalog,
     Column,
     ForeignKey,
     Index,
@@ -144,20 +143,16 @@ class PgDdl:
             b.relation_names = None
             return True
         self._adding = []
-        done = False
         try:
             handler(fields)
-            done = True
+        except BaseException:
+            b.relation_names = None
+            raise
+        else:
+            if b.relation_names is not None:
+                created = [t for t in self._adding if self.catalog.tables.get(t.key) is t]
+                _add_names(b.relation_names, created)
         finally:
-            if not done:
-                b.relation_names = None
-            elif b.relation_names is not None:
-                for t in self._adding:
-                    if self.catalog.tables.get(t.key) is not t:
-                        continue  # not created after all
-                    names = b.relation_names.setdefault(t.schema, set())
-                    names.add(t.name)
-                    names.update(i.name for i in t.indexes)
             self._adding = None
         return True
 
@@ -193,17 +188,12 @@ class PgDdl:
 
         Read from the whole catalog once, then kept between statements that only add names:
         a schema of thousands of tables and indexes is read once, not once per statement."""
-        adding = self._adding
-        if adding is None:
-            return _relation_names(self.catalog, schema)
+        if self._adding is None:
+            return _add_names({}, self.catalog.tables.values()).get(schema, set())
         b = self.b
         if b.relation_names is None:
-            b.relation_names = {}
-            for (s, name), t in self.catalog.tables.items():
-                names = b.relation_names.setdefault(s, set())
-                names.add(name)
-                names.update(i.name for i in t.indexes)
-        return _Taken(b.relation_names.get(schema, set()), schema, adding)
+            b.relation_names = _add_names({}, self.catalog.tables.values())
+        return _Taken(b.relation_names.get(schema, set()), schema, self._adding)
 
     def adds_to(self, table: Table) -> None:
         """`table` may get new relation names in this statement (see `taken`)."""
@@ -1248,13 +1238,13 @@ def _mentions(expr: str, column: str) -> bool:
 _ADDS_NAMES = frozenset({"CreateStmt", "IndexStmt"})
 
 
-def _relation_names(catalog: Catalog, schema: str) -> set[str]:
-    out = set()
-    for (s, name), t in catalog.tables.items():
-        if s == schema:
-            out.add(name)
-            out.update(i.name for i in t.indexes)
-    return out
+def _add_names(names: dict[str, set[str]], tables: Iterable[Table]) -> dict[str, set[str]]:
+    """`names` (relation names by schema) with those of `tables` and their indexes added."""
+    for t in tables:
+        schema = names.setdefault(t.schema, set())
+        schema.add(t.name)
+        schema.update(i.name for i in t.indexes)
+    return names
 
 
 class _Taken:
@@ -1271,8 +1261,7 @@ class _Taken:
     def __contains__(self, name: object) -> bool:
         if name in self.before:
             return True
-        return any(
+        return isinstance(name, str) and any(
             t.schema == self.schema and (t.name == name or t.index_named(name) is not None)
             for t in self.adding
-            if isinstance(name, str)
         )
