@@ -37,11 +37,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
+import itertools
 import json
 import os
 import sys
-import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -49,6 +49,11 @@ from pathlib import Path
 from typing import Any
 
 from sql_lsp import __version__
+
+try:  # hashlib's own blake2b, without the OpenSSL load that importing hashlib costs each start
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - a Python built without it
+    from hashlib import blake2b
 
 CACHE_DIR_NAME = ".sql-lsp-cache"
 ENV_CACHE_DIR = "SQL_LSP_CACHE_DIR"
@@ -72,12 +77,12 @@ def _stderr_warning(message: str) -> None:
 
 def text_hash(text: str) -> str:
     """The hash that keys a file's text."""
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    return blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 def ddl_fingerprint(statements: Iterable[tuple[int, str]]) -> str:
     """The hash of a file's applied catalog statements: (catalog ordinal, text) pairs."""
-    h = hashlib.blake2b(digest_size=16)
+    h = blake2b(digest_size=16)
     for ordinal, text in statements:
         h.update(f"{ordinal}:{len(text)}:".encode())
         h.update(text.encode("utf-8", "surrogatepass"))
@@ -86,7 +91,7 @@ def ddl_fingerprint(statements: Iterable[tuple[int, str]]) -> str:
 
 def generation(files: Sequence[tuple[str, str]]) -> str:
     """The catalog generation: the catalog files in order, each with its DDL fingerprint."""
-    h = hashlib.blake2b(digest_size=16)
+    h = blake2b(digest_size=16)
     for uri, fingerprint in files:
         h.update(f"{len(uri)}:{uri}{fingerprint}".encode("utf-8", "surrogatepass"))
     return h.hexdigest()
@@ -102,7 +107,7 @@ def code_fingerprint() -> str:
     if _code is None:
         import importlib.util
 
-        h = hashlib.blake2b(digest_size=12)
+        h = blake2b(digest_size=12)
         h.update(f"{__version__}/{FORMAT}/{sys.version}".encode())
         package = Path(__file__).resolve().parent
         for folder, dirs, files in os.walk(package):
@@ -127,7 +132,7 @@ def code_fingerprint() -> str:
 
 def settings_key(*parts: Any) -> str:
     """A hash of the settings that change findings (their repr: tuples, strings, numbers)."""
-    return hashlib.blake2b(repr(parts).encode(), digest_size=12).hexdigest()
+    return blake2b(repr(parts).encode(), digest_size=12).hexdigest()
 
 
 def default_dir(project_root: Path) -> Path:
@@ -206,7 +211,7 @@ class Cache:
         return self._folder
 
     def _name(self, path: str) -> Path:
-        digest = hashlib.blake2b(f"{self.settings}\0{path}".encode(), digest_size=16)
+        digest = blake2b(f"{self.settings}\0{path}".encode(), digest_size=16)
         return self.folder / f"{digest.hexdigest()}.json"
 
     def _warn_once(self, kind: str, message: str) -> None:
@@ -303,8 +308,14 @@ class Cache:
             pass  # pruning is best effort
 
 
+_TMP = itertools.count()
+
+
 def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    # a name no living process or thread shares (so what is there is a dead writer's leftover),
+    # like tempfile's mkstemp without importing it at each start
+    tmp = path.with_name(f".tmp-{os.getpid()}-{threading.get_ident()}-{next(_TMP)}{path.suffix}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)

@@ -458,15 +458,11 @@ def _lint_in_worker(uri: str) -> tuple[list[Reported], int]:
 def _parallel(work: _Work, uris: list[str], size: int) -> bool:
     """Whether to lint `uris` in worker processes: several files, enough text, a fork (the
     catalog is inherited, not sent) and no database connection (not shared with a child)."""
-    import multiprocessing
+    if len(uris) < 2 or size < PARALLEL_BYTES or work.facts is not None:
+        return False
+    import multiprocessing  # only now: importing it costs a one-file check a few ms
 
-    return (
-        len(uris) >= 2
-        and size >= PARALLEL_BYTES
-        and work.facts is None
-        and (os.cpu_count() or 1) >= 2
-        and "fork" in multiprocessing.get_all_start_methods()
-    )
+    return (os.cpu_count() or 1) >= 2 and "fork" in multiprocessing.get_all_start_methods()
 
 
 def _lint_files(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import weakref
 from bisect import bisect_right
 from collections import OrderedDict
@@ -26,7 +27,8 @@ from functools import lru_cache
 from sqlglot import ErrorLevel, exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
-from sqlglot.tokens import Token, TokenType
+from sqlglot.parser import Parser
+from sqlglot.tokens import Token, Tokenizer, TokenType
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
@@ -389,7 +391,7 @@ class Parsed:
         """sqlglot tokens of the statement (offsets relative to the statement), computed lazily."""
         if self._tokens is None:
             try:
-                self._tokens = _dialect(self.dialect).tokenize(self.source)
+                self._tokens = _READERS.tokenize(self.dialect, self.source)
             except Exception:
                 self._tokens = []
         return self._tokens
@@ -480,6 +482,33 @@ class Unparsed:
 @lru_cache(maxsize=8)
 def _dialect(name: str) -> Dialect:
     return Dialect.get_or_raise(_SQLGLOT_DIALECTS.get(name, "postgres"))
+
+
+class _Readers(threading.local):
+    """One sqlglot tokenizer and parser per dialect and thread: both reset themselves on every
+    call, and making new ones for each statement costs more than tokenizing a short one."""
+
+    def __init__(self) -> None:
+        self.tokenizers: dict[str, Tokenizer] = {}
+        self.parsers: dict[str, Parser] = {}
+
+    def tokenize(self, dialect: str, source: str) -> list[Token]:
+        tokenizer = self.tokenizers.get(dialect)
+        if tokenizer is None:
+            tokenizer = self.tokenizers[dialect] = _dialect(dialect).tokenizer()
+        return tokenizer.tokenize(source)
+
+    def parser(self, dialect: str, source: str) -> Parser:
+        parser = self.parsers.get(dialect)
+        if parser is None:
+            parser = self.parsers[dialect] = _dialect(dialect).parser(
+                error_level=ErrorLevel.RAISE, max_errors=1
+            )
+        parser.error_message_context = len(source) + 1
+        return parser
+
+
+_READERS = _Readers()
 
 
 # psql variables that sqlglot cannot take: `:'name'` and `:"name"` become a string / identifier of
@@ -634,14 +663,10 @@ def _sqlglot_tree(
 ) -> exp.Expression | None:
     """The one sqlglot tree of `source`, or None when it is not one statement sqlglot reads
     faithfully (its tokens are added to `keep`). Raises sqlglot's errors."""
-    d = _dialect(dialect)
-    tokens = d.tokenize(source)
+    tokens = _READERS.tokenize(dialect, source)
     if keep is not None:
         keep.extend(tokens)
-    parser = d.parser(
-        error_level=ErrorLevel.RAISE, error_message_context=len(source) + 1, max_errors=1
-    )
-    trees = [t for t in parser.parse(tokens, source) if t is not None]
+    trees = [t for t in _READERS.parser(dialect, source).parse(tokens, source) if t is not None]
     if len(trees) != 1 or _misread(trees[0], source):
         return None
     return trees[0]
