@@ -307,3 +307,30 @@ def test_ten_megabyte_literals() -> None:
 def test_pathological_quotes() -> None:
     for text in ("'" * 100_001, "$$" * 50_001, "E'\\" * 30_000, '"' * 99_999, "$a$" * 33_333):
         _lint_quickly(text, seconds=5.0)
+
+
+def test_the_shared_tokenizer_and_parser_keep_threads_apart() -> None:
+    """Each thread reads with its own sqlglot tokenizer and parser: statements parsed at the same
+    time in eight threads, errors among them, give the trees and errors of a parse in one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sql_lsp.statements import _parse  # not `parse`: its cache would answer the second pass
+
+    texts = [
+        f"SELECT c{i}, count(*) FROM t{i} WHERE x > {i} GROUP BY 1 ORDER BY 2 LIMIT {i}"
+        if i % 3
+        else f"SELECT ( FROM t{i} WHERE"
+        for i in range(400)
+    ]
+
+    def shape(text: str) -> tuple[str | None, str | None]:
+        parsed = _parse("mysql", text)  # sqlglot decides errors in this dialect
+        tree = parsed.tree.sql() if parsed.tree is not None else None
+        return tree, parsed.error.message if parsed.error else None
+
+    alone = [shape(t) for t in texts]
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(shape, texts))
+    assert together == alone
+    assert alone[1][0] == "SELECT c1, COUNT(*) FROM t1 WHERE x > 1 GROUP BY 1 ORDER BY 2 LIMIT 1"
+    assert alone[0][0] is None and alone[0][1]
