@@ -20,6 +20,9 @@ from typing import Any
 
 _HINT = re.compile(r"(?<![:\w]):(?=[A-Za-z_'\"{])|%(?=s\b|\()|\?")
 _TEST_VAR = re.compile(r":\{\?[A-Za-z_]\w*\}")
+# what CREATE EXTENSION substitutes in an extension's script before PostgreSQL parses it:
+# @extowner@, @extschema@ and (PostgreSQL 16) @extschema:another_extension@
+_EXTENSION = re.compile(r'(?<!")@(extowner|extschema(?::[^@\s"]+)?)@(?!")')
 _NEAR = re.compile(r' at or near "(.*)"$', re.S)
 _OPERANDS = frozenset(
     {"IDENT", "ICONST", "FCONST", "SCONST", "BCONST", "XCONST", "USCONST", "UIDENT", "PARAM"}
@@ -52,8 +55,15 @@ def scan(source: str) -> list[Any]:
         return []
 
 
+def extension_placeholder(text: str) -> bool:
+    """Does `text` hold a placeholder that only CREATE EXTENSION fills in (@extschema@ …)?"""
+    return "@ext" in text and _EXTENSION.search(text) is not None
+
+
 def neutralize(text: str) -> str:
     """`text` with client-side placeholders replaced by PostgreSQL syntax of the same length."""
+    if "@ext" in text:  # an extension script's placeholder -> a quoted name: "extschema"
+        text = _EXTENSION.sub(r'"\1"', text)
     if ("?" not in text and ":" not in text and "%" not in text) or _HINT.search(text) is None:
         return text
     tokens = scan(text)

@@ -6,7 +6,7 @@ import random
 import time
 
 import pytest
-from helpers import lint_text
+from helpers import catalog_of, lint_text
 from sqlglot import exp
 
 from sql_lsp.statements import parse, split
@@ -212,6 +212,34 @@ def test_every_parameter_style_parses(query: str) -> None:
     assert isinstance(parsed.tree, exp.Select)
     assert len(parsed.source) == len(query)  # substitutions keep every offset
     assert lint_text(query + ";") == []
+
+
+EXTENSION_SCRIPT = """\
+\\echo Use "CREATE EXTENSION demo" to load this file. \\quit
+CREATE TABLE @extschema@.items (id bigint PRIMARY KEY, name text NOT NULL);
+CREATE INDEX ON @extschema@.items (name);
+CREATE FUNCTION @extschema:other-ext@.item_name(bigint) RETURNS text
+  LANGUAGE sql STABLE AS $$ SELECT name FROM @extschema@.items WHERE id = $1 $$;
+ALTER LANGUAGE plpgsql OWNER TO @extowner@;
+SELECT id, nme FROM @extschema@.items WHERE id = 1;
+ALTER LANGUAGE plpgsql OWNER TO @owner@;
+ALTER EXTENSION demo OWNER TO @extowner@;
+"""
+
+
+def test_an_extension_scripts_placeholders_are_valid_and_unread() -> None:
+    """CREATE EXTENSION fills in @extschema@, @extschema:name@ and @extowner@ before PostgreSQL
+    parses the script: those statements are valid; which schema they name is unknown, so the
+    catalog and the rules leave them alone. Other errors are still found."""
+    found = [
+        (f.rule, EXTENSION_SCRIPT[f.start : f.end], f.message) for f in lint_text(EXTENSION_SCRIPT)
+    ]
+    assert found == [
+        ("syntax-error", "@", 'syntax error at or near "@"'),
+        ("syntax-error", "OWNER", 'syntax error at or near "OWNER"'),  # not in ALTER EXTENSION
+    ]
+    assert catalog_of(EXTENSION_SCRIPT).tables == {}
+    assert parse('SELECT "@extschema@"').tree is not None  # a quoted name is just a name
 
 
 # -- parse results ------------------------------------------------------------------------------
