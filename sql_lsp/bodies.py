@@ -10,7 +10,10 @@ computes is an offset of the file.
 What is not done inside bodies, because it cannot be known there: syntax errors (PostgreSQL
 checks a PL/pgSQL body's queries only when the function runs), names (`unknown-table`,
 `unknown-column`: parameters and variables look like columns), database rules (a plan of a
-query with variables in it), and rules about several statements of a file. Fixes of inner
+query with variables in it), rules about several statements of a file, and the migration-lock
+rules (`non-concurrent-index`, `foreign-key-not-valid`, `column-type-rewrite`): a body runs
+inside one transaction, where `CONCURRENTLY` is refused and splitting a statement in two
+releases no lock, often on a table the body has just made with `EXECUTE`. Fixes of inner
 findings must edit only the inner statement. Statements in bodies never change the catalog:
 they run when the function is called, not when it is created.
 """
@@ -25,7 +28,18 @@ from sql_lsp.document import Statement
 from sql_lsp.statements import Span, parse, split
 
 # rules that say nothing inside bodies (see the module docstring)
-SILENT_INSIDE = frozenset({"syntax-error", "analysis-skipped", "unknown-table", "unknown-column"})
+SILENT_INSIDE = frozenset(
+    {
+        "syntax-error",
+        "analysis-skipped",
+        "unknown-table",
+        "unknown-column",
+        # a function runs in one transaction, on tables it may have made itself (EXECUTE …):
+        "non-concurrent-index",  # CONCURRENTLY cannot run from a function at all
+        "foreign-key-not-valid",  # VALIDATE in the same transaction still holds the lock
+        "column-type-rewrite",  # the rewritten table may be the function's own scratch table
+    }
+)
 _SQL_HEAD = re.compile(r"\s*create\s+(?:or\s+replace\s+)?(?:function|procedure)\b", re.I)
 _LANGUAGE_SQL = re.compile(r"\blanguage\s+(?:sql|'sql')\b", re.I)
 # PL/pgSQL statements that run a query, and the field holding it

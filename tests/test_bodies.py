@@ -103,3 +103,37 @@ def test_bodies_that_cannot_be_mapped_give_nothing() -> None:
     assert list(bodies.inner_statements(Document("file:///q.sql", quoted).statements[0])) == []
     c = "CREATE FUNCTION f() RETURNS int LANGUAGE c AS $$x$$;"
     assert list(bodies.inner_statements(Document("file:///q.sql", c).statements[0])) == []
+
+
+def test_migration_lock_rules_are_silent_inside_bodies() -> None:
+    """A function runs in one transaction: CREATE INDEX CONCURRENTLY is refused there ("cannot
+    be executed from a function"), NOT VALID + VALIDATE releases no lock in between, and the
+    table is often one the body made with EXECUTE. The same statements outside a body are
+    findings."""
+    ddl = (
+        "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint, total int);\n"
+        "CREATE TABLE scratch (l1id bigint);\n"
+    )
+    inside = (
+        "CREATE INDEX scratch_idx ON scratch (l1id);\n"
+        "  ALTER TABLE orders ADD FOREIGN KEY (user_id) REFERENCES users (id);\n"
+        "  ALTER TABLE orders ALTER COLUMN total TYPE bigint;\n"
+    )
+    body = (
+        "CREATE FUNCTION rebuild() RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\n  "
+        + inside
+        + "END $$;\n"
+    )
+    schema = [
+        Document("file:///project/schema.sql", SCHEMA),
+        Document("file:///project/d.sql", ddl),
+    ]
+    doc = Document("file:///project/q.sql", body)
+    assert [f.rule for f in Linter().lint(doc, build_catalog([*schema, doc]))] == []
+    outside = Document("file:///project/m.sql", inside)
+    assert sorted(f.rule for f in Linter().lint(outside, build_catalog([*schema, outside]))) == [
+        "column-type-rewrite",
+        "foreign-key-not-valid",
+        "missing-fk-index",
+        "non-concurrent-index",
+    ]

@@ -9,7 +9,8 @@ to `varchar(m)` with `m >= n`, to unbounded `varchar` or to `text`; `varchar` to
 again), and any change the rule cannot judge: a column whose current type is not known, a type
 outside the common built-in ones (domains, enums, `inet`/`cidr`…, which have their own binary
 coercions), and `timestamp` to `timestamptz` (no rewrite when the session's `TimeZone` is UTC).
-A temporary table is not flagged. When the workspace does not know the table at all, the rule
+A temporary table is not flagged, nor a statement inside a function body or `DO` block (the table
+may be one the body has just made). When the workspace does not know the table at all, the rule
 judges by the new type alone and flags only the types that no other built-in type becomes
 without a rewrite (`smallint`, `int`, `bigint`, `real`, `double precision`, `boolean`, `date`,
 `time`, `interval`, `uuid`, `json`, `jsonb`, `bytea`): the change rewrites the table unless the

@@ -4,7 +4,9 @@
 Flags `ALTER TABLE … ADD [CONSTRAINT name] FOREIGN KEY … REFERENCES …` without `NOT VALID` on a
 table that the same file did not create before (a migration adding a foreign key to a table
 that already holds rows). A file that creates the table and then adds its keys is not flagged,
-nor is `NOT ENFORCED`, nor `ADD COLUMN … REFERENCES` (a new column holds only NULLs).
+nor is `NOT ENFORCED`, nor `ADD COLUMN … REFERENCES` (a new column holds only NULLs), nor a
+statement inside a function body or `DO` block (it runs in one transaction, so a separate
+`VALIDATE` there would release no lock).
 
 **Why is this bad?**
 

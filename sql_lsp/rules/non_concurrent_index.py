@@ -5,7 +5,9 @@ Flags `CREATE INDEX` without `CONCURRENTLY` on a table (or materialized view) th
 file did not create before (a migration indexing a table that already exists, and may be large
 and busy). A file that creates the table and then its indexes (a schema file, a `pg_dump`, a
 migration adding a new table) is not flagged, nor is `CREATE INDEX … ON ONLY` (the first step on a partitioned table),
-nor an index on a partitioned table (which cannot be built concurrently).
+nor an index on a partitioned table (which cannot be built concurrently), nor a `CREATE INDEX`
+inside a function body or `DO` block (PostgreSQL refuses `CONCURRENTLY` there: "cannot be
+executed from a function").
 
 **Why is this bad?**
 
