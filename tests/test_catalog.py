@@ -442,3 +442,39 @@ def test_columns_as_they_stand_at_each_statement() -> None:
         ("002.sql", "SELECT", ("a", "bb", "c")),
         ("report.sql", "SELECT", ("a", "bb", "c")),  # a file of queries sees the final schema
     ]
+
+
+def test_two_documents_creating_one_table_are_two_versions_not_one_sequence() -> None:
+    """Two schema versions side by side each create `t` (PostgreSQL would run only one). The
+    first definition stays, as PostgreSQL would keep it; which one holds for a query is unknown,
+    so neither version's indexes are redundant to the other's and, when the column lists differ,
+    the columns are unknown. An index a third file adds is still judged against both."""
+    from sql_lsp.lint import Linter
+    from sql_lsp.project import build_catalog
+
+    v1 = Document(
+        "file:///p/v1.sql", "CREATE TABLE t (a int PRIMARY KEY, b int);\nCREATE INDEX ON t (b);\n"
+    )
+    v2 = Document(
+        "file:///p/v2.sql",
+        "CREATE TABLE t (a int PRIMARY KEY, b int, c int);\nCREATE INDEX ON t (b);\n"
+        "INSERT INTO t VALUES (1, 2, 3);\nSELECT c FROM t WHERE a = 1;\n",
+    )
+    more = Document("file:///p/v3.sql", "CREATE INDEX t_b2 ON t (b);\n")
+    catalog = build_catalog([v1, v2, more])
+    table = catalog.table("t", None, ("public",))
+    assert table is not None and list(table.columns) == ["a", "b"]  # the first one, as in PG
+    assert table.redefined_in == {"file:///p/v2.sql"}
+    assert table.columns_known is False
+    assert [i.name for i in table.indexes] == ["t_pkey", "t_b_idx", "t_b_idx1", "t_b2"]
+    linter = Linter()
+    assert linter.lint(v1, catalog) == []
+    assert linter.lint(v2, catalog) == []
+    found = {f.rule: f.message for f in linter.lint(more, catalog)}
+    assert sorted(found) == ["non-concurrent-index", "redundant-index"]
+    assert found["redundant-index"] == (
+        "index t_b2 on t (b) is redundant: it is identical to t_b_idx (b)"
+    )
+    same = Document("file:///p/v2.sql", "CREATE TABLE t (a int PRIMARY KEY, b int);\n")
+    catalog = build_catalog([v1, same])
+    assert catalog.table("t", None, ("public",)).columns_known is True  # the same columns

@@ -312,6 +312,8 @@ class Table:
     children: list[tuple[str, str]] = field(default_factory=list)
     partition: bool = False  # a partition of its (only) parent
     like_sources: list[tuple[str, str]] = field(default_factory=list, repr=False)
+    # the other documents that create this table again (see PgDdl._created_again)
+    redefined_in: set[str] = field(default_factory=set, repr=False)
     _fingerprint: int | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -349,6 +351,7 @@ class Table:
                     tuple(i.fingerprint() for i in self.indexes),
                     tuple(f.fingerprint() for f in self.foreign_keys),
                     self.est_rows,
+                    tuple(sorted(self.redefined_in)),
                 )
             )
         return self._fingerprint
@@ -554,6 +557,7 @@ def _copy_table(t: Table) -> Table:
         seq_scans=t.seq_scans,
         idx_scans=t.idx_scans,
         columns_known=t.columns_known,
+        redefined_in=set(t.redefined_in),
         parents=list(t.parents),
         children=list(t.children),
         partition=t.partition,

@@ -220,6 +220,25 @@ class PgDdl:
     def _CreateForeignTableStmt(self, f: dict) -> None:
         self._CreateStmt(f.get("base") or {}, kind="foreign table")
 
+    def _created_again(self, table: Table, f: dict) -> None:
+        """Another document creates `table` too (two versions of a schema side by side, a dump
+        beside the script it came from): which definition holds is unknown, so the table is
+        marked as defined in both, and its columns as unknown when the two lists differ."""
+        doc = self.place.doc
+        if table.origin is None or table.origin.doc == doc or table.source != "ddl":
+            return
+        names = []
+        for elt in f.get("tableElts") or []:
+            ekind, ef = node(elt)
+            if ekind == "ColumnDef":
+                names.append(ef.get("colname", ""))
+            elif ekind == "TableLikeClause":
+                names.append("*")
+        table.redefined_in.add(doc)
+        if names != list(table.columns) or f.get("inhRelations") or f.get("partbound"):
+            table.columns_known = False
+        self.changed(table)
+
     def _CreateStmt(self, f: dict, kind: str = "table") -> None:
         rel = f.get("relation") or {}
         schema = self.create_schema(rel)
@@ -227,7 +246,11 @@ class PgDdl:
         if not name:
             return
         if (schema, name) in self.catalog.tables or name in self.taken(schema):
-            return  # already exists: an error, or a no-op with IF NOT EXISTS
+            # already exists: an error, or a no-op with IF NOT EXISTS
+            existing = self.catalog.tables.get((schema, name))
+            if existing is not None:
+                self._created_again(existing, f)
+            return
         if f.get("partspec"):
             kind = "partitioned table"
         table = Table(schema=schema, name=name, kind=kind, origin=self.name_origin(rel))

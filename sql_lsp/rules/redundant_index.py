@@ -9,7 +9,9 @@ Flags a `CREATE INDEX` that another index of the same table already provides:
   (`(user_id)` beside `(user_id, status, created_at)`; `(status)` is not a prefix and is fine);
 * an index that repeats the index behind a PRIMARY KEY or UNIQUE constraint on the same columns.
 
-A unique index is never redundant to a non-unique one: it enforces something.
+A unique index is never redundant to a non-unique one: it enforces something. When two files
+each create the table (two versions of one schema side by side), an index of one version is not
+compared with the other version's.
 
 **Why is this bad?**
 
@@ -72,11 +74,29 @@ def _keys(index: Index) -> str:
     return "(" + ", ".join(k.text for k in index.keys) + ")"
 
 
+def _versions(table: Table) -> set[str]:
+    """The documents that each create `table` (more than one: versions of a schema side by
+    side, of which only one runs)."""
+    if not table.redefined_in or table.origin is None:
+        return set()
+    return {table.origin.doc, *table.redefined_in}
+
+
+def _apart(index: Index, other: Index, versions: set[str]) -> bool:
+    """Do the two indexes come from two different definitions of their table?"""
+    a = index.origin.doc if index.origin is not None else None
+    b = other.origin.doc if other.origin is not None else None
+    return a != b and a in versions and b in versions
+
+
 def redundant_to(index: Index, table: Table) -> tuple[Index, str] | None:
     """The index that makes `index` redundant and why, or None."""
+    versions = _versions(table)
     for other in table.indexes:
         if other is index or not other.valid:
             continue
+        if _apart(index, other, versions):
+            continue  # of two definitions of the table side by side: neither is redundant
         if index.unique and not other.unique:
             continue  # a unique index enforces something the other does not
         if not _covers_include(index, other):
