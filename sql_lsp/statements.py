@@ -77,6 +77,9 @@ _DQ_IDENT = re.compile(r'[^"]*(?:""[^"]*)*"')
 _BACKTICK = re.compile(r"[^`]*(?:``[^`]*)*`")
 _BRACKET = re.compile(r"[^\]]*\]")
 _COMMENT_NEST = re.compile(r"/\*|\*/")
+# the comment that names a query in a query file: `-- name: get_user` (aiosql, sqlc, yesql),
+# `-- :name get-user :? :1` (PugSQL, HugSQL)
+_QUERY_NAME = re.compile(r"--[ \t]*(?:name:|:name[ \t])")
 _SPACE = re.compile(r"\s*")
 _SIGNIFICANT = re.compile(r"\S")
 _COPY_STDIN = re.compile(r"\s*\\?copy\b.*\bfrom\s+stdin\b", re.I | re.S)
@@ -164,6 +167,11 @@ class _Splitter:
                         pos = yield from self._copy_data(at + 1)
                 continue
             if tok in ("--", "#"):
+                if start >= 0 and tok == "--" and _QUERY_NAME.match(text, at) and self._bol(at):
+                    # a named query (aiosql, PugSQL, HugSQL, sqlc) ends where the next one's
+                    # name comment begins, with or without a semicolon
+                    yield Span("sql", start, sig_end, -1, issue)
+                    start, issue = -1, None
                 pos = self._eol(at)
                 continue
             if tok == "/*":
@@ -226,6 +234,11 @@ class _Splitter:
             sig_end = pos = end
         if start >= 0:
             yield Span("sql", start, sig_end, -1, issue)
+
+    def _bol(self, at: int) -> bool:
+        """Is only blank space between the start of the line and `at`?"""
+        line = self.text.rfind("\n", 0, at) + 1
+        return not self.text[line:at].strip()
 
     def _eol(self, at: int) -> int:
         eol = self.text.find("\n", at)

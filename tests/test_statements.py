@@ -185,6 +185,31 @@ def test_other_dialects() -> None:
     ]
 
 
+def test_a_query_name_comment_starts_a_statement() -> None:
+    """Query files (aiosql, sqlc, yesql: `-- name: x`; PugSQL, HugSQL: `-- :name x`) need no
+    semicolons: the next name comment, at the start of its line, ends the query before it."""
+    text = (
+        "-- name: get-user\n-- Get one user\nSELECT id FROM users WHERE id = :id\n\n"
+        "-- name: count-users$\nSELECT count(*) FROM users\n"
+        "  -- :name insert-user :! :n\nINSERT INTO users (email) VALUES (:email)\n"
+        "-- name: GetAuthor :one\nSELECT id FROM authors WHERE id = $1;\n"
+        "SELECT 1 -- name: not at the start of its line\n, 2;\n"
+    )
+    assert sql(text) == [
+        "SELECT id FROM users WHERE id = :id",
+        "SELECT count(*) FROM users",
+        "INSERT INTO users (email) VALUES (:email)",
+        "SELECT id FROM authors WHERE id = $1",
+        "SELECT 1 -- name: not at the start of its line\n, 2",
+    ]
+    assert [f.rule for f in lint_text(text)] == []
+    # without a name comment between them, two statements need a semicolon, as in psql
+    script = "CREATE TABLE a (id int)\n\n-- the second table\nCREATE TABLE b (id int);\n"
+    assert [(f.rule, script[f.start : f.end]) for f in lint_text(script)] == [
+        ("syntax-error", "CREATE")
+    ]
+
+
 def sql_of(text: str, dialect: str) -> list[str]:
     return [t for kind, t in pieces(text, dialect) if kind == "sql"]
 
