@@ -9,7 +9,8 @@ to `varchar(m)` with `m >= n`, to unbounded `varchar` or to `text`; `varchar` to
 again), and any change the rule cannot judge: a column whose current type is not known, a type
 outside the common built-in ones (domains, enums, `inet`/`cidr`…, which have their own binary
 coercions), and `timestamp` to `timestamptz` (no rewrite when the session's `TimeZone` is UTC).
-A temporary table is not flagged, nor a statement inside a function body or `DO` block (the table
+A temporary table is not flagged, nor `ALTER TYPE … ALTER ATTRIBUTE … TYPE` (a composite type has
+no rows) or `ALTER FOREIGN TABLE` (its rows live elsewhere), nor a statement inside a function body or `DO` block (the table
 may be one the body has just made). When the workspace does not know the table at all, the rule
 judges by the new type alone and flags only the types that no other built-in type becomes
 without a rewrite (`smallint`, `int`, `bigint`, `real`, `double precision`, `boolean`, `date`,
@@ -148,8 +149,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     changes = ctx.catalog.type_changes.get((ctx.document.uri, ordinal), []) if ordinal >= 0 else []
     parsed = ctx.statement.parsed
     kind, fields = pg.node(parsed.pg if parsed is not None else None)
-    if kind != "AlterTableStmt":
-        return
+    if kind != "AlterTableStmt" or fields.get("objtype", "OBJECT_TABLE") != "OBJECT_TABLE":
+        return  # ALTER TYPE … ALTER ATTRIBUTE, ALTER FOREIGN TABLE: no rows of their own
     rel = fields.get("relation") or {}
     if rel.get("relpersistence") == "t":
         return

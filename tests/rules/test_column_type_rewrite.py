@@ -46,3 +46,25 @@ def test_changes_judged_from_the_type_before() -> None:
         ),
         (10, "ALTER COLUMN n TYPE", "changing orders.n from int to text" + tail),
     ]
+
+
+def test_a_composite_types_attribute_is_not_a_table_column() -> None:
+    """ALTER TYPE … ALTER ATTRIBUTE … TYPE changes a composite type, which has no rows (found on
+    graphile-worker's migrations); the same change to a table beside it is a finding."""
+    schema = Document(
+        "file:///a/001_schema.sql",
+        "CREATE TYPE job_spec AS (queue text, priority int);\n"
+        "CREATE TABLE jobs (id bigint PRIMARY KEY, priority int);\n",
+    )
+    text = (
+        "ALTER TYPE job_spec ALTER ATTRIBUTE priority TYPE smallint;\n"
+        "ALTER TABLE jobs ALTER COLUMN priority TYPE smallint;\n"
+    )
+    migration = Document("file:///a/002_migrate.sql", text)
+    catalog = build_catalog([schema, migration])
+    found = [
+        (migration.lines.line_of(f.start) + 1, f.rule)
+        for f in Linter().lint(migration, catalog)
+        if f.rule == "column-type-rewrite"
+    ]
+    assert found == [(2, "column-type-rewrite")]
