@@ -65,7 +65,9 @@ _INTERESTING = {
     "sqlite": re.compile(r"[;'\"`\[]|--|/\*"),
 }
 _IDENT_CHAR = re.compile(r"[\w$]")
-_DOLLAR_TAG = re.compile(r"\$([A-Za-z_\u0080-\uffff][\w\u0080-\uffff]*)?\$")
+# PostgreSQL's dollar-quote tag: a letter, `_` or any non-ASCII character, then those or digits
+# (written as the ASCII characters it excludes: a class of all of Unicode takes 7 ms to compile)
+_DOLLAR_TAG = re.compile(r"\$([^\x00-\x40\[-\^`{-\x7f][^\x00-\x2f:-@\[-\^`{-\x7f]*)?\$")
 # Quoted bodies are matched as "unrolled loops" (a run of plain characters, then an escape and
 # another run, …): one regex step per run instead of one per character, so a 10 MB literal takes
 # milliseconds.

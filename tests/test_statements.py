@@ -185,6 +185,19 @@ def test_other_dialects() -> None:
     ]
 
 
+def test_dollar_quote_tags_are_postgresql_s() -> None:
+    """A tag is a letter, `_` or any non-ASCII character (an emoji too), then those or digits;
+    `$1` is a parameter, not a tag."""
+    text = "SELECT $😀$a;b$😀$; SELECT $é1$x;y$é1$; SELECT $1; SELECT $_a$q;$_a$;"
+    assert sql(text) == [
+        "SELECT $😀$a;b$😀$",
+        "SELECT $é1$x;y$é1$",
+        "SELECT $1",
+        "SELECT $_a$q;$_a$",
+    ]
+    assert [f.rule for f in lint_text(text)] == []
+
+
 def test_a_query_name_comment_starts_a_statement() -> None:
     """Query files (aiosql, sqlc, yesql: `-- name: x`; PugSQL, HugSQL: `-- :name x`) need no
     semicolons: the next name comment, at the start of its line, ends the query before it."""
