@@ -102,8 +102,12 @@ class _Scan:
         return out
 
 
-_WORD_CHARS = re.compile(r'(?:"(?:[^".]|"")*"?|[A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*)$')
-_WORD_AFTER = re.compile(r"[\w$\u0080-\uffff]*")
+# an identifier: a letter, `_` or any non-ASCII character, then those, digits or `$` (written as
+# the ASCII characters excluded: a class of all of Unicode takes milliseconds to compile)
+_IDENT_START = r"[^\x00-\x40\[-\^`{-\x7f]"
+_IDENT_PART = r"[^\x00-\x23%-/:-@\[-\^`{-\x7f]"
+_WORD_CHARS = re.compile(rf'(?:"(?:[^".]|"")*"?|{_IDENT_START}{_IDENT_PART}*)$')
+_WORD_AFTER = re.compile(rf"{_IDENT_PART}*")
 
 _TABLE_AFTER = frozenset(
     {"from", "join", "update", "into", "table", "only", "references", "truncate"}
