@@ -4,7 +4,8 @@
 Flags a scalar subquery in a select list that refers to a column of the outer query's sources
 (`(SELECT count(*) FROM orders o WHERE o.user_id = u.id)` in `SELECT u.id, … FROM users u`).
 Subqueries in `WHERE`, `EXISTS (…)`, `IN (…)`, uncorrelated subqueries and subqueries that read
-no table (`(SELECT u.a || u.b)`) are not flagged; only references written with the outer
+no table (`(SELECT u.a || u.b)`, or only functions of the row's values:
+`(SELECT m[1] FROM regexp_matches(u.name, '…') m)`, `unnest`, `VALUES`) are not flagged; only references written with the outer
 source's name or alias count.
 
 **Why is this bad?**
@@ -58,8 +59,10 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             for sub in projection.find_all(exp.Subquery):
                 if not isinstance(sub.this, exp.Select) or isinstance(sub.parent, _NOT_SCALAR):
                     continue
-                if sub.this.args.get("from_") is None:
-                    continue  # `(SELECT u.x)` reads no table: nothing runs per row
+                if sub.this.args.get("from_") is None or not _reads_a_table(sub.this):
+                    # `(SELECT u.x)`, `(SELECT m[1] FROM regexp_matches(u.x, …) m)`: no table
+                    # is read, only the row's own values; a join would not save anything
+                    continue
                 if sub.find_ancestor(exp.Select) is not query:
                     continue  # inside a nested query: judged with that query
                 name = _correlation(sub, outer)
@@ -73,6 +76,11 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
                     f"`{name}`); join the table, or use a LATERAL subquery, instead"
                 )
                 yield ctx.finding(span[0], span[1], message)
+
+
+def _reads_a_table(select: exp.Select) -> bool:
+    """Does `select` read a table, view or CTE (not only functions, `unnest` or `VALUES`)?"""
+    return any(isinstance(t.this, exp.Identifier) for t in select.find_all(exp.Table))
 
 
 def _parenthesised(ctx: RuleContext, sub: exp.Subquery) -> tuple[int, int] | None:
