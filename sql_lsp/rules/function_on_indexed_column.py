@@ -4,8 +4,9 @@
 Flags a column wrapped in a function call, a cast (`::`, `CAST`), arithmetic or `COLLATE` and
 compared with something in `WHERE`, `JOIN … ON` or `HAVING`, when that column leads an index of its
 table (an index, the primary key or a UNIQUE constraint) and no expression index on the same
-expression exists. Functions over no column (`now()`) are fine. The rule is silent when the table
-or its indexes are unknown.
+expression exists. Functions over no column (`now()`) are fine, and so is a column inside the
+pattern of `LIKE`, `ILIKE` or `SIMILAR TO` (`$1 ILIKE '%' || name || '%'`): no index serves that
+side, wrapped or not. The rule is silent when the table or its indexes are unknown.
 
 A cast that PostgreSQL's planner sees through is not reported, decided from the column's type
 (in the catalog) and the cast's, whatever the spelling and the parentheses: a cast to the
@@ -207,7 +208,9 @@ def _sides(cmp: exp.Expression) -> list[tuple[exp.Expression, list[exp.Expressio
     out = []
     if left is not None and right is not None:
         out.append((left, [right], True))
-        out.append((right, [left], False))
+        if not isinstance(cmp, exp.Like | exp.ILike | exp.SimilarTo):
+            # a column inside a LIKE pattern is never an index lookup, wrapped or not
+            out.append((right, [left], False))
     return out
 
 
