@@ -6,7 +6,8 @@ Flags a query inside a PL/pgSQL loop over a query's rows (`FOR rec IN SELECT …
 query is keyed on the loop variable: a `SELECT … INTO`, `PERFORM`, `INSERT`, `UPDATE` or
 `DELETE` whose text uses `rec.field` (or the loop's scalar variable). The finding is on that
 inner query. Loops that only compute, `RAISE`, or run dynamic SQL (`EXECUTE`, usually one DDL
-per table) are not flagged.
+per table) are not flagged, nor a `PERFORM` or `SELECT … INTO` that reads no table
+(`PERFORM log_line(rec.name)`, `SELECT rec.a + 1 INTO v`).
 
 **Why is this bad?**
 
@@ -73,7 +74,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         for inner_kind, inner in plpgsql.statements(loop.get("body") or []):
             field = _QUERIES.get(inner_kind)
             text = plpgsql.query(inner.get(field)) if field else None
-            if text is None or not _keyed(text, names):
+            if text is None or not _keyed(text, names) or not _reads_rows(text):
                 continue
             span = body.locate(
                 inner.get("lineno", 0), text, perform=inner_kind == "PLpgSQL_stmt_perform"
@@ -112,6 +113,20 @@ def _datum_names(datums: list[Any], number: Any) -> set[str]:
     if name and not name.startswith("("):
         return {name.lower()}
     return {f["name"].lower() for f in d.get("fields") or [] if f.get("name")}
+
+
+def _reads_rows(text: str) -> bool:
+    """Does the query read or write a table? `PERFORM log(rec.x)` and `SELECT rec.a + 1 INTO v`
+    have no FROM: they compute, and no set-based statement would replace them."""
+    rejection, tree = pg.check(text)
+    if rejection is not None or tree is None:
+        return True  # cannot tell: judged as written
+    nodes = pg.statements(tree)
+    kind, fields = pg.node(nodes[0]) if len(nodes) == 1 else ("", {})
+    if kind != "SelectStmt":
+        return True
+    setop = fields.get("op", "SETOP_NONE") != "SETOP_NONE"  # a UNION: its arms may read tables
+    return bool(fields.get("fromClause") or fields.get("withClause") or setop)
 
 
 def _keyed(text: str, names: set[str]) -> bool:
