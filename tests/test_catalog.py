@@ -478,3 +478,13 @@ def test_two_documents_creating_one_table_are_two_versions_not_one_sequence() ->
     same = Document("file:///p/v2.sql", "CREATE TABLE t (a int PRIMARY KEY, b int);\n")
     catalog = build_catalog([v1, same])
     assert catalog.table("t", None, ("public",)).columns_known is True  # the same columns
+    # IF NOT EXISTS: the later file expects the table, a no-op as in PostgreSQL, so a column
+    # it names that the table lacks is an error again
+    later = Document(
+        "file:///p/v2.sql",
+        "CREATE TABLE IF NOT EXISTS t (a int PRIMARY KEY, c int);\nSELECT c FROM t;\n",
+    )
+    catalog = build_catalog([v1, later])
+    table = catalog.table("t", None, ("public",))
+    assert table.redefined_in == set() and table.columns_known is True
+    assert [f.rule for f in linter.lint(later, catalog)] == ["unknown-column"]

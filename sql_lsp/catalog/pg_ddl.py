@@ -221,11 +221,15 @@ class PgDdl:
         self._CreateStmt(f.get("base") or {}, kind="foreign table")
 
     def _created_again(self, table: Table, f: dict) -> None:
-        """Another document creates `table` too (two versions of a schema side by side, a dump
-        beside the script it came from): which definition holds is unknown, so the table is
-        marked as defined in both, and its columns as unknown when the two lists differ."""
+        """Another document creates `table` too, without IF NOT EXISTS (two versions of a
+        schema side by side, a dump beside the script it came from: PostgreSQL would refuse
+        to run one after the other): which definition holds is unknown, so the table is
+        marked as defined in both, and its columns as unknown when the two lists differ.
+        With IF NOT EXISTS the later file expects the table: a no-op, as in PostgreSQL."""
         doc = self.place.doc
-        if table.origin is None or table.origin.doc == doc or table.source != "ddl":
+        if f.get("if_not_exists") or table.origin is None or table.origin.doc == doc:
+            return
+        if table.source != "ddl":
             return
         names = []
         for elt in f.get("tableElts") or []:
