@@ -101,6 +101,10 @@ PIECES = [
     "*/",
     "--",
     "-- c;\n",
+    "\n-- name: q\n",  # a query-name comment ends the query before it
+    "-- :name q :?\n",
+    "@extschema@.",
+    "$😀$",
     "(",
     ")",
     ",",
