@@ -30,6 +30,7 @@ from sql_lsp.document import Document, Statement
 from sql_lsp.query_model.nodes import find_all
 from sql_lsp.rules import ALL_RULES
 from sql_lsp.rules.base import Finding, Rule, RuleContext, history_point
+from sql_lsp.rules.migration import creations_before
 from sql_lsp.statements import Parsed, Unloaded
 
 if TYPE_CHECKING:
@@ -294,7 +295,7 @@ class Linter:
                         i,
                         state.flagged.get(s, ()),
                         p if type(p) is Unloaded else None,
-                        memo[0][3:5] if memo is not None else None,
+                        memo[0][3:6] if memo is not None else None,
                         memo[3] if memo is not None else None,
                     )
                 )
@@ -316,7 +317,8 @@ class Linter:
         stamp = facts.stamp(stmt.text) if facts is not None else None
         if point is None:
             point = _point(document, stmt, catalog)
-        context = (self, catalog, catalog.generation, search_path, point, stamp)
+        made = creations_before(document, stmt, point)
+        context = (self, catalog, catalog.generation, search_path, point, made, stamp)
         if (
             memo is not None
             and memo[1] is stmt.parse_state  # (an unloaded statement is not parsed again)
@@ -327,7 +329,7 @@ class Linter:
             if memo[0] is not context:
                 stmt.lint = (context, memo[1], relative, memo[3])
         else:
-            relative = self._lookup(document, stmt, catalog, search_path, point)
+            relative = self._lookup(document, stmt, catalog, search_path, point, made)
             if facts is not None:
                 found = self._check(
                     document, stmt, catalog, search_path, self.database_rules, facts
@@ -357,7 +359,7 @@ class Linter:
         before, after, names = changed
         if names is None or old[1] is not before or new[1] is not after:
             return False
-        if old[2] != before.generation or old[3] != new[3] or old[4] != new[4] or old[5] != new[5]:
+        if old[2] != before.generation or old[3:] != new[3:]:
             return False
         if any(name in names for _, name in referenced_tables(stmt)):
             return False
@@ -373,6 +375,7 @@ class Linter:
         catalog: Catalog,
         search_path: tuple[str, ...],
         point: int,
+        made: int = 0,
     ) -> tuple[Finding, ...]:
         """Findings relative to the statement start, from the cache when still valid.
 
@@ -380,7 +383,7 @@ class Linter:
         still valid when the tables the statement mentions have the same content in both."""
         # what a statement finds depends on its document (what the file did before it; a later
         # duplicate CREATE TABLE fails) and, for a query, on its place in the history
-        key = (stmt.text, search_path, point, document.uri)
+        key = (stmt.text, search_path, point, document.uri, made)
         uri = document.uri if stmt.catalog_ordinal >= 0 else None  # what it declares
         entry = self._cache.get(key)
         if entry is not None and (
@@ -606,10 +609,10 @@ class _Plan:
 
 SPLIT_STATEMENTS = 2000  # a document this large is checked in two processes (see `split`)
 # what the child reports of one statement of its half: its index, its findings (relative),
-# what is kept of its parse, and for the server, (search_path, point) and the surroundings of
-# its memo
+# what is kept of its parse, and for the server, (search_path, point, creations before it) and
+# the surroundings of its memo
 _Checked = tuple[
-    int, tuple[Finding, ...], Parsed | None, tuple[tuple[str, ...], int] | None, tuple | None
+    int, tuple[Finding, ...], Parsed | None, tuple[tuple[str, ...], int, int] | None, tuple | None
 ]
 # the parent's part of the text: a little over half, since the child also pickles its result
 # and starts on pages it shares with the parent

@@ -406,3 +406,30 @@ def test_a_stuck_child_is_killed_and_the_parent_does_the_work() -> None:
         alive = False
     assert not alive  # killed and reaped
     assert Forked(lambda: {"a": [1, 2]}).result(timeout=30) == {"a": [1, 2]}
+
+
+def test_findings_kept_between_edits_follow_what_the_file_created_before() -> None:
+    """Fixing a CREATE TABLE earlier in the file changes no table of the catalog (another file
+    declares it first), but it changes what the file created before a later CREATE INDEX: the
+    index's finding (non-concurrent-index: "an existing table") must go, as in a fresh open."""
+    schema = "CREATE TABLE users (id bigint PRIMARY KEY, email text);\n"
+    broken = (
+        "CREATE TABLE users (id( bigint PRIMARY KEY, email text);\n"
+        "CREATE INDEX users_email_idx2 ON users (email);\n"
+        "CREATE TABLE users (id bigint PRIMARY KEY, email text);\n"
+    )
+    uri = "file:///p/q.sql"
+
+    def project(text: str) -> Project:
+        p = Project()
+        p.set_file("file:///p/0_schema.sql", schema)
+        p.open_document(uri, text, 1)
+        return p
+
+    incremental = project(broken)
+    assert [f.rule for f in incremental.lint(uri)] == ["syntax-error", "non-concurrent-index"]
+    at = broken.index("(id(") + 3
+    incremental.edit_document(uri, [(at, at + 1, "")], 2)
+    fresh = project(broken[:at] + broken[at + 1 :])
+    assert [f.rule for f in fresh.lint(uri)] == []
+    assert incremental.lint(uri) == fresh.lint(uri)

@@ -10,10 +10,11 @@ Read from PostgreSQL's own parse trees of the file's catalog statements (`CREATE
 from __future__ import annotations
 
 import weakref
+from bisect import bisect_left
 
 from sql_lsp import pg
 from sql_lsp.document import Document, Statement
-from sql_lsp.rules.base import RuleContext
+from sql_lsp.rules.base import RuleContext, history_point
 
 # per document: (catalog ordinal, schema or None, name, temporary) of each table it creates
 _Created = tuple[int, str | None, str, bool]
@@ -32,6 +33,32 @@ def _created(document: Document) -> list[_Created]:
                 found.append((ordinal, schema, rel.get("relname", ""), temporary))
         _CREATED[document] = found
     return found
+
+
+# per document: the ordinals of its creations, and a hash of the creations before each one
+_PREFIXES: weakref.WeakKeyDictionary[Document, tuple[list[int], list[int]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def creations_before(document: Document, stmt: Statement, point: int) -> int:
+    """A hash of what `created_earlier` can see from `stmt` (at history `point`, or -1: not
+    counted): the tables its document creates before it. Equal hashes, equal answers; 0 when
+    the document creates no table. Part of what a statement's findings are kept by."""
+    created = _created(document)
+    if not created:
+        return 0
+    entry = _PREFIXES.get(document)
+    if entry is None:
+        hashes = [0]
+        for _, schema, name, temporary in created:
+            hashes.append(hash((hashes[-1], schema, name, temporary)))
+        entry = ([c[0] for c in created], hashes)
+        _PREFIXES[document] = entry
+    ordinals, hashes = entry
+    if point < 0:
+        point = history_point(document, stmt)
+    return hashes[bisect_left(ordinals, point)]
 
 
 def _created_relation(stmt: Statement) -> dict | None:
