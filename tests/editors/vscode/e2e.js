@@ -148,13 +148,26 @@ function toastsInPage() {
 
 // ---- workbench actions --------------------------------------------------------------------------
 
+// Pick the quick-input row showing `text`. Headless, the list is sometimes laid out with its
+// rows attached but never reported visible, so a click waits in vain; the first match is then
+// the focused row, and Enter picks it.
+async function pickRow(page, text) {
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: text }).first();
+  await row.waitFor({ timeout: TIMEOUT });
+  try {
+    await row.click({ timeout: 5000 });
+  } catch (e) {
+    const focused = page.locator('.quick-input-list .monaco-list-row.focused', { hasText: text });
+    if ((await focused.count()) === 0) throw e;
+    await page.keyboard.press('Enter');
+  }
+}
+
 async function quickOpen(page, file) {
   await page.keyboard.press('Control+P');
   await page.waitForSelector('.quick-input-widget input', { state: 'visible', timeout: TIMEOUT });
   await page.keyboard.type(file);
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: file }).first();
-  await row.waitFor({ timeout: TIMEOUT });
-  await row.click();
+  await pickRow(page, file);
   await page.locator('.editor-group-container.active .tab.active', { hasText: file }).waitFor({ timeout: TIMEOUT });
   await page.waitForSelector('.editor-group-container.active .editor-instance .view-lines', { timeout: TIMEOUT });
 }
@@ -163,9 +176,7 @@ async function runCommand(page, title) {
   await page.keyboard.press('F1');
   await page.waitForSelector('.quick-input-widget input', { state: 'visible', timeout: TIMEOUT });
   await page.keyboard.type(title);
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-  await row.waitFor({ timeout: TIMEOUT });
-  await row.click();
+  await pickRow(page, title);
 }
 
 async function showProblems(page) {
