@@ -6,6 +6,9 @@ Kept out of conftest.py so test modules import it by a name no other test folder
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +62,19 @@ class LiveServer:
 
 def url_with(url: str, **params: object) -> str:
     return make_conninfo(url, **params)
+
+
+@contextmanager
+def scratch_database(admin_url: str, prefix: str) -> Iterator[str]:
+    """A new empty database on the suite's server (its superuser conninfo), dropped after."""
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url_with(admin_url, dbname=name)
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def load_databases(admin_url: str, dbname: str, role: str, password: str) -> tuple[str, str]:

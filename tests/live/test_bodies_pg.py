@@ -4,12 +4,11 @@ fail when it runs, and the linter offers no such finding there."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 
 import psycopg
 import pytest
-from live_support import LiveServer, url_with
+from live_support import LiveServer, scratch_database
 
 from sql_lsp.document import Document
 from sql_lsp.lint import Linter
@@ -26,14 +25,8 @@ END $$;
 
 @pytest.fixture
 def database(live_pg: LiveServer) -> Iterator[str]:
-    name = f"bodies_{secrets.token_hex(4)}"
-    with psycopg.connect(live_pg.admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url_with(live_pg.admin_url, dbname=name)
-    finally:
-        with psycopg.connect(live_pg.admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(live_pg.admin_url, "bodies") as url:
+        yield url
 
 
 def test_concurrently_is_refused_inside_a_function_and_not_suggested_there(database: str) -> None:

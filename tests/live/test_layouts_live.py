@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import subprocess
 import sys
 from pathlib import Path
 
 import psycopg
-from live_support import LiveServer, url_with
+from live_support import LiveServer, scratch_database
 
 from sql_lsp.migrations import plan_files
 
@@ -151,17 +150,13 @@ def test_whole_repository_layouts_match_postgresql(live_pg: LiveServer, tmp_path
     )
 
     # PostgreSQL's truth after the up migrations
-    dbname = f"layouts_{secrets.token_hex(4)}"
-    with psycopg.connect(live_pg.admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{dbname}"')
-    try:
-        with psycopg.connect(url_with(live_pg.admin_url, dbname=dbname), autocommit=True) as db:
-            for _, text in APPLIED:
-                db.execute(text)
-            truth = {(table, cols) for table, cols in db.execute(UNINDEXED_FKS).fetchall()}
-    finally:
-        with psycopg.connect(live_pg.admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+    with (
+        scratch_database(live_pg.admin_url, "layouts") as url,
+        psycopg.connect(url, autocommit=True) as db,
+    ):
+        for _, text in APPLIED:
+            db.execute(text)
+        truth = {(table, cols) for table, cols in db.execute(UNINDEXED_FKS).fetchall()}
     assert truth == {
         ("gm_orders", "user_id"),
         ("gm_items", "order_id"),

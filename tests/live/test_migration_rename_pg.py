@@ -5,13 +5,12 @@ through a rename) still answer the same."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import psycopg
 import pytest
-from live_support import LiveServer, url_with
+from live_support import LiveServer, scratch_database
 
 from sql_lsp.document import Document
 from sql_lsp.project import build_catalog
@@ -37,14 +36,8 @@ LATER = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
 
 @pytest.fixture
 def database(live_pg: LiveServer) -> Iterator[str]:
-    name = f"rename_{secrets.token_hex(4)}"
-    with psycopg.connect(live_pg.admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url_with(live_pg.admin_url, dbname=name)
-    finally:
-        with psycopg.connect(live_pg.admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(live_pg.admin_url, "rename") as url:
+        yield url
 
 
 def _rows(conn: psycopg.Connection, text: Document) -> list[list[tuple]]:
