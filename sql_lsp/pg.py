@@ -150,6 +150,17 @@ def check(source: str, tree: bool = True) -> tuple[Rejection | None, str | None]
         return Rejection(f"cannot parse this statement: {e}", 0, min(1, len(source))), None
 
 
+def as_written(rejection: Rejection, written: str) -> Rejection:
+    """`rejection` of a `neutralize`d text, naming the token as `written` has it (`near
+    "@extschema@"`, not the quoted name that stood in for it; the offsets are the same)."""
+    m = _NEAR.search(rejection.message)
+    shown = written[rejection.start : rejection.end]
+    if m is None or not shown or m.group(1) == shown:
+        return rejection
+    message = rejection.message[: m.start()] + f' at or near "{shown}"'
+    return Rejection(message, rejection.start, rejection.end)
+
+
 def _rejection(source: str, message: str, location: int | None) -> Rejection:
     if location is None or location >= len(source):
         tokens = scan(source)

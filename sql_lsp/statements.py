@@ -651,8 +651,11 @@ def _parse_postgres(text: str) -> Parsed:
 
     blank = blank_meta_lines(text)
     catalog = is_catalog_statement(text)
-    rejection, keep = pg.check(pg.neutralize(blank), tree=catalog)
+    neutral = pg.neutralize(blank)
+    rejection, keep = pg.check(neutral, tree=catalog)
     if rejection is not None:
+        if neutral is not blank:
+            rejection = pg.as_written(rejection, blank)
         error = SyntaxIssue(rejection.message, rejection.start, rejection.end)
         return Parsed(text, "postgres", None, error, blank)
     if pg.extension_placeholder(blank):

@@ -278,6 +278,15 @@ def test_an_extension_scripts_placeholders_are_valid_and_unread() -> None:
     ]
     assert catalog_of(EXTENSION_SCRIPT).tables == {}
     assert parse('SELECT "@extschema@"').tree is not None  # a quoted name is just a name
+    # an error at a placeholder names it as written, not as the name that stood in for it
+    error = parse("@extschema@.COPY users").error
+    assert error is not None and (error.message, error.start, error.end) == (
+        'syntax error at or near "@extschema@"',
+        0,
+        11,
+    )
+    error = parse("SELECT %s FROM %s junk").error
+    assert error is not None and error.message == 'syntax error at or near "%s"'
 
 
 # -- parse results ------------------------------------------------------------------------------
